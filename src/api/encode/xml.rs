@@ -1,0 +1,99 @@
+//! Ampache's XML: one `<root>`, text in CDATA, numbers bare, key/value documents with
+//! every value in CDATA.
+
+use std::fmt::Write;
+
+use super::iso8601;
+use crate::api::error::ApiError;
+use crate::api::reply::{Reply, ServerStats};
+
+const HEADER: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<root>\n";
+const FOOTER: &str = "</root>\n";
+
+pub fn reply(reply: &Reply) -> String {
+    let mut out = String::from(HEADER);
+    match reply {
+        Reply::Handshake(h) => {
+            keyed(&mut out, "auth", &h.auth);
+            keyed(&mut out, "api", &h.stats.api);
+            keyed(&mut out, "session_expire", &iso8601(h.session_expire));
+            stats(&mut out, &h.stats, false);
+        }
+        Reply::Ping(p) => {
+            if let Some((expire, _)) = &p.session {
+                keyed(&mut out, "session_expire", &iso8601(*expire));
+            }
+            keyed(&mut out, "server", &p.server);
+            keyed(&mut out, "version", &p.version);
+            keyed(&mut out, "compatible", &p.compatible);
+            if let Some((_, s)) = &p.session {
+                stats(&mut out, s, true);
+            }
+        }
+        Reply::Success(message) => {
+            let _ = writeln!(out, "  <success code=\"1\">{}</success>", cdata(message));
+        }
+    }
+    out.push_str(FOOTER);
+    out
+}
+
+pub fn error(error: &ApiError) -> String {
+    format!(
+        "{HEADER}  <error code=\"{}\">{}</error>\n{FOOTER}",
+        error.code,
+        cdata(&error.message)
+    )
+}
+
+fn stats(out: &mut String, s: &ServerStats, with_api: bool) {
+    if with_api {
+        keyed(out, "api", &s.api);
+    }
+    keyed(out, "update", &iso8601(s.update));
+    keyed(out, "add", &iso8601(s.add));
+    keyed(out, "clean", &iso8601(s.clean));
+    for (name, value) in [
+        ("songs", s.songs),
+        ("albums", s.albums),
+        ("artists", s.artists),
+        ("playlists", s.playlists),
+        ("videos", s.videos),
+        ("catalogs", s.catalogs),
+        ("users", s.users),
+        ("tags", s.tags),
+    ] {
+        keyed(out, name, &value.to_string());
+    }
+}
+
+fn keyed(out: &mut String, name: &str, value: &str) {
+    let _ = writeln!(out, "  <{name}>{}</{name}>", cdata(value));
+}
+
+/// Wraps text in CDATA, splitting any `]]>` inside it and dropping characters XML 1.0
+/// cannot carry, so any stored text yields a well-formed document.
+pub fn cdata(text: &str) -> String {
+    let clean: String = text
+        .chars()
+        .filter(|c| matches!(*c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..))
+        .collect();
+    format!("<![CDATA[{}]]>", clean.replace("]]>", "]]]]><![CDATA[>"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cdata_survives_terminators_and_controls() {
+        assert_eq!(cdata("a]]>b"), "<![CDATA[a]]]]><![CDATA[>b]]>");
+        assert_eq!(cdata("x\u{1}y"), "<![CDATA[xy]]>");
+    }
+
+    #[test]
+    fn errors_have_the_code_attribute() {
+        let text = error(&ApiError::invalid_request());
+        assert!(text.contains("<error code=\"405\"><![CDATA[Invalid Request]]></error>"));
+    }
+}

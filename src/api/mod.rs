@@ -1,0 +1,214 @@
+//! The Ampache API: request parsing, authentication, dispatch and encoding.
+//!
+//! A request becomes an action and [`Params`]; the session, ACL and access level are
+//! checked once here; a handler returns a typed [`Reply`]; the encoder for the
+//! endpoint's format writes it. Every failure becomes an Ampache error with HTTP 200.
+
+pub mod encode;
+pub mod error;
+mod methods;
+pub use methods::parse_version;
+pub mod params;
+pub mod reply;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use crate::config::Settings;
+use crate::store::acl::{AclDecision, AclKind};
+use crate::store::sessions::Session;
+use crate::store::{now, Store};
+use encode::Format;
+use error::ApiError;
+use params::Params;
+use reply::Reply;
+
+/// What every request handler can reach. Holds nothing a request needs beyond the
+/// store, so any number of processes can serve the same database.
+pub struct AppState {
+    pub store: Store,
+    pub settings: Settings,
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route(
+            "/server/xml.server.php",
+            get(xml_endpoint).post(xml_endpoint),
+        )
+        .route(
+            "/server/json.server.php",
+            get(json_endpoint).post(json_endpoint),
+        )
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn not_found() -> impl IntoResponse {
+    (StatusCode::NOT_FOUND, "not found\n")
+}
+
+async fn xml_endpoint(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    endpoint(&state, Format::Xml, peer, &headers, &uri, &body).await
+}
+
+async fn json_endpoint(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    endpoint(&state, Format::Json, peer, &headers, &uri, &body).await
+}
+
+async fn endpoint(
+    state: &AppState,
+    format: Format,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    uri: &Uri,
+    body: &[u8],
+) -> Response {
+    let form_body = is_form(headers).then_some(body).filter(|b| !b.is_empty());
+    let request = Request {
+        state,
+        ip: peer.ip().to_canonical(),
+        headers,
+    };
+    let text = match Params::parse(uri.query(), form_body) {
+        Ok(params) => match request.handle(&params).await {
+            Ok(reply) => format.encode(&reply),
+            Err(error) => format.encode_error(&error),
+        },
+        Err(error) => format.encode_error(&error),
+    };
+    let mut response = (StatusCode::OK, text).into_response();
+    let response_headers = response.headers_mut();
+    response_headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    if format == Format::Xml {
+        response_headers.insert(
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_static("attachment; filename=information.xml"),
+        );
+    }
+    response
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    match headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    {
+        None => true,
+        Some(kind) => kind
+            .to_ascii_lowercase()
+            .starts_with("application/x-www-form-urlencoded"),
+    }
+}
+
+/// One API request in flight.
+pub struct Request<'a> {
+    pub state: &'a AppState,
+    pub ip: IpAddr,
+    pub headers: &'a HeaderMap,
+}
+
+impl Request<'_> {
+    async fn handle(&self, params: &Params) -> Result<Reply, ApiError> {
+        let action = params.get("action").ok_or_else(ApiError::invalid_request)?;
+        let method = methods::lookup(action).ok_or_else(ApiError::invalid_request)?;
+        if !self.state.settings.access_control {
+            return Err(ApiError::access_control_disabled());
+        }
+        let session = match method.session {
+            methods::SessionNeed::Own => None,
+            methods::SessionNeed::Required => {
+                Some(self.authenticate(params, method.min_access).await?)
+            }
+        };
+        let result = methods::call(self, method, session.as_ref(), params).await;
+        if result.is_ok() {
+            if let Some(session) = &session {
+                self.keep_alive(session).await?;
+            }
+        }
+        result
+    }
+
+    /// The session token: `auth`, or a Bearer header as modern clients send it.
+    pub fn token<'p>(&'p self, params: &'p Params) -> Option<&'p str> {
+        params.get("auth").or_else(|| {
+            self.headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        })
+    }
+
+    /// Checks session, then ACL, then access level, in Ampache's order and with its codes.
+    async fn authenticate(&self, params: &Params, min_access: i64) -> Result<Session, ApiError> {
+        let token = self.token(params).ok_or_else(ApiError::session_expired)?;
+        let session = self
+            .state
+            .store
+            .session(token)
+            .await?
+            .ok_or_else(ApiError::session_expired)?;
+        if session.user.disabled {
+            return Err(ApiError::session_expired());
+        }
+        if self.acl(AclKind::Api, Some(session.user.id)).await? == AclDecision::Denied {
+            return Err(ApiError::acl_denied());
+        }
+        if session.user.access < min_access {
+            return Err(ApiError::access_denied());
+        }
+        Ok(session)
+    }
+
+    pub async fn acl(&self, kind: AclKind, user_id: Option<i64>) -> Result<AclDecision, ApiError> {
+        Ok(self.state.store.check_acl(kind, self.ip, user_id).await?)
+    }
+
+    /// Extends a used session. A write only when the expiry would move by a minute or
+    /// more, so a busy client does not turn every read into a write.
+    async fn keep_alive(&self, session: &Session) -> Result<(), ApiError> {
+        let expire = now() + self.state.settings.session_length;
+        if expire - session.expire >= 60 {
+            self.state
+                .store
+                .extend_session(&session.token, expire, None)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub fn user_agent(&self) -> String {
+        self.headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .chars()
+            .take(255)
+            .collect()
+    }
+}

@@ -1,0 +1,257 @@
+//! Request parameters, from the query string and a form-encoded POST body alike.
+//!
+//! Parsing is strict where clients cannot mean anything sensible: invalid UTF-8,
+//! control characters, absurd lengths and a parameter given twice are refused with a
+//! clear error instead of being guessed at.
+
+use std::collections::HashMap;
+
+use percent_encoding::percent_decode;
+
+use super::error::ApiError;
+
+/// The longest value a parameter may have (a stream URL given to `url_to_song` is the
+/// longest thing a client legitimately sends).
+pub const MAX_VALUE_LEN: usize = 4096;
+
+/// The largest offset or limit accepted; beyond any library's size, below overflow.
+pub const MAX_COUNT: i64 = 1_000_000_000_000;
+
+#[derive(Debug, Default, Clone)]
+pub struct Params {
+    values: HashMap<String, String>,
+    /// Values of the bracketed array form (`include[]=albums&include[]=songs`).
+    lists: HashMap<String, Vec<String>>,
+}
+
+impl Params {
+    /// Parses the query string and the body; the query wins where both name a parameter.
+    pub fn parse(query: Option<&str>, body: Option<&[u8]>) -> Result<Params, ApiError> {
+        let mut params = Params::default();
+        let query_names = params.absorb(query.unwrap_or("").as_bytes(), None)?;
+        if let Some(body) = body {
+            params.absorb(body, Some(&query_names))?;
+        }
+        Ok(params)
+    }
+
+    fn absorb(
+        &mut self,
+        raw: &[u8],
+        shadowed_by: Option<&Vec<String>>,
+    ) -> Result<Vec<String>, ApiError> {
+        let mut names = Vec::new();
+        for pair in raw.split(|b| *b == b'&') {
+            if pair.is_empty() {
+                continue;
+            }
+            let (raw_name, raw_value) = match pair.iter().position(|b| *b == b'=') {
+                Some(eq) => (&pair[..eq], &pair[eq + 1..]),
+                None => (pair, &b""[..]),
+            };
+            let name = decode(raw_name)
+                .map_err(|_| ApiError::bad_parameter("?", "parameter names must be valid UTF-8"))?;
+            let value =
+                decode(raw_value).map_err(|_| ApiError::bad_parameter(&name, "not valid UTF-8"))?;
+            if name.len() > 64 || name.chars().any(char::is_control) {
+                return Err(ApiError::bad_parameter(
+                    &printable(&name),
+                    "not a valid parameter name",
+                ));
+            }
+            if value.chars().count() > MAX_VALUE_LEN {
+                return Err(ApiError::bad_parameter(
+                    &name,
+                    &format!("longer than {MAX_VALUE_LEN} characters"),
+                ));
+            }
+            if value
+                .chars()
+                .any(|c| c.is_control() && c != '\t' && c != '\n' && c != '\r')
+            {
+                return Err(ApiError::bad_parameter(
+                    &name,
+                    "contains control characters",
+                ));
+            }
+            if let Some(list_name) = name.strip_suffix("[]") {
+                self.lists
+                    .entry(list_name.to_string())
+                    .or_default()
+                    .push(value);
+                continue;
+            }
+            if shadowed_by.is_some_and(|names| names.contains(&name)) {
+                continue;
+            }
+            if names.contains(&name) {
+                return Err(ApiError::bad_parameter(&name, "given more than once"));
+            }
+            names.push(name.clone());
+            self.values.insert(name, value);
+        }
+        Ok(names)
+    }
+
+    /// The value of `name`; an empty value counts as absent, as in Ampache.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values
+            .get(name)
+            .map(|v| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The value of the first of `names` present (newer API versions renamed some
+    /// parameters; clients send either).
+    pub fn get_any(&self, names: &[&str]) -> Option<&str> {
+        names.iter().find_map(|name| self.get(name))
+    }
+
+    pub fn require(&self, name: &str) -> Result<&str, ApiError> {
+        self.get(name).ok_or_else(|| ApiError::missing(name))
+    }
+
+    /// A whole number, if given; anything else is an error naming the parameter.
+    pub fn integer(&self, name: &str) -> Result<Option<i64>, ApiError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(text) => text
+                .trim()
+                .parse::<i64>()
+                .map(Some)
+                .map_err(|_| ApiError::bad_parameter(name, "expected a whole number")),
+        }
+    }
+
+    /// `0`/`1` (or `false`/`true`).
+    pub fn boolean(&self, name: &str) -> Result<Option<bool>, ApiError> {
+        match self.get(name).map(|v| v.trim().to_ascii_lowercase()) {
+            None => Ok(None),
+            Some(v) if v == "1" || v == "true" => Ok(Some(true)),
+            Some(v) if v == "0" || v == "false" => Ok(Some(false)),
+            Some(_) => Err(ApiError::bad_parameter(name, "expected 0 or 1")),
+        }
+    }
+
+    /// Paging as every list method takes it: `offset` (default 0) and `limit`
+    /// (default 5000; `none` for no limit; 0 means the default).
+    pub fn paging(&self) -> Result<Paging, ApiError> {
+        let offset = match self.integer("offset")? {
+            None => 0,
+            Some(n) if (0..=MAX_COUNT).contains(&n) => n,
+            Some(_) => {
+                return Err(ApiError::bad_parameter(
+                    "offset",
+                    "must be between 0 and 1000000000000",
+                ))
+            }
+        };
+        let limit = match self.get("limit") {
+            None => Some(DEFAULT_LIMIT),
+            Some(text) if text.trim().eq_ignore_ascii_case("none") => None,
+            Some(_) => match self.integer("limit")? {
+                Some(0) | None => Some(DEFAULT_LIMIT),
+                Some(n) if (1..=MAX_COUNT).contains(&n) => Some(n),
+                Some(_) => {
+                    return Err(ApiError::bad_parameter(
+                        "limit",
+                        "must be a positive whole number or 'none'",
+                    ))
+                }
+            },
+        };
+        Ok(Paging { offset, limit })
+    }
+
+    /// An array parameter: `name[]=a&name[]=b` or `name=a,b`.
+    pub fn list(&self, name: &str) -> Vec<String> {
+        let mut values: Vec<String> = self.lists.get(name).cloned().unwrap_or_default();
+        if let Some(joined) = self.get(name) {
+            values.extend(joined.split(',').map(|v| v.trim().to_string()));
+        }
+        values.retain(|v| !v.is_empty());
+        values
+    }
+}
+
+pub const DEFAULT_LIMIT: i64 = 5000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paging {
+    pub offset: i64,
+    /// `None`: no limit.
+    pub limit: Option<i64>,
+}
+
+/// Percent-decodes a query component (`+` is a space), refusing invalid UTF-8.
+fn decode(raw: &[u8]) -> Result<String, std::str::Utf8Error> {
+    let plus_as_space: Vec<u8> = raw
+        .iter()
+        .map(|b| if *b == b'+' { b' ' } else { *b })
+        .collect();
+    let bytes: Vec<u8> = percent_decode(&plus_as_space).collect();
+    String::from_utf8(bytes).map_err(|e| e.utf8_error())
+}
+
+fn printable(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).take(64).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(query: &str) -> Result<Params, ApiError> {
+        Params::parse(Some(query), None)
+    }
+
+    #[test]
+    fn decodes_and_prefers_query() {
+        let p = Params::parse(Some("a=x%20y&b=1+2"), Some(b"a=body&c=3")).unwrap();
+        assert_eq!(p.get("a"), Some("x y"));
+        assert_eq!(p.get("b"), Some("1 2"));
+        assert_eq!(p.get("c"), Some("3"));
+        assert_eq!(p.get("d"), None);
+    }
+
+    #[test]
+    fn refuses_bad_input() {
+        assert!(parse("a=%FF").is_err());
+        assert!(parse("a=1&a=2").is_err());
+        assert!(parse("a=%01").is_err());
+        assert!(parse(&format!("a={}", "x".repeat(MAX_VALUE_LEN + 1))).is_err());
+    }
+
+    #[test]
+    fn paging_rules() {
+        assert_eq!(
+            parse("").unwrap().paging().unwrap(),
+            Paging {
+                offset: 0,
+                limit: Some(5000)
+            }
+        );
+        assert_eq!(parse("limit=none").unwrap().paging().unwrap().limit, None);
+        assert_eq!(
+            parse("limit=0").unwrap().paging().unwrap().limit,
+            Some(5000)
+        );
+        assert!(parse("offset=-1").unwrap().paging().is_err());
+        assert!(parse("offset=abc").unwrap().paging().is_err());
+        assert!(parse("offset=99999999999999999999999")
+            .unwrap()
+            .paging()
+            .is_err());
+        assert!(parse("limit=-5").unwrap().paging().is_err());
+    }
+
+    #[test]
+    fn lists_in_both_forms() {
+        let p = parse("include[]=albums&include[]=songs").unwrap();
+        assert_eq!(p.list("include"), vec!["albums", "songs"]);
+        assert_eq!(
+            parse("include=albums,songs").unwrap().list("include"),
+            vec!["albums", "songs"]
+        );
+    }
+}

@@ -1,0 +1,45 @@
+//! What API methods return: typed values, turned into XML or JSON only by the encoders.
+
+/// Library-wide figures shared by the handshake and an authenticated ping.
+#[derive(Debug, Clone)]
+pub struct ServerStats {
+    /// The API version the server reports (`api`).
+    pub api: String,
+    /// Unix times of the latest catalog update, add and clean.
+    pub update: i64,
+    pub add: i64,
+    pub clean: i64,
+    pub songs: i64,
+    pub albums: i64,
+    pub artists: i64,
+    pub playlists: i64,
+    pub videos: i64,
+    pub catalogs: i64,
+    pub users: i64,
+    pub tags: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Handshake {
+    pub auth: String,
+    pub session_expire: i64,
+    pub stats: ServerStats,
+}
+
+#[derive(Debug, Clone)]
+pub struct Ping {
+    /// Present when the ping carried a valid session.
+    pub session: Option<(i64, ServerStats)>,
+    pub server: String,
+    pub version: String,
+    pub compatible: String,
+}
+
+/// A method's answer.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    Handshake(Handshake),
+    Ping(Ping),
+    /// `<success code="1">` / `{"success": ...}`.
+    Success(String),
+}

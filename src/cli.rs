@@ -1,0 +1,462 @@
+//! The command line: `serve`, `scan`, `user`, `catalog`, `acl`. Every flag can also
+//! come from a `TONEARM_*` environment variable and most from `config.toml`.
+
+use std::io::{BufRead, IsTerminal};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{default_data_dir, FileConfig, Settings};
+use crate::scanner::{self, Progress, ScanOptions, ScanSummary};
+use crate::store::acl::AclKind;
+use crate::store::catalogs::{Catalog, CatalogKind};
+use crate::store::users::access;
+use crate::store::Store;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "tonearm",
+    version,
+    about = "A fast, self-hosted music server speaking Ampache's API"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Data folder (database, config.toml, caches).
+    #[arg(long, env = "TONEARM_DATA", global = true)]
+    data: Option<PathBuf>,
+    /// Database URL: postgres://user:pass@host/db for PostgreSQL; default SQLite in the data folder.
+    #[arg(long, env = "TONEARM_DATABASE_URL", global = true)]
+    database: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the server (and scan the catalogs in the background).
+    Serve(ServeArgs),
+    /// Scan every catalog once and exit.
+    Scan {
+        /// Read every file's tags again, changed or not.
+        #[arg(long)]
+        full: bool,
+    },
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage catalogs (music and video folders).
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+    /// Manage access control lists (IP ranges allowed to use the API or stream).
+    #[command(subcommand)]
+    Acl(AclCommand),
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    /// A music folder to serve (repeatable); kept as a catalog.
+    #[arg(long, env = "TONEARM_MUSIC", value_delimiter = ',')]
+    music: Vec<PathBuf>,
+    /// A video folder to serve (repeatable); kept as a catalog.
+    #[arg(long, env = "TONEARM_VIDEO", value_delimiter = ',')]
+    video: Vec<PathBuf>,
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, env = "TONEARM_LISTEN")]
+    listen: Option<String>,
+    /// Seconds an unused session stays valid.
+    #[arg(long, env = "TONEARM_SESSION_LENGTH")]
+    session_length: Option<i64>,
+    /// API version reported by the handshake.
+    #[arg(long, env = "TONEARM_API_VERSION")]
+    api_version: Option<String>,
+    /// Do not scan the catalogs at start-up.
+    #[arg(long, env = "TONEARM_NO_SCAN")]
+    no_scan: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Create a user; the password comes from --password-stdin or TONEARM_PASSWORD.
+    Add {
+        name: String,
+        /// guest, user, manager, catalog_manager or admin.
+        #[arg(long, default_value = "user")]
+        access: String,
+        #[arg(long, default_value = "")]
+        email: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Print a new API key for the user (replacing the old one).
+    Apikey { name: String },
+    /// Set a new password (from --password-stdin or TONEARM_PASSWORD).
+    Password {
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Stop a user from logging in and end their sessions.
+    Disable { name: String },
+    /// Let a disabled user log in again.
+    Enable { name: String },
+    /// List users.
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+enum CatalogCommand {
+    /// Add a folder as a catalog.
+    Add {
+        dir: PathBuf,
+        #[arg(long, default_value = "music")]
+        kind: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List catalogs.
+    List,
+    /// List files the scanner skipped, with the reason.
+    Skipped,
+}
+
+#[derive(Subcommand, Debug)]
+enum AclCommand {
+    /// Allow an IP range (inclusive) to use the API (`api`) or to stream (`stream`).
+    Add {
+        #[arg(long)]
+        start: IpAddr,
+        #[arg(long)]
+        end: IpAddr,
+        #[arg(long, default_value = "api")]
+        kind: String,
+        /// Access level granted (5 or more lets requests through).
+        #[arg(long, default_value_t = 25)]
+        level: i64,
+        /// Only for this user (default: every user).
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// List ACL rules.
+    List,
+    /// Remove an ACL rule by id.
+    Remove { id: i64 },
+}
+
+/// Where the data lives and what the config file says.
+struct Context_ {
+    data_dir: PathBuf,
+    file: FileConfig,
+    database_url: String,
+}
+
+fn context(cli: &Cli) -> anyhow::Result<Context_> {
+    let data_dir = cli.data.clone().unwrap_or_else(default_data_dir);
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create the data folder {}", data_dir.display()))?;
+    let file = FileConfig::load(&data_dir)?;
+    let database_url = cli
+        .database
+        .clone()
+        .or_else(|| file.database.clone())
+        .unwrap_or_else(|| Store::sqlite_url(&data_dir));
+    Ok(Context_ {
+        data_dir,
+        file,
+        database_url,
+    })
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let ctx = context(&cli)?;
+    match cli.command {
+        Command::Serve(args) => serve(ctx, args).await,
+        Command::Scan { full } => {
+            let store = Store::open(&ctx.database_url).await?;
+            let progress = Arc::new(BarProgress::new());
+            let summary = scanner::scan_all(&store, ScanOptions { full }, progress).await?;
+            println!("scan finished: {summary}");
+            Ok(())
+        }
+        Command::User(command) => user(Store::open(&ctx.database_url).await?, command).await,
+        Command::Catalog(command) => catalog(Store::open(&ctx.database_url).await?, command).await,
+        Command::Acl(command) => acl(Store::open(&ctx.database_url).await?, command).await,
+    }
+}
+
+async fn serve(ctx: Context_, args: ServeArgs) -> anyhow::Result<()> {
+    let mut settings = Settings::defaults(ctx.data_dir.clone());
+    settings.database_url = ctx.database_url.clone();
+    let listen = args
+        .listen
+        .or(ctx.file.listen.clone())
+        .unwrap_or_else(|| crate::config::DEFAULT_LISTEN.to_string());
+    settings.listen = listen
+        .parse()
+        .with_context(|| format!("--listen {listen:?} is not an address like 127.0.0.1:4040"))?;
+    if let Some(length) = args.session_length.or(ctx.file.session_length) {
+        if length < 60 {
+            bail!("the session length must be at least 60 seconds");
+        }
+        settings.session_length = length;
+    }
+    if let Some(version) = args.api_version.or(ctx.file.api_version.clone()) {
+        if crate::api::parse_version(&version).is_none() {
+            bail!("--api-version {version:?} is not an API version like 400004");
+        }
+        settings.api_version = version;
+    }
+    if let Some(enabled) = ctx.file.access_control {
+        settings.access_control = enabled;
+    }
+    if let Some(window) = ctx.file.timestamp_window {
+        settings.timestamp_window = window;
+    }
+    let store = Store::open(&settings.database_url).await?;
+    let music = if args.music.is_empty() {
+        ctx.file.music.clone().unwrap_or_default()
+    } else {
+        args.music
+    };
+    let video = if args.video.is_empty() {
+        ctx.file.video.clone().unwrap_or_default()
+    } else {
+        args.video
+    };
+    for (dirs, kind) in [(music, CatalogKind::Music), (video, CatalogKind::Video)] {
+        for dir in dirs {
+            let catalog = store.ensure_catalog(&dir, kind, None).await?;
+            tracing::info!(path = %catalog.path, kind = kind.as_str(), "catalog");
+        }
+    }
+    ensure_first_admin(&store).await?;
+    let scan = !args.no_scan && ctx.file.scan_on_start.unwrap_or(true);
+    crate::server::run(store, settings, scan).await
+}
+
+/// On first start there is no user: create `admin` with TONEARM_ADMIN_PASSWORD or a
+/// generated password, printed once.
+async fn ensure_first_admin(store: &Store) -> anyhow::Result<()> {
+    if store.user_count().await? > 0 {
+        return Ok(());
+    }
+    let name = std::env::var("TONEARM_ADMIN_USER").unwrap_or_else(|_| "admin".into());
+    let (password, generated) = match std::env::var("TONEARM_ADMIN_PASSWORD") {
+        Ok(p) if !p.is_empty() => (p, false),
+        _ => (crate::store::users::random_token()[..16].to_string(), true),
+    };
+    store
+        .create_user(&name, &password, access::ADMIN, "")
+        .await?;
+    if generated {
+        println!("created the first admin user {name:?} with password {password} (shown once; change it with `tonearm user password {name}`)");
+    } else {
+        println!(
+            "created the first admin user {name:?} with the password from TONEARM_ADMIN_PASSWORD"
+        );
+    }
+    Ok(())
+}
+
+fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+    let password = if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    } else {
+        std::env::var("TONEARM_PASSWORD").unwrap_or_default()
+    };
+    if password.is_empty() {
+        bail!("give a password with --password-stdin or the TONEARM_PASSWORD variable");
+    }
+    Ok(password)
+}
+
+async fn find_user(store: &Store, name: &str) -> anyhow::Result<crate::store::users::User> {
+    store
+        .user_by_name(name)
+        .await?
+        .with_context(|| format!("no user named {name:?}"))
+}
+
+async fn user(store: Store, command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Add {
+            name,
+            access: level,
+            email,
+            password_stdin,
+        } => {
+            let level = access::parse(&level)
+                .with_context(|| format!("unknown access level {level:?}: use guest, user, manager, catalog_manager or admin"))?;
+            let password = read_password(password_stdin)?;
+            let user = store.create_user(&name, &password, level, &email).await?;
+            println!(
+                "created user {:?} (id {}, access {})",
+                user.username,
+                user.id,
+                access::name(user.access)
+            );
+        }
+        UserCommand::Apikey { name } => {
+            let user = find_user(&store, &name).await?;
+            println!("{}", store.new_apikey(&user).await?);
+        }
+        UserCommand::Password {
+            name,
+            password_stdin,
+        } => {
+            let user = find_user(&store, &name).await?;
+            store
+                .set_password(&user, &read_password(password_stdin)?)
+                .await?;
+            println!("password of {name:?} changed");
+        }
+        UserCommand::Disable { name } => {
+            let user = find_user(&store, &name).await?;
+            store.set_disabled(&user, true).await?;
+            println!("user {name:?} disabled");
+        }
+        UserCommand::Enable { name } => {
+            let user = find_user(&store, &name).await?;
+            store.set_disabled(&user, false).await?;
+            println!("user {name:?} enabled");
+        }
+        UserCommand::List => {
+            for user in store.users().await? {
+                println!(
+                    "{}\t{}\t{}\t{}{}",
+                    user.id,
+                    user.username,
+                    access::name(user.access),
+                    if user.email.is_empty() {
+                        "-"
+                    } else {
+                        &user.email
+                    },
+                    if user.disabled { "\tdisabled" } else { "" }
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn catalog(store: Store, command: CatalogCommand) -> anyhow::Result<()> {
+    match command {
+        CatalogCommand::Add { dir, kind, name } => {
+            let kind = CatalogKind::parse(&kind)
+                .with_context(|| format!("unknown catalog kind {kind:?}: use music or video"))?;
+            let catalog = store.ensure_catalog(&dir, kind, name.as_deref()).await?;
+            println!(
+                "catalog {} ({}): {}",
+                catalog.id,
+                catalog.kind.as_str(),
+                catalog.path
+            );
+        }
+        CatalogCommand::List => {
+            for catalog in store.catalogs().await? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    catalog.id,
+                    catalog.kind.as_str(),
+                    catalog.name,
+                    catalog.path
+                );
+            }
+        }
+        CatalogCommand::Skipped => {
+            for (path, reason) in store.skipped_files().await? {
+                println!("{path}\t{reason}");
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn acl(store: Store, command: AclCommand) -> anyhow::Result<()> {
+    match command {
+        AclCommand::Add {
+            start,
+            end,
+            kind,
+            level,
+            user,
+            name,
+        } => {
+            let kind = AclKind::parse(&kind)
+                .with_context(|| format!("unknown ACL kind {kind:?}: use api or stream"))?;
+            let user_id = match user {
+                Some(name) => Some(find_user(&store, &name).await?.id),
+                None => None,
+            };
+            let id = store
+                .add_acl(&name, start, end, kind, user_id, level)
+                .await?;
+            println!("ACL {id}: {} {start} - {end} level {level}", kind.as_str());
+        }
+        AclCommand::List => {
+            for rule in store.acls().await? {
+                println!(
+                    "{}\t{}\t{} - {}\tlevel {}\t{}\t{}",
+                    rule.id,
+                    rule.kind,
+                    rule.start_ip,
+                    rule.end_ip,
+                    rule.level,
+                    rule.username.as_deref().unwrap_or("all users"),
+                    rule.name
+                );
+            }
+        }
+        AclCommand::Remove { id } => {
+            if !store.remove_acl(id).await? {
+                bail!("no ACL rule with id {id}");
+            }
+            println!("ACL {id} removed");
+        }
+    }
+    Ok(())
+}
+
+/// A progress bar on a terminal; nothing otherwise (the summary line still prints).
+struct BarProgress {
+    bar: indicatif::ProgressBar,
+}
+
+impl BarProgress {
+    fn new() -> BarProgress {
+        let bar = if std::io::stderr().is_terminal() {
+            indicatif::ProgressBar::new(0)
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:40}] {pos}/{len} files ({per_sec}, {eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        BarProgress { bar }
+    }
+}
+
+impl Progress for BarProgress {
+    fn catalog_started(&self, catalog: &Catalog, _files: u64, to_read: u64) {
+        self.bar.set_message(catalog.name.clone());
+        self.bar.set_length(to_read);
+        self.bar.set_position(0);
+    }
+    fn files_done(&self, count: u64) {
+        self.bar.inc(count);
+    }
+    fn catalog_finished(&self, catalog: &Catalog, summary: &ScanSummary) {
+        self.bar.finish_and_clear();
+        eprintln!("{}: {summary}", catalog.path);
+    }
+}

@@ -1,0 +1,83 @@
+//! Settings: command-line flags, then `TONEARM_*` environment variables (clap reads
+//! both), then `config.toml` in the data folder, then defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+use crate::store::Store;
+
+/// What `config.toml` in the data folder may set. Every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub database: Option<String>,
+    pub listen: Option<String>,
+    pub music: Option<Vec<PathBuf>>,
+    pub video: Option<Vec<PathBuf>>,
+    pub session_length: Option<i64>,
+    pub api_version: Option<String>,
+    pub access_control: Option<bool>,
+    pub timestamp_window: Option<i64>,
+    pub scan_on_start: Option<bool>,
+}
+
+impl FileConfig {
+    pub fn load(data_dir: &Path) -> anyhow::Result<FileConfig> {
+        let path = data_dir.join("config.toml");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                toml::from_str(&text).with_context(|| format!("invalid {}", path.display()))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(FileConfig::default()),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+}
+
+/// The settings a running server uses.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub listen: SocketAddr,
+    /// Seconds a session lives without use.
+    pub session_length: i64,
+    /// The API version the handshake reports.
+    pub api_version: String,
+    /// Off: every API call answers 501, as Ampache does with `access_control=false`.
+    pub access_control: bool,
+    /// How far (seconds) a handshake timestamp may be from the server's clock.
+    pub timestamp_window: i64,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:4040";
+pub const DEFAULT_API_VERSION: &str = "400004";
+
+impl Settings {
+    pub fn defaults(data_dir: PathBuf) -> Settings {
+        Settings {
+            database_url: Store::sqlite_url(&data_dir),
+            data_dir,
+            listen: DEFAULT_LISTEN.parse().expect("valid default address"),
+            session_length: 3600,
+            api_version: DEFAULT_API_VERSION.into(),
+            access_control: true,
+            timestamp_window: 1800,
+        }
+    }
+}
+
+/// The data folder: the flag or `TONEARM_DATA`, else `$XDG_DATA_HOME/tonearm`, else
+/// `~/.local/share/tonearm`.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join("tonearm");
+    }
+    if let Some(home) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(home).join(".local/share/tonearm");
+    }
+    PathBuf::from("tonearm-data")
+}

@@ -1,0 +1,352 @@
+//! Reading one audio file's tags and properties with lofty.
+
+use std::path::Path;
+
+use lofty::config::{ParseOptions, ParsingMode};
+use lofty::file::FileType;
+use lofty::prelude::*;
+use lofty::probe::Probe;
+use lofty::tag::Tag;
+
+/// Everything the store keeps about an audio file, read from its tags and stream.
+#[derive(Debug, Clone, Default)]
+pub struct TrackInfo {
+    pub title: String,
+    /// Every credited track artist, in tag order; never empty.
+    pub artists: Vec<String>,
+    pub album: String,
+    pub album_artist: Option<String>,
+    pub compilation: bool,
+    pub track: i64,
+    pub track_total: i64,
+    pub disc: i64,
+    pub disc_total: i64,
+    pub year: i64,
+    /// One genre per value; a value "Rock;Pop" counts as two.
+    pub genres: Vec<String>,
+    pub composer: Option<String>,
+    pub comment: Option<String>,
+    pub lyrics: Option<String>,
+    pub mbid: Option<String>,
+    pub album_mbid: Option<String>,
+    pub artist_mbid: Option<String>,
+    pub album_artist_mbid: Option<String>,
+    pub rg_track_gain: Option<f64>,
+    pub rg_track_peak: Option<f64>,
+    pub rg_album_gain: Option<f64>,
+    pub rg_album_peak: Option<f64>,
+    pub duration: f64,
+    /// Bits per second.
+    pub bitrate: i64,
+    pub sample_rate: i64,
+    pub channels: i64,
+    pub mime: &'static str,
+    pub embedded_art: bool,
+}
+
+pub const UNKNOWN_ARTIST: &str = "Unknown Artist";
+pub const UNKNOWN_ALBUM: &str = "Unknown Album";
+pub const VARIOUS_ARTISTS: &str = "Various Artists";
+
+/// The extensions the scanner treats as audio.
+pub const AUDIO_EXTENSIONS: &[&str] = &[
+    "mp3", "flac", "ogg", "oga", "opus", "m4a", "mp4", "m4b", "aac", "wav", "aif", "aiff", "aifc",
+    "wv", "ape", "mpc",
+];
+
+/// Reads `path`; the error is the reason the file cannot become a song.
+pub fn read_track(path: &Path, size: u64) -> Result<TrackInfo, String> {
+    if size == 0 {
+        return Err("empty file".into());
+    }
+    let tagged = Probe::open(path)
+        .map_err(|e| format!("cannot open: {e}"))?
+        .options(
+            ParseOptions::new()
+                .read_cover_art(true)
+                .parsing_mode(ParsingMode::Relaxed),
+        )
+        .guess_file_type()
+        .map_err(|e| format!("cannot read: {e}"))?
+        .read()
+        .map_err(|e| format!("not a readable audio file: {e}"))?;
+    let properties = tagged.properties();
+    let duration = properties.duration().as_secs_f64();
+    if duration <= 0.0 && properties.sample_rate().unwrap_or(0) == 0 {
+        return Err("no audio stream found".into());
+    }
+    let mut info = TrackInfo {
+        duration,
+        bitrate: i64::from(
+            properties
+                .audio_bitrate()
+                .or(properties.overall_bitrate())
+                .unwrap_or(0),
+        ) * 1000,
+        sample_rate: i64::from(properties.sample_rate().unwrap_or(0)),
+        channels: i64::from(properties.channels().unwrap_or(0)),
+        mime: mime_for(tagged.file_type(), path),
+        ..TrackInfo::default()
+    };
+    // The primary tag is the format's own; fall back to any other tag the file carries
+    // (an ID3v2 tag in a FLAC, an APE tag on an MP3).
+    let mut tags: Vec<&Tag> = Vec::new();
+    if let Some(primary) = tagged.primary_tag() {
+        tags.push(primary);
+    }
+    for tag in tagged.tags() {
+        if !tags.iter().any(|t| t.tag_type() == tag.tag_type()) {
+            tags.push(tag);
+        }
+    }
+    let text = |key: ItemKey| -> Option<String> {
+        tags.iter()
+            .find_map(|tag| tag.get_string(&key).map(clean).filter(|v| !v.is_empty()))
+    };
+    let texts = |key: ItemKey| -> Vec<String> {
+        for tag in &tags {
+            let values: Vec<String> = tag
+                .get_strings(&key)
+                .flat_map(|v| v.split(['\0', ';']))
+                .map(clean)
+                .filter(|v| !v.is_empty())
+                .collect();
+            if !values.is_empty() {
+                return dedup(values);
+            }
+        }
+        Vec::new()
+    };
+    let number = |key: ItemKey| -> i64 { text(key).as_deref().map(leading_number).unwrap_or(0) };
+
+    info.title = text(ItemKey::TrackTitle).unwrap_or_else(|| title_from_file_name(path));
+    info.artists = {
+        let many = texts(ItemKey::TrackArtists);
+        let one = text(ItemKey::TrackArtist);
+        match (one, many) {
+            (Some(one), many) if many.len() > 1 && many[0] == one => many,
+            (Some(one), _) => vec![one],
+            (None, many) if !many.is_empty() => many,
+            (None, _) => vec![UNKNOWN_ARTIST.to_string()],
+        }
+    };
+    info.album = text(ItemKey::AlbumTitle).unwrap_or_else(|| UNKNOWN_ALBUM.to_string());
+    info.album_artist = text(ItemKey::AlbumArtist);
+    info.compilation = text(ItemKey::FlagCompilation)
+        .map(|v| matches!(v.as_str(), "1" | "true" | "TRUE" | "True" | "yes"))
+        .unwrap_or(false);
+    // "3/12" carries the total too; a separate total tag wins when present.
+    let (track, track_in_total) = text(ItemKey::TrackNumber)
+        .as_deref()
+        .map(number_pair)
+        .unwrap_or((0, 0));
+    let (disc, disc_in_total) = text(ItemKey::DiscNumber)
+        .as_deref()
+        .map(number_pair)
+        .unwrap_or((0, 0));
+    info.track = track;
+    info.track_total = Some(number(ItemKey::TrackTotal))
+        .filter(|n| *n > 0)
+        .unwrap_or(track_in_total);
+    info.disc = disc;
+    info.disc_total = Some(number(ItemKey::DiscTotal))
+        .filter(|n| *n > 0)
+        .unwrap_or(disc_in_total);
+    info.year = [
+        ItemKey::Year,
+        ItemKey::RecordingDate,
+        ItemKey::OriginalReleaseDate,
+    ]
+    .into_iter()
+    .map(number)
+    .find(|year| (1..10000).contains(year))
+    .unwrap_or(0);
+    info.genres = texts(ItemKey::Genre);
+    info.composer = text(ItemKey::Composer);
+    info.comment = text(ItemKey::Comment);
+    info.lyrics = text(ItemKey::Lyrics);
+    info.mbid = text(ItemKey::MusicBrainzRecordingId);
+    info.album_mbid = text(ItemKey::MusicBrainzReleaseId);
+    info.artist_mbid = text(ItemKey::MusicBrainzArtistId);
+    info.album_artist_mbid = text(ItemKey::MusicBrainzReleaseArtistId);
+    info.rg_track_gain = text(ItemKey::ReplayGainTrackGain)
+        .as_deref()
+        .and_then(decibels);
+    info.rg_track_peak = text(ItemKey::ReplayGainTrackPeak)
+        .as_deref()
+        .and_then(decibels);
+    info.rg_album_gain = text(ItemKey::ReplayGainAlbumGain)
+        .as_deref()
+        .and_then(decibels);
+    info.rg_album_peak = text(ItemKey::ReplayGainAlbumPeak)
+        .as_deref()
+        .and_then(decibels);
+    info.embedded_art = tags.iter().any(|tag| !tag.pictures().is_empty());
+    Ok(info)
+}
+
+/// Reads the first embedded picture of an audio file: (bytes, mime type).
+pub fn embedded_picture(path: &Path) -> Option<(Vec<u8>, String)> {
+    let tagged = Probe::open(path)
+        .ok()?
+        .options(
+            ParseOptions::new()
+                .read_properties(false)
+                .read_cover_art(true),
+        )
+        .guess_file_type()
+        .ok()?
+        .read()
+        .ok()?;
+    let tag = tagged
+        .tags()
+        .iter()
+        .find(|tag| !tag.pictures().is_empty())?;
+    let picture = tag
+        .get_picture_type(lofty::picture::PictureType::CoverFront)
+        .or_else(|| tag.pictures().first())?;
+    let mime = picture
+        .mime_type()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| sniff_image_mime(picture.data()).to_string());
+    Some((picture.data().to_vec(), mime))
+}
+
+/// The image type of `data` from its first bytes.
+pub fn sniff_image_mime(data: &[u8]) -> &'static str {
+    if data.starts_with(b"\x89PNG") {
+        "image/png"
+    } else if data.starts_with(b"GIF8") {
+        "image/gif"
+    } else if data.len() > 12 && &data[0..4] == b"RIFF" && &data[8..12] == b"WEBP" {
+        "image/webp"
+    } else {
+        "image/jpeg"
+    }
+}
+
+fn mime_for(file_type: FileType, path: &Path) -> &'static str {
+    match file_type {
+        FileType::Mpeg => "audio/mpeg",
+        FileType::Flac => "audio/flac",
+        FileType::Vorbis => "audio/ogg",
+        FileType::Opus => "audio/ogg",
+        FileType::Speex => "audio/ogg",
+        FileType::Mp4 => "audio/mp4",
+        FileType::Aac => "audio/aac",
+        FileType::Wav => "audio/wav",
+        FileType::Aiff => "audio/aiff",
+        FileType::WavPack => "audio/x-wavpack",
+        FileType::Ape => "audio/x-ape",
+        FileType::Mpc => "audio/x-musepack",
+        _ => match extension(path).as_str() {
+            "mp3" => "audio/mpeg",
+            _ => "application/octet-stream",
+        },
+    }
+}
+
+pub fn extension(path: &Path) -> String {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// "03 - Some Song.mp3" becomes "Some Song"; a file without tags still gets a title.
+pub fn title_from_file_name(path: &Path) -> String {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let trimmed = stem
+        .trim_start_matches(|c: char| c.is_ascii_digit())
+        .trim_start_matches([' ', '-', '.', '_'])
+        .trim();
+    let title = if trimmed.is_empty() {
+        stem.trim()
+    } else {
+        trimmed
+    };
+    clean(title)
+}
+
+/// Removes control characters and surrounding blanks from tag text.
+fn clean(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+fn dedup(values: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(values.len());
+    for value in values {
+        if !out.iter().any(|v| v.eq_ignore_ascii_case(&value)) {
+            out.push(value);
+        }
+    }
+    out
+}
+
+/// The number a tag value starts with ("2019-05-01" → 2019, "3/12" → 3).
+fn leading_number(text: &str) -> i64 {
+    let digits: String = text
+        .trim()
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .take(9)
+        .collect();
+    digits.parse().unwrap_or(0)
+}
+
+/// "3/12" → (3, 12); "3" → (3, 0).
+fn number_pair(text: &str) -> (i64, i64) {
+    match text.split_once('/') {
+        Some((n, total)) => (leading_number(n), leading_number(total)),
+        None => (leading_number(text), 0),
+    }
+}
+
+/// "-6.20 dB" → -6.2.
+fn decibels(text: &str) -> Option<f64> {
+    let number = text
+        .trim()
+        .trim_end_matches("dB")
+        .trim_end_matches("db")
+        .trim();
+    number.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_from_names() {
+        assert_eq!(
+            title_from_file_name(Path::new("/m/03 - Some Song.mp3")),
+            "Some Song"
+        );
+        assert_eq!(title_from_file_name(Path::new("/m/1999.mp3")), "1999");
+        assert_eq!(title_from_file_name(Path::new("/m/Plain.flac")), "Plain");
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(number_pair("3/12"), (3, 12));
+        assert_eq!(number_pair(" 7 "), (7, 0));
+        assert_eq!(leading_number("2019-05-01"), 2019);
+        assert_eq!(decibels("-6.20 dB"), Some(-6.2));
+        assert_eq!(decibels("loud"), None);
+    }
+
+    #[test]
+    fn empty_files_are_refused() {
+        assert_eq!(
+            read_track(Path::new("/nonexistent.mp3"), 0).unwrap_err(),
+            "empty file"
+        );
+    }
+}

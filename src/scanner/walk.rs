@@ -1,0 +1,150 @@
+//! Walking a catalog folder: which files are media, their size and mtime, and which
+//! folders hold a cover image.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use walkdir::WalkDir;
+
+use super::tags::{extension, AUDIO_EXTENSIONS};
+use crate::store::catalogs::CatalogKind;
+
+#[derive(Debug, Clone)]
+pub struct FoundFile {
+    pub path: String,
+    pub size: i64,
+    pub mtime: i64,
+}
+
+pub struct Found {
+    pub files: Vec<FoundFile>,
+    /// Folder → its cover image.
+    pub folder_art: HashMap<PathBuf, PathBuf>,
+}
+
+const VIDEO_EXTENSIONS: &[&str] = &[
+    "mp4", "m4v", "mkv", "webm", "avi", "mov", "mpg", "mpeg", "ogv", "wmv",
+];
+
+/// Image names taken as a folder's cover, best first.
+const ART_NAMES: &[&str] = &["cover", "folder", "front", "album"];
+
+pub fn walk(root: &Path, kind: CatalogKind) -> std::io::Result<Found> {
+    let wanted: &[&str] = match kind {
+        CatalogKind::Music => AUDIO_EXTENSIONS,
+        CatalogKind::Video => VIDEO_EXTENSIONS,
+    };
+    let mut files = Vec::new();
+    let mut folder_art: HashMap<PathBuf, (usize, PathBuf)> = HashMap::new();
+    if !root.is_dir() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("catalog folder {} is missing", root.display()),
+        ));
+    }
+    for entry in WalkDir::new(root).follow_links(true).into_iter() {
+        // An unreadable folder or a broken link is passed over, not fatal.
+        let Ok(entry) = entry else { continue };
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let path = entry.path();
+        let ext = extension(path);
+        if ext == "jpg" || ext == "jpeg" || ext == "png" {
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_lowercase())
+                .unwrap_or_default();
+            if let Some(rank) = ART_NAMES.iter().position(|name| *name == stem) {
+                let folder = path.parent().unwrap_or(root).to_path_buf();
+                let better = folder_art.get(&folder).is_none_or(|(best, _)| rank < *best);
+                if better {
+                    folder_art.insert(folder, (rank, path.to_path_buf()));
+                }
+            }
+            continue;
+        }
+        if !wanted.contains(&ext.as_str()) {
+            continue;
+        }
+        let Ok(metadata) = entry.metadata() else {
+            continue;
+        };
+        let Some(path) = path.to_str() else {
+            tracing::warn!(path = %path.display(), "skipping a file whose name is not UTF-8");
+            continue;
+        };
+        let mtime = metadata
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        files.push(FoundFile {
+            path: path.to_string(),
+            size: metadata.len() as i64,
+            mtime,
+        });
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Found {
+        files,
+        folder_art: folder_art.into_iter().map(|(k, (_, v))| (k, v)).collect(),
+    })
+}
+
+/// The cover for a folder: its own image, or for a "Disc 2"/"CD2" subfolder the
+/// album folder's image.
+pub fn art_for_folder(folder: &Path, folder_art: &HashMap<PathBuf, PathBuf>) -> Option<PathBuf> {
+    if let Some(image) = folder_art.get(folder) {
+        return Some(image.clone());
+    }
+    let name = folder.file_name()?.to_string_lossy().to_lowercase();
+    let is_disc_folder = ["disc", "disk", "cd"].iter().any(|prefix| {
+        name.strip_prefix(prefix)
+            .map(|rest| {
+                rest.trim_start_matches([' ', '_', '-'])
+                    .chars()
+                    .all(|c| c.is_ascii_digit())
+            })
+            .unwrap_or(false)
+    });
+    if is_disc_folder {
+        return folder_art.get(folder.parent()?).cloned();
+    }
+    None
+}
+
+pub fn video_mime(path: &Path) -> &'static str {
+    match extension(path).as_str() {
+        "mp4" | "m4v" => "video/mp4",
+        "mkv" => "video/x-matroska",
+        "webm" => "video/webm",
+        "avi" => "video/x-msvideo",
+        "mov" => "video/quicktime",
+        "mpg" | "mpeg" => "video/mpeg",
+        "ogv" => "video/ogg",
+        "wmv" => "video/x-ms-wmv",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disc_folders_use_album_art() {
+        let mut art = HashMap::new();
+        art.insert(
+            PathBuf::from("/m/Album"),
+            PathBuf::from("/m/Album/cover.jpg"),
+        );
+        assert_eq!(
+            art_for_folder(Path::new("/m/Album/Disc 2"), &art),
+            Some(PathBuf::from("/m/Album/cover.jpg"))
+        );
+        assert_eq!(art_for_folder(Path::new("/m/Other/Disc 2"), &art), None);
+        assert_eq!(art_for_folder(Path::new("/m/Album/Extras"), &art), None);
+    }
+}

@@ -1,0 +1,574 @@
+//! The library as the scanner writes it: artists, albums, genres, songs, videos and
+//! the files a scan had to skip; plus the stored counts the API shows.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use sqlx::{Any, Row, Transaction};
+
+use super::{fold, now, sort_key, Store, StoreResult};
+use crate::scanner::tags::{TrackInfo, UNKNOWN_ARTIST, VARIOUS_ARTISTS};
+
+/// What the store knows of a file from an earlier scan.
+#[derive(Debug, Clone, Copy)]
+pub struct KnownFile {
+    pub size: i64,
+    pub mtime: i64,
+    pub kind: KnownKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KnownKind {
+    Song,
+    Video,
+    Skipped,
+}
+
+/// One scanned file, ready to be written.
+#[derive(Debug)]
+pub enum ScannedFile {
+    Track {
+        path: String,
+        size: i64,
+        mtime: i64,
+        info: Box<TrackInfo>,
+        /// A cover image in the file's folder (cover/folder/front .jpg/.png).
+        folder_art: Option<PathBuf>,
+    },
+    Video {
+        path: String,
+        size: i64,
+        mtime: i64,
+        title: String,
+        mime: &'static str,
+    },
+    Skipped {
+        path: String,
+        size: i64,
+        mtime: i64,
+        reason: String,
+    },
+}
+
+/// Library-wide totals, as the handshake and ping report them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LibraryCounts {
+    pub songs: i64,
+    pub albums: i64,
+    pub artists: i64,
+    pub videos: i64,
+    pub catalogs: i64,
+    pub genres: i64,
+    pub users: i64,
+}
+
+impl Store {
+    /// Every file of a catalog the store knows: songs, videos and skipped files.
+    pub async fn known_files(&self, catalog_id: i64) -> StoreResult<HashMap<String, KnownFile>> {
+        let rows = sqlx::query(
+            "SELECT path, size, mtime, 0 FROM songs WHERE catalog_id = $1 \
+             UNION ALL SELECT path, size, mtime, 1 FROM videos WHERE catalog_id = $1 \
+             UNION ALL SELECT path, size, mtime, 2 FROM skipped_files WHERE catalog_id = $1",
+        )
+        .bind(catalog_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let kind = match row.get::<i64, _>(3) {
+                    0 => KnownKind::Song,
+                    1 => KnownKind::Video,
+                    _ => KnownKind::Skipped,
+                };
+                (
+                    row.get::<String, _>(0),
+                    KnownFile {
+                        size: row.get(1),
+                        mtime: row.get(2),
+                        kind,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    /// Files skipped by scans, with the reason: (path, reason).
+    pub async fn skipped_files(&self) -> StoreResult<Vec<(String, String)>> {
+        Ok(
+            sqlx::query("SELECT path, reason FROM skipped_files ORDER BY path")
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|row| (row.get(0), row.get(1)))
+                .collect(),
+        )
+    }
+
+    pub async fn library_counts(&self) -> StoreResult<LibraryCounts> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM songs WHERE enabled = 1), (SELECT COUNT(*) FROM albums), \
+             (SELECT COUNT(*) FROM artists), (SELECT COUNT(*) FROM videos WHERE enabled = 1), \
+             (SELECT COUNT(*) FROM catalogs), (SELECT COUNT(*) FROM genres), (SELECT COUNT(*) FROM users)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(LibraryCounts {
+            songs: row.get(0),
+            albums: row.get(1),
+            artists: row.get(2),
+            videos: row.get(3),
+            catalogs: row.get(4),
+            genres: row.get(5),
+            users: row.get(6),
+        })
+    }
+
+    /// Playlists `user_id` can see: public ones, their own, and smart ones likewise.
+    pub async fn visible_playlist_count(&self, user_id: i64) -> StoreResult<i64> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM playlists WHERE public = 1 OR user_id = $1) + \
+             (SELECT COUNT(*) FROM smart_playlists WHERE public = 1 OR user_id = $1)",
+        )
+        .bind(user_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.get(0))
+    }
+
+    /// Deletes the songs, videos and skipped records of files that are gone.
+    pub async fn remove_files(&self, catalog_id: i64, paths: &[String]) -> StoreResult<u64> {
+        let mut removed = 0;
+        for chunk in paths.chunks(500) {
+            let mut tx = self.pool.begin().await?;
+            mark_dirty(&mut tx, catalog_id).await?;
+            for path in chunk {
+                removed += sqlx::query("DELETE FROM songs WHERE path = $1")
+                    .bind(path)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                removed += sqlx::query("DELETE FROM videos WHERE path = $1")
+                    .bind(path)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                sqlx::query("DELETE FROM skipped_files WHERE path = $1")
+                    .bind(path)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(removed)
+    }
+
+    /// Drops albums, artists and genres nothing refers to any more, recomputes every
+    /// stored count, and points albums without art at a song with embedded art. Set
+    /// based, so it costs a few statements however large the library.
+    pub async fn recount(&self) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for statement in [
+            "DELETE FROM albums WHERE NOT EXISTS (SELECT 1 FROM songs s WHERE s.album_id = albums.id)",
+            "DELETE FROM genres WHERE NOT EXISTS (SELECT 1 FROM song_genres g WHERE g.genre_id = genres.id)",
+            "DELETE FROM artists WHERE NOT EXISTS (SELECT 1 FROM songs s WHERE s.artist_id = artists.id) \
+               AND NOT EXISTS (SELECT 1 FROM songs s WHERE s.album_artist_id = artists.id) \
+               AND NOT EXISTS (SELECT 1 FROM song_artists a WHERE a.artist_id = artists.id) \
+               AND NOT EXISTS (SELECT 1 FROM albums a WHERE a.album_artist_id = artists.id)",
+            "UPDATE albums SET \
+               song_count = (SELECT COUNT(*) FROM songs s WHERE s.album_id = albums.id), \
+               total_time = (SELECT CAST(COALESCE(SUM(s.duration), 0) AS BIGINT) FROM songs s WHERE s.album_id = albums.id), \
+               year = (SELECT COALESCE(MAX(s.year), 0) FROM songs s WHERE s.album_id = albums.id), \
+               disc_count = (SELECT COALESCE(MAX(s.disc), 1) FROM songs s WHERE s.album_id = albums.id)",
+            "UPDATE artists SET \
+               song_count = (SELECT COUNT(*) FROM songs s WHERE s.artist_id = artists.id), \
+               total_time = (SELECT CAST(COALESCE(SUM(s.duration), 0) AS BIGINT) FROM songs s WHERE s.artist_id = artists.id), \
+               album_count = (SELECT COUNT(DISTINCT s.album_id) FROM songs s WHERE s.artist_id = artists.id OR s.album_artist_id = artists.id)",
+            "UPDATE genres SET \
+               song_count = (SELECT COUNT(*) FROM song_genres g WHERE g.genre_id = genres.id), \
+               album_count = (SELECT COUNT(DISTINCT s.album_id) FROM song_genres g JOIN songs s ON s.id = g.song_id WHERE g.genre_id = genres.id), \
+               artist_count = (SELECT COUNT(DISTINCT s.artist_id) FROM song_genres g JOIN songs s ON s.id = g.song_id WHERE g.genre_id = genres.id)",
+            "UPDATE albums SET art_kind = NULL, art_path = NULL, art_mime = NULL \
+             WHERE art_kind = 'embedded' AND NOT EXISTS (SELECT 1 FROM songs s WHERE s.path = albums.art_path AND s.embedded_art = 1)",
+            "UPDATE albums SET art_kind = 'embedded', art_mime = NULL, art_path = \
+               (SELECT MIN(s.path) FROM songs s WHERE s.album_id = albums.id AND s.embedded_art = 1) \
+             WHERE art_kind IS NULL AND EXISTS (SELECT 1 FROM songs s WHERE s.album_id = albums.id AND s.embedded_art = 1)",
+        ] {
+            sqlx::query(statement).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+async fn mark_dirty(tx: &mut Transaction<'_, Any>, catalog_id: i64) -> StoreResult<()> {
+    sqlx::query("UPDATE catalogs SET dirty = 1 WHERE id = $1 AND dirty = 0")
+        .bind(catalog_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// What one written batch changed.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct BatchOutcome {
+    pub added: u64,
+    pub updated: u64,
+    pub skipped: u64,
+}
+
+/// Writes scanned files in large transactions, remembering the ids of artists, albums
+/// and genres it has seen so that most lookups never reach the database.
+pub struct LibraryWriter {
+    store: Store,
+    catalog_id: i64,
+    artists: HashMap<String, i64>,
+    albums: HashMap<(String, i64), i64>,
+    genres: HashMap<String, i64>,
+    /// Albums whose art is a folder image already (which beats embedded art).
+    albums_with_file_art: HashMap<i64, bool>,
+}
+
+impl LibraryWriter {
+    pub fn new(store: Store, catalog_id: i64) -> LibraryWriter {
+        LibraryWriter {
+            store,
+            catalog_id,
+            artists: HashMap::new(),
+            albums: HashMap::new(),
+            genres: HashMap::new(),
+            albums_with_file_art: HashMap::new(),
+        }
+    }
+
+    /// Writes one batch atomically: an interrupted scan leaves whole batches only.
+    pub async fn write(
+        &mut self,
+        files: Vec<ScannedFile>,
+        known: &HashMap<String, KnownFile>,
+    ) -> StoreResult<BatchOutcome> {
+        let mut outcome = BatchOutcome::default();
+        let mut tx = self.store.pool.begin().await?;
+        mark_dirty(&mut tx, self.catalog_id).await?;
+        let now = now();
+        for file in files {
+            match file {
+                ScannedFile::Track {
+                    path,
+                    size,
+                    mtime,
+                    info,
+                    folder_art,
+                } => {
+                    match known.get(&path).map(|k| k.kind) {
+                        Some(KnownKind::Song) => outcome.updated += 1,
+                        Some(KnownKind::Skipped) => {
+                            forget_skipped(&mut tx, &path).await?;
+                            outcome.added += 1
+                        }
+                        _ => outcome.added += 1,
+                    }
+                    self.write_track(&mut tx, &path, size, mtime, &info, folder_art, now)
+                        .await?;
+                }
+                ScannedFile::Video {
+                    path,
+                    size,
+                    mtime,
+                    title,
+                    mime,
+                } => {
+                    match known.get(&path).map(|k| k.kind) {
+                        Some(KnownKind::Video) => outcome.updated += 1,
+                        Some(KnownKind::Skipped) => {
+                            forget_skipped(&mut tx, &path).await?;
+                            outcome.added += 1
+                        }
+                        _ => outcome.added += 1,
+                    }
+                    sqlx::query(
+                        "INSERT INTO videos (catalog_id, path, size, mtime, title, title_folded, mime, created, updated) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (path) DO UPDATE SET \
+                         size = excluded.size, mtime = excluded.mtime, title = excluded.title, \
+                         title_folded = excluded.title_folded, mime = excluded.mime, updated = excluded.updated",
+                    )
+                    .bind(self.catalog_id)
+                    .bind(&path)
+                    .bind(size)
+                    .bind(mtime)
+                    .bind(&title)
+                    .bind(fold(&title))
+                    .bind(mime)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                ScannedFile::Skipped {
+                    path,
+                    size,
+                    mtime,
+                    reason,
+                } => {
+                    outcome.skipped += 1;
+                    // A file that was a song and no longer reads is a song no more.
+                    sqlx::query("DELETE FROM songs WHERE path = $1")
+                        .bind(&path)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(
+                        "INSERT INTO skipped_files (catalog_id, path, size, mtime, reason, seen) VALUES ($1, $2, $3, $4, $5, $6) \
+                         ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime, reason = excluded.reason, seen = excluded.seen",
+                    )
+                    .bind(self.catalog_id)
+                    .bind(&path)
+                    .bind(size)
+                    .bind(mtime)
+                    .bind(&reason)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn write_track(
+        &mut self,
+        tx: &mut Transaction<'_, Any>,
+        path: &str,
+        size: i64,
+        mtime: i64,
+        info: &TrackInfo,
+        folder_art: Option<PathBuf>,
+        now: i64,
+    ) -> StoreResult<()> {
+        let mut artist_ids = Vec::with_capacity(info.artists.len());
+        for (index, name) in info.artists.iter().enumerate() {
+            let mbid = if index == 0 {
+                info.artist_mbid.as_deref()
+            } else {
+                None
+            };
+            artist_ids.push(self.artist_id(tx, name, mbid, now).await?);
+        }
+        let artist_id = match artist_ids.first() {
+            Some(id) => *id,
+            None => self.artist_id(tx, UNKNOWN_ARTIST, None, now).await?,
+        };
+        // The album belongs to its album artist; a compilation without one to "Various
+        // Artists"; otherwise to the track artist.
+        let album_artist_name = match (&info.album_artist, info.compilation) {
+            (Some(name), _) => Some(name.as_str()),
+            (None, true) => Some(VARIOUS_ARTISTS),
+            (None, false) => None,
+        };
+        let album_artist_id = match album_artist_name {
+            Some(name) => Some(
+                self.artist_id(tx, name, info.album_artist_mbid.as_deref(), now)
+                    .await?,
+            ),
+            None => None,
+        };
+        let album_id = self
+            .album_id(
+                tx,
+                &info.album,
+                album_artist_id.unwrap_or(artist_id),
+                info,
+                now,
+            )
+            .await?;
+        if let Some(image) = folder_art {
+            if !self
+                .albums_with_file_art
+                .get(&album_id)
+                .copied()
+                .unwrap_or(false)
+            {
+                let mime = if crate::scanner::tags::extension(&image) == "png" {
+                    "image/png"
+                } else {
+                    "image/jpeg"
+                };
+                sqlx::query("UPDATE albums SET art_kind = 'file', art_path = $1, art_mime = $2 WHERE id = $3")
+                    .bind(image.to_string_lossy().into_owned())
+                    .bind(mime)
+                    .bind(album_id)
+                    .execute(&mut **tx)
+                    .await?;
+                self.albums_with_file_art.insert(album_id, true);
+            }
+        }
+        let row = sqlx::query(
+            "INSERT INTO songs (catalog_id, path, size, mtime, title, title_folded, artist_id, album_id, album_artist_id, \
+               track, track_total, disc, disc_total, year, composer, comment, lyrics, mbid, album_mbid, artist_mbid, \
+               album_artist_mbid, rg_track_gain, rg_track_peak, rg_album_gain, rg_album_peak, duration, bitrate, \
+               sample_rate, channels, mime, embedded_art, created, updated) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+               $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $32) \
+             ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime, title = excluded.title, \
+               title_folded = excluded.title_folded, artist_id = excluded.artist_id, album_id = excluded.album_id, \
+               album_artist_id = excluded.album_artist_id, track = excluded.track, track_total = excluded.track_total, \
+               disc = excluded.disc, disc_total = excluded.disc_total, year = excluded.year, composer = excluded.composer, \
+               comment = excluded.comment, lyrics = excluded.lyrics, mbid = excluded.mbid, album_mbid = excluded.album_mbid, \
+               artist_mbid = excluded.artist_mbid, album_artist_mbid = excluded.album_artist_mbid, \
+               rg_track_gain = excluded.rg_track_gain, rg_track_peak = excluded.rg_track_peak, \
+               rg_album_gain = excluded.rg_album_gain, rg_album_peak = excluded.rg_album_peak, \
+               duration = excluded.duration, bitrate = excluded.bitrate, sample_rate = excluded.sample_rate, \
+               channels = excluded.channels, mime = excluded.mime, embedded_art = excluded.embedded_art, \
+               updated = excluded.updated \
+             RETURNING id",
+        )
+        .bind(self.catalog_id)
+        .bind(path)
+        .bind(size)
+        .bind(mtime)
+        .bind(&info.title)
+        .bind(fold(&info.title))
+        .bind(artist_id)
+        .bind(album_id)
+        .bind(album_artist_id)
+        .bind(info.track)
+        .bind(info.track_total)
+        .bind(info.disc)
+        .bind(info.disc_total)
+        .bind(info.year)
+        .bind(info.composer.clone())
+        .bind(info.comment.clone())
+        .bind(info.lyrics.clone())
+        .bind(info.mbid.clone())
+        .bind(info.album_mbid.clone())
+        .bind(info.artist_mbid.clone())
+        .bind(info.album_artist_mbid.clone())
+        .bind(info.rg_track_gain)
+        .bind(info.rg_track_peak)
+        .bind(info.rg_album_gain)
+        .bind(info.rg_album_peak)
+        .bind(info.duration)
+        .bind(info.bitrate)
+        .bind(info.sample_rate)
+        .bind(info.channels)
+        .bind(info.mime)
+        .bind(info.embedded_art as i64)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?;
+        let song_id: i64 = row.get(0);
+        sqlx::query("DELETE FROM song_artists WHERE song_id = $1")
+            .bind(song_id)
+            .execute(&mut **tx)
+            .await?;
+        for (position, id) in artist_ids.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO song_artists (song_id, position, artist_id) VALUES ($1, $2, $3)",
+            )
+            .bind(song_id)
+            .bind(position as i64)
+            .bind(*id)
+            .execute(&mut **tx)
+            .await?;
+        }
+        sqlx::query("DELETE FROM song_genres WHERE song_id = $1")
+            .bind(song_id)
+            .execute(&mut **tx)
+            .await?;
+        for genre in &info.genres {
+            let genre_id = self.genre_id(tx, genre).await?;
+            sqlx::query("INSERT INTO song_genres (song_id, genre_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(song_id)
+                .bind(genre_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn artist_id(
+        &mut self,
+        tx: &mut Transaction<'_, Any>,
+        name: &str,
+        mbid: Option<&str>,
+        now: i64,
+    ) -> StoreResult<i64> {
+        if let Some(id) = self.artists.get(name) {
+            return Ok(*id);
+        }
+        let row = sqlx::query(
+            "INSERT INTO artists (name, name_folded, sort_name, mbid, created, updated) VALUES ($1, $2, $3, $4, $5, $5) \
+             ON CONFLICT (name) DO UPDATE SET mbid = COALESCE(artists.mbid, excluded.mbid) RETURNING id",
+        )
+        .bind(name)
+        .bind(fold(name))
+        .bind(sort_key(name))
+        .bind(mbid)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?;
+        let id: i64 = row.get(0);
+        self.artists.insert(name.to_string(), id);
+        Ok(id)
+    }
+
+    async fn album_id(
+        &mut self,
+        tx: &mut Transaction<'_, Any>,
+        name: &str,
+        album_artist_id: i64,
+        info: &TrackInfo,
+        now: i64,
+    ) -> StoreResult<i64> {
+        let key = (name.to_string(), album_artist_id);
+        if let Some(id) = self.albums.get(&key) {
+            return Ok(*id);
+        }
+        let row = sqlx::query(
+            "INSERT INTO albums (name, name_folded, sort_name, album_artist_id, year, mbid, created, updated) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+             ON CONFLICT (name, album_artist_id) DO UPDATE SET mbid = COALESCE(albums.mbid, excluded.mbid), updated = excluded.updated \
+             RETURNING id, art_kind",
+        )
+        .bind(name)
+        .bind(fold(name))
+        .bind(sort_key(name))
+        .bind(album_artist_id)
+        .bind(info.year)
+        .bind(info.album_mbid.clone())
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?;
+        let id: i64 = row.get(0);
+        let art_kind: Option<String> = row.get(1);
+        self.albums.insert(key, id);
+        self.albums_with_file_art
+            .insert(id, art_kind.as_deref() == Some("file"));
+        Ok(id)
+    }
+
+    async fn genre_id(&mut self, tx: &mut Transaction<'_, Any>, name: &str) -> StoreResult<i64> {
+        if let Some(id) = self.genres.get(name) {
+            return Ok(*id);
+        }
+        let row = sqlx::query(
+            "INSERT INTO genres (name, name_folded) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET name_folded = excluded.name_folded RETURNING id",
+        )
+        .bind(name)
+        .bind(fold(name))
+        .fetch_one(&mut **tx)
+        .await?;
+        let id: i64 = row.get(0);
+        self.genres.insert(name.to_string(), id);
+        Ok(id)
+    }
+}
+
+async fn forget_skipped(tx: &mut Transaction<'_, Any>, path: &str) -> StoreResult<()> {
+    sqlx::query("DELETE FROM skipped_files WHERE path = $1")
+        .bind(path)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

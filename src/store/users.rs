@@ -1,0 +1,254 @@
+//! Users: accounts, access levels, password hashes and API keys.
+
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{now, Store, StoreError, StoreResult};
+
+/// Ampache's access levels.
+pub mod access {
+    pub const GUEST: i64 = 5;
+    pub const USER: i64 = 25;
+    pub const CONTENT_MANAGER: i64 = 50;
+    pub const CATALOG_MANAGER: i64 = 75;
+    pub const ADMIN: i64 = 100;
+
+    /// Parses a level name (or number) as given on the command line.
+    pub fn parse(text: &str) -> Option<i64> {
+        match text.to_ascii_lowercase().as_str() {
+            "guest" => Some(GUEST),
+            "user" => Some(USER),
+            "manager" | "content_manager" => Some(CONTENT_MANAGER),
+            "catalog_manager" => Some(CATALOG_MANAGER),
+            "admin" => Some(ADMIN),
+            other => other
+                .parse::<i64>()
+                .ok()
+                .filter(|n| [0, GUEST, USER, CONTENT_MANAGER, CATALOG_MANAGER, ADMIN].contains(n)),
+        }
+    }
+
+    pub fn name(level: i64) -> &'static str {
+        match level {
+            l if l >= ADMIN => "admin",
+            l if l >= CATALOG_MANAGER => "catalog_manager",
+            l if l >= CONTENT_MANAGER => "manager",
+            l if l >= USER => "user",
+            _ => "guest",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub fullname: String,
+    pub email: String,
+    pub website: String,
+    pub access: i64,
+    pub password_hash: String,
+    pub apikey: Option<String>,
+    pub disabled: bool,
+    pub created: i64,
+    pub last_seen: i64,
+}
+
+pub const USER_COLUMNS: &str =
+    "u.id, u.username, u.fullname, u.email, u.website, u.access, u.password_hash, u.apikey, u.disabled, u.created, u.last_seen";
+
+impl User {
+    /// Reads the columns of [`USER_COLUMNS`] starting at `offset`.
+    pub fn from_row(row: &AnyRow, offset: usize) -> User {
+        User {
+            id: row.get(offset),
+            username: row.get(offset + 1),
+            fullname: row.get(offset + 2),
+            email: row.get(offset + 3),
+            website: row.get(offset + 4),
+            access: row.get(offset + 5),
+            password_hash: row.get(offset + 6),
+            apikey: row.get(offset + 7),
+            disabled: row.get::<i64, _>(offset + 8) != 0,
+            created: row.get(offset + 9),
+            last_seen: row.get(offset + 10),
+        }
+    }
+}
+
+/// Lowercase hex SHA-256, the digest every Ampache credential is built from.
+pub fn sha256_hex(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// 32 random lowercase hex characters (an API key or a session token).
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// Constant-time comparison of two credentials.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+fn apikey_auth(username: &str, apikey: &str) -> String {
+    sha256_hex(&format!("{username}{}", sha256_hex(apikey)))
+}
+
+impl Store {
+    pub async fn create_user(
+        &self,
+        username: &str,
+        password: &str,
+        access: i64,
+        email: &str,
+    ) -> StoreResult<User> {
+        let username = username.trim();
+        if username.is_empty() || username.chars().any(char::is_control) {
+            return Err(StoreError::Invalid(
+                "a user name must be non-empty printable text".into(),
+            ));
+        }
+        if self.user_by_name(username).await?.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "user {username:?} already exists"
+            )));
+        }
+        sqlx::query(
+            "INSERT INTO users (username, access, password_hash, email, created) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(username)
+        .bind(access)
+        .bind(sha256_hex(password))
+        .bind(email)
+        .bind(now())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Conflict(format!("user {username:?} already exists"))
+            }
+            other => StoreError::Db(other),
+        })?;
+        self.user_by_name(username)
+            .await?
+            .ok_or_else(|| StoreError::Invalid("user vanished after creation".into()))
+    }
+
+    pub async fn user_by_name(&self, username: &str) -> StoreResult<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.username = $1");
+        Ok(sqlx::query(&sql)
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| User::from_row(&row, 0)))
+    }
+
+    pub async fn user_by_apikey(&self, key: &str) -> StoreResult<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.apikey = $1");
+        Ok(sqlx::query(&sql)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| User::from_row(&row, 0)))
+    }
+
+    /// The user whose hashed API-key login equals `auth`.
+    pub async fn user_by_apikey_auth(&self, auth: &str) -> StoreResult<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.apikey_auth = $1");
+        Ok(sqlx::query(&sql)
+            .bind(auth)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| User::from_row(&row, 0)))
+    }
+
+    pub async fn users(&self) -> StoreResult<Vec<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.username");
+        Ok(sqlx::query(&sql)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| User::from_row(row, 0))
+            .collect())
+    }
+
+    pub async fn user_count(&self) -> StoreResult<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?
+            .get(0))
+    }
+
+    /// Gives the user a new API key (replacing any old one) and returns it.
+    pub async fn new_apikey(&self, user: &User) -> StoreResult<String> {
+        let key = random_token();
+        sqlx::query("UPDATE users SET apikey = $1, apikey_auth = $2 WHERE id = $3")
+            .bind(&key)
+            .bind(apikey_auth(&user.username, &key))
+            .bind(user.id)
+            .execute(&self.pool)
+            .await?;
+        Ok(key)
+    }
+
+    /// Sets a new password; it takes effect for the next handshake.
+    pub async fn set_password(&self, user: &User, password: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(sha256_hex(password))
+            .bind(user.id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_disabled(&self, user: &User, disabled: bool) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+            .bind(disabled as i64)
+            .bind(user.id)
+            .execute(&self.pool)
+            .await?;
+        if disabled {
+            self.end_user_sessions(user.id).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn touch_user(&self, user_id: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET last_seen = $1 WHERE id = $2")
+            .bind(now())
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_levels_parse() {
+        assert_eq!(access::parse("admin"), Some(100));
+        assert_eq!(access::parse("Manager"), Some(50));
+        assert_eq!(access::parse("25"), Some(25));
+        assert_eq!(access::parse("26"), None);
+        assert_eq!(access::parse("root"), None);
+    }
+
+    #[test]
+    fn secrets_compare() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd"));
+        assert!(!same_secret("abc", "abcd"));
+    }
+}
