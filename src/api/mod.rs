@@ -137,6 +137,9 @@ impl Request<'_> {
         if !self.state.settings.access_control {
             return Err(ApiError::access_control_disabled());
         }
+        // Paging parameters mean the same to every method, so a malformed one is
+        // refused whatever the method, rather than silently ignored by some.
+        params.paging()?;
         let session = match method.session {
             methods::SessionNeed::Own => None,
             methods::SessionNeed::Required => {

@@ -35,6 +35,14 @@ pub struct Ping {
     pub compatible: String,
 }
 
+/// A user as the `user` method shows it; `full` adds the private fields (for the
+/// user themself or an admin).
+#[derive(Debug, Clone)]
+pub struct UserView {
+    pub user: crate::store::users::User,
+    pub full: bool,
+}
+
 /// A method's answer.
 #[derive(Debug, Clone)]
 pub enum Reply {
@@ -42,4 +50,5 @@ pub enum Reply {
     Ping(Ping),
     /// `<success code="1">` / `{"success": ...}`.
     Success(String),
+    User(UserView),
 }

@@ -173,6 +173,9 @@ CREATE TABLE users (
     fullname TEXT NOT NULL DEFAULT '',
     email TEXT NOT NULL DEFAULT '',
     website TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL DEFAULT '',
+    city TEXT NOT NULL DEFAULT '',
+    fullname_public {int} NOT NULL DEFAULT 0,
     access {int} NOT NULL,
     -- hex(sha256(password)): the API4 handshake is defined over this value.
     password_hash TEXT NOT NULL,

@@ -48,6 +48,9 @@ pub struct User {
     pub fullname: String,
     pub email: String,
     pub website: String,
+    pub state: String,
+    pub city: String,
+    pub fullname_public: bool,
     pub access: i64,
     pub password_hash: String,
     pub apikey: Option<String>,
@@ -57,7 +60,7 @@ pub struct User {
 }
 
 pub const USER_COLUMNS: &str =
-    "u.id, u.username, u.fullname, u.email, u.website, u.access, u.password_hash, u.apikey, u.disabled, u.created, u.last_seen";
+    "u.id, u.username, u.fullname, u.email, u.website, u.access, u.password_hash, u.apikey, u.disabled, u.created, u.last_seen, u.state, u.city, u.fullname_public";
 
 impl User {
     /// Reads the columns of [`USER_COLUMNS`] starting at `offset`.
@@ -74,6 +77,9 @@ impl User {
             disabled: row.get::<i64, _>(offset + 8) != 0,
             created: row.get(offset + 9),
             last_seen: row.get(offset + 10),
+            state: row.get(offset + 11),
+            city: row.get(offset + 12),
+            fullname_public: row.get::<i64, _>(offset + 13) != 0,
         }
     }
 }

@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 
 use super::iso8601;
 use crate::api::error::ApiError;
-use crate::api::reply::{Reply, ServerStats};
+use crate::api::reply::{Reply, ServerStats, UserView};
 
 pub fn reply(reply: &Reply) -> String {
     let value = match reply {
@@ -31,12 +31,47 @@ pub fn reply(reply: &Reply) -> String {
             Value::Object(object)
         }
         Reply::Success(message) => json!({ "success": message }),
+        Reply::User(view) => json!({ "user": user(view) }),
     };
     pretty(&value)
 }
 
 pub fn error(error: &ApiError) -> String {
     pretty(&json!({ "error": { "code": error.code.to_string(), "message": error.message } }))
+}
+
+fn user(view: &UserView) -> Value {
+    let u = &view.user;
+    let text_or_null = |text: &str| {
+        if text.is_empty() {
+            Value::Null
+        } else {
+            json!(text)
+        }
+    };
+    let mut object = Map::new();
+    object.insert("id".into(), json!(u.id.to_string()));
+    object.insert("username".into(), json!(u.username));
+    if view.full {
+        object.insert("auth".into(), json!(u.apikey.clone().unwrap_or_default()));
+        object.insert("email".into(), json!(u.email));
+        object.insert("access".into(), json!(u.access.to_string()));
+        object.insert(
+            "fullname_public".into(),
+            json!(if u.fullname_public { "1" } else { "0" }),
+        );
+        object.insert("validation".into(), Value::Null);
+        object.insert("disabled".into(), json!(if u.disabled { "1" } else { "0" }));
+    }
+    object.insert("create_date".into(), json!(u.created));
+    object.insert("last_seen".into(), json!(u.last_seen));
+    object.insert("website".into(), text_or_null(&u.website));
+    object.insert("state".into(), text_or_null(&u.state));
+    object.insert("city".into(), text_or_null(&u.city));
+    if u.fullname_public {
+        object.insert("fullname".into(), json!(u.fullname));
+    }
+    Value::Object(object)
 }
 
 fn stats(object: &mut Map<String, Value>, s: &ServerStats, with_api: bool) {

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::iso8601;
 use crate::api::error::ApiError;
-use crate::api::reply::{Reply, ServerStats};
+use crate::api::reply::{Reply, ServerStats, UserView};
 
 const HEADER: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<root>\n";
 const FOOTER: &str = "</root>\n";
@@ -33,6 +33,7 @@ pub fn reply(reply: &Reply) -> String {
         Reply::Success(message) => {
             let _ = writeln!(out, "  <success code=\"1\">{}</success>", cdata(message));
         }
+        Reply::User(view) => user(&mut out, view),
     }
     out.push_str(FOOTER);
     out
@@ -64,6 +65,41 @@ fn stats(out: &mut String, s: &ServerStats, with_api: bool) {
         ("tags", s.tags),
     ] {
         keyed(out, name, &value.to_string());
+    }
+}
+
+fn user(out: &mut String, view: &UserView) {
+    let u = &view.user;
+    let _ = writeln!(out, "  <user id=\"{}\">", u.id);
+    let mut field = |name: &str, value: &str| {
+        let _ = writeln!(out, "    <{name}>{}</{name}>", cdata(value));
+    };
+    field("username", &u.username);
+    if view.full {
+        field("auth", u.apikey.as_deref().unwrap_or(""));
+        field("email", &u.email);
+        field("access", &u.access.to_string());
+        field("fullname_public", flag(u.fullname_public));
+        field("validation", "");
+        field("disabled", flag(u.disabled));
+    }
+    field("create_date", &u.created.to_string());
+    field("last_seen", &u.last_seen.to_string());
+    field("link", "");
+    field("website", &u.website);
+    field("state", &u.state);
+    field("city", &u.city);
+    if view.full || u.fullname_public {
+        field("fullname", &u.fullname);
+    }
+    out.push_str("  </user>\n");
+}
+
+fn flag(value: bool) -> &'static str {
+    if value {
+        "1"
+    } else {
+        "0"
     }
 }
 

@@ -1,6 +1,7 @@
 //! The API methods, one file per group, and the table of what each requires.
 
 mod session;
+mod users;
 pub use session::parse_version;
 
 use super::error::ApiError;
@@ -26,22 +27,30 @@ pub struct Method {
     pub min_access: i64,
 }
 
+/// A method that handles credentials itself.
+const fn own(name: &'static str) -> Method {
+    Method {
+        name,
+        session: SessionNeed::Own,
+        min_access: 0,
+    }
+}
+
+/// A method that needs a live session and at least `min_access`.
+const fn with_session(name: &'static str, min_access: i64) -> Method {
+    Method {
+        name,
+        session: SessionNeed::Required,
+        min_access,
+    }
+}
+
+/// Every method this server answers; anything else is 405.
 const METHODS: &[Method] = &[
-    Method {
-        name: "handshake",
-        session: SessionNeed::Own,
-        min_access: 0,
-    },
-    Method {
-        name: "ping",
-        session: SessionNeed::Own,
-        min_access: 0,
-    },
-    Method {
-        name: "goodbye",
-        session: SessionNeed::Own,
-        min_access: 0,
-    },
+    own("handshake"),
+    own("ping"),
+    own("goodbye"),
+    with_session("user", 0),
 ];
 
 pub fn lookup(action: &str) -> Option<&'static Method> {
@@ -51,13 +60,19 @@ pub fn lookup(action: &str) -> Option<&'static Method> {
 pub async fn call(
     request: &Request<'_>,
     method: &Method,
-    _session: Option<&Session>,
+    session: Option<&Session>,
     params: &Params,
 ) -> Result<Reply, ApiError> {
     match method.name {
         "handshake" => session::handshake(request, params).await,
         "ping" => session::ping(request, params).await,
         "goodbye" => session::goodbye(request, params).await,
+        "user" => users::user(request, required(session)?, params).await,
         _ => Err(ApiError::invalid_request()),
     }
+}
+
+/// The session of a method the table marks [`SessionNeed::Required`].
+fn required(session: Option<&Session>) -> Result<&Session, ApiError> {
+    session.ok_or_else(ApiError::session_expired)
 }

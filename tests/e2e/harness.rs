@@ -1,0 +1,622 @@
+//! The test harness: a real tonearm process on a free port, over a temporary data
+//! folder and a copy of the committed library, on SQLite or on a real PostgreSQL.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sha2::{Digest, Sha256};
+
+pub const ADMIN: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Xml,
+    Json,
+}
+
+impl Format {
+    pub fn path(self) -> &'static str {
+        match self {
+            Format::Xml => "/server/xml.server.php",
+            Format::Json => "/server/json.server.php",
+        }
+    }
+}
+
+pub fn sha256_hex(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// The committed test library.
+pub fn library_source() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/library/music")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+            // Keep the committed mtimes so copies look like the originals to a scanner.
+            let mtime = std::fs::metadata(entry.path()).unwrap().modified().unwrap();
+            std::fs::File::options()
+                .write(true)
+                .open(&target)
+                .unwrap()
+                .set_modified(mtime)
+                .unwrap();
+        }
+    }
+}
+
+/// A running server with its own data folder, database and library copy.
+pub struct TestServer {
+    pub engine: Engine,
+    pub base: String,
+    pub data: tempfile::TempDir,
+    pub music: PathBuf,
+    pub database_url: String,
+    child: Child,
+    pub client: reqwest::Client,
+}
+
+pub struct Options {
+    pub session_length: Option<i64>,
+    /// Scan the library (with the `scan` command) before the server starts.
+    pub scan: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            session_length: None,
+            scan: true,
+        }
+    }
+}
+
+impl TestServer {
+    /// Starts a server, or returns None (after saying why) when the engine is not
+    /// available here.
+    pub async fn start(engine: Engine) -> Option<TestServer> {
+        TestServer::start_with(engine, Options::default()).await
+    }
+
+    pub async fn start_with(engine: Engine, options: Options) -> Option<TestServer> {
+        let database_url = match engine {
+            Engine::Sqlite => None,
+            Engine::Postgres => Some(postgres_database().await?),
+        };
+        let data = tempfile::tempdir().unwrap();
+        let music = data.path().join("music");
+        copy_dir(&library_source(), &music);
+        let database_url = database_url.unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                data.path().join("tonearm.db").display()
+            )
+        });
+        let server = TestServer::spawn(engine, data, music, database_url, &options);
+        if options.scan {
+            server.cli(&["scan"]).expect("the scan succeeds");
+        }
+        Some(server)
+    }
+
+    fn spawn(
+        engine: Engine,
+        data: tempfile::TempDir,
+        music: PathBuf,
+        database_url: String,
+        options: &Options,
+    ) -> TestServer {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tonearm"));
+        command
+            .args(["serve", "--no-scan", "--listen", "127.0.0.1:0", "--music"])
+            .arg(&music)
+            .arg("--data")
+            .arg(data.path())
+            .args(["--database", &database_url])
+            .env("TONEARM_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some(length) = options.session_length {
+            command.args(["--session-length", &length.to_string()]);
+        }
+        let mut child = command.spawn().expect("tonearm starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .expect("tonearm printed its address before exiting")
+                .unwrap();
+            if let Some(address) = line.strip_prefix("tonearm listening on ") {
+                break address.trim().to_string();
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        TestServer {
+            engine,
+            base,
+            data,
+            music,
+            database_url,
+            child,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+        }
+    }
+
+    /// Runs a tonearm command against this server's data and database.
+    pub fn cli(&self, args: &[&str]) -> Result<String, String> {
+        self.cli_with_env(args, &[])
+    }
+
+    pub fn cli_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Result<String, String> {
+        let output = Command::new(env!("CARGO_BIN_EXE_tonearm"))
+            .args(args)
+            .arg("--data")
+            .arg(self.data.path())
+            .args(["--database", &self.database_url])
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .output()
+            .expect("tonearm runs");
+        if output.status.success() {
+            Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        } else {
+            Err(String::from_utf8_lossy(&output.stderr).into_owned())
+        }
+    }
+
+    /// GET with the given parameters; returns (status, content type, body).
+    pub async fn get_raw(&self, format: Format, query: &str) -> (u16, String, String) {
+        let response = self
+            .client
+            .get(format!("{}{}?{}", self.base, format.path(), query))
+            .send()
+            .await
+            .expect("the server answers");
+        let status = response.status().as_u16();
+        let kind = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        (status, kind, response.text().await.unwrap())
+    }
+
+    /// GET with parameters, asserting the Ampache rule that every answer is HTTP 200.
+    pub async fn call(&self, format: Format, params: &[(&str, &str)]) -> String {
+        let query = encode_query(params);
+        let (status, _, body) = self.get_raw(format, &query).await;
+        assert_eq!(status, 200, "HTTP status for {query}: {body}");
+        body
+    }
+
+    pub async fn xml(&self, params: &[(&str, &str)]) -> XmlDoc {
+        XmlDoc::parse(self.call(Format::Xml, params).await)
+    }
+
+    pub async fn json(&self, params: &[(&str, &str)]) -> serde_json::Value {
+        let body = self.call(Format::Json, params).await;
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("invalid JSON ({e}): {body}"))
+    }
+
+    /// A password handshake; returns the session token.
+    pub async fn login(&self, user: &str, password: &str) -> String {
+        let timestamp = unix_now().to_string();
+        let auth = sha256_hex(&format!("{timestamp}{}", sha256_hex(password)));
+        let doc = self
+            .json(&[
+                ("action", "handshake"),
+                ("user", user),
+                ("timestamp", &timestamp),
+                ("auth", &auth),
+                ("version", "400004"),
+            ])
+            .await;
+        doc["auth"]
+            .as_str()
+            .unwrap_or_else(|| panic!("handshake failed: {doc}"))
+            .to_string()
+    }
+
+    pub async fn admin_token(&self) -> String {
+        self.login(ADMIN, ADMIN_PASSWORD).await
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn encode_query(params: &[(&str, &str)]) -> String {
+    params
+        .iter()
+        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+pub fn urlencode(text: &str) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+/// A parsed XML answer with the lookups the tests need.
+pub struct XmlDoc {
+    pub text: String,
+}
+
+impl XmlDoc {
+    pub fn parse(text: String) -> XmlDoc {
+        roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("invalid XML ({e}): {text}"));
+        XmlDoc { text }
+    }
+
+    pub fn doc(&self) -> roxmltree::Document<'_> {
+        roxmltree::Document::parse(&self.text).unwrap()
+    }
+
+    /// The text of the first element named `name` under the root.
+    pub fn field(&self, name: &str) -> Option<String> {
+        let doc = self.doc();
+        let root = doc.root_element();
+        root.children()
+            .find(|n| n.has_tag_name(name))
+            .map(|n| n.text().unwrap_or("").to_string())
+    }
+
+    /// Names of the root's child elements, in order.
+    pub fn child_names(&self) -> Vec<String> {
+        let doc = self.doc();
+        let root = doc.root_element();
+        root.children()
+            .filter(|n| n.is_element())
+            .map(|n| n.tag_name().name().to_string())
+            .collect()
+    }
+
+    /// (code, message) of an error document.
+    pub fn error(&self) -> Option<(String, String)> {
+        let doc = self.doc();
+        let root = doc.root_element();
+        let error = root.children().find(|n| n.has_tag_name("error"))?;
+        Some((
+            error.attribute("code")?.to_string(),
+            error.text().unwrap_or("").to_string(),
+        ))
+    }
+}
+
+/// Asserts an Ampache error in either format.
+pub async fn assert_error(server: &TestServer, params: &[(&str, &str)], code: &str) -> String {
+    let xml = server.xml(params).await;
+    let (xml_code, message) = xml
+        .error()
+        .unwrap_or_else(|| panic!("expected error {code} for {params:?}, got {}", xml.text));
+    assert_eq!(xml_code, code, "XML error code for {params:?}: {message}");
+    let json = server.json(params).await;
+    assert_eq!(
+        json["error"]["code"],
+        serde_json::json!(code),
+        "JSON error for {params:?}: {json}"
+    );
+    assert_eq!(json["error"]["message"].as_str(), Some(message.as_str()));
+    message
+}
+
+// ---------------------------------------------------------------------------------
+// PostgreSQL: TONEARM_TEST_DATABASE_URL, or a throwaway cluster from the installed
+// binaries. Each test gets its own database.
+
+struct Postgres {
+    admin_url: String,
+}
+
+static POSTGRES: OnceLock<Option<Postgres>> = OnceLock::new();
+
+/// A fresh, empty database on the shared test PostgreSQL, or None when there is no
+/// PostgreSQL here (unless TONEARM_REQUIRE_POSTGRES is set, as CI does: then it fails).
+async fn postgres_database() -> Option<String> {
+    let postgres = POSTGRES.get_or_init(start_postgres).as_ref();
+    let Some(postgres) = postgres else {
+        if std::env::var_os("TONEARM_REQUIRE_POSTGRES").is_some() {
+            panic!("TONEARM_REQUIRE_POSTGRES is set but no PostgreSQL could be started");
+        }
+        eprintln!("SKIPPED: PostgreSQL test (no TONEARM_TEST_DATABASE_URL and no initdb found)");
+        return None;
+    };
+    use sqlx::Connection;
+    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let name = format!(
+        "tonearm_test_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    );
+    let mut conn = sqlx::PgConnection::connect(&postgres.admin_url)
+        .await
+        .expect("connect to the test PostgreSQL");
+    sqlx::Executor::execute(
+        &mut conn,
+        format!("DROP DATABASE IF EXISTS {name}").as_str(),
+    )
+    .await
+    .unwrap();
+    sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
+        .await
+        .unwrap();
+    let (prefix, _) = postgres.admin_url.rsplit_once('/').unwrap();
+    Some(format!("{prefix}/{name}"))
+}
+
+fn start_postgres() -> Option<Postgres> {
+    if let Ok(url) = std::env::var("TONEARM_TEST_DATABASE_URL") {
+        if !url.is_empty() {
+            return Some(Postgres { admin_url: url });
+        }
+    }
+    let bin = find_postgres_bin()?;
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let dir = tempfile::Builder::new()
+        .prefix("tonearm-pg")
+        .tempdir()
+        .ok()?
+        .keep();
+    let data = dir.join("data");
+    let run_as = |program: &Path| -> Command {
+        if is_root {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(program);
+            c
+        } else {
+            Command::new(program)
+        }
+    };
+    if is_root {
+        // initdb and postgres refuse to run as root.
+        let status = Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(&dir)
+            .status()
+            .ok()?;
+        if !status.success() {
+            eprintln!("cannot hand {} to the postgres user", dir.display());
+            return None;
+        }
+    }
+    let out = run_as(&bin.join("initdb"))
+        .args(["-D"])
+        .arg(&data)
+        .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
+        .stdout(Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        eprintln!("initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+        return None;
+    }
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").ok()?;
+        listener.local_addr().ok()?.port()
+    };
+    // The server dies with the test process: a watchdog shell stops it once this
+    // process is gone, since a test binary has no hook that runs at exit.
+    let script = format!(
+        "{postgres} -D {data} -p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=300 & \
+         pg=$!; while kill -0 {parent} 2>/dev/null && kill -0 $pg 2>/dev/null; do sleep 1; done; kill -INT $pg 2>/dev/null",
+        postgres = bin.join("postgres").display(),
+        data = data.display(),
+        sock = dir.display(),
+        parent = std::process::id(),
+    );
+    let mut command = if is_root {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--", "sh", "-c", &script]);
+        c
+    } else {
+        let mut c = Command::new("sh");
+        c.args(["-c", &script]);
+        c
+    };
+    command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let admin_url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            std::thread::sleep(Duration::from_millis(300));
+            return Some(Postgres { admin_url });
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!("the test PostgreSQL did not start");
+    None
+}
+
+fn find_postgres_bin() -> Option<PathBuf> {
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("bin"))
+        .filter(|p| p.join("initdb").exists())
+        .collect();
+    versions.sort();
+    versions.pop()
+}
+
+/// Declares a test that runs once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_engines {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let f = $body;
+                if let Some(server) = TestServer::start(Engine::Sqlite).await {
+                    f(server).await;
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let f = $body;
+                if let Some(server) = TestServer::start(Engine::Postgres).await {
+                    f(server).await;
+                }
+            }
+        }
+    };
+}
+
+impl TestServer {
+    /// Another tonearm process serving the same data and database.
+    pub fn second_process(&self) -> SecondServer {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tonearm"))
+            .args(["serve", "--no-scan", "--listen", "127.0.0.1:0", "--data"])
+            .arg(self.data.path())
+            .args(["--database", &self.database_url])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("a second tonearm starts");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .expect("the second server printed its address")
+                .unwrap();
+            if let Some(address) = line.strip_prefix("tonearm listening on ") {
+                break address.trim().to_string();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        SecondServer {
+            base,
+            child,
+            client: self.client.clone(),
+        }
+    }
+
+    /// Runs SQL against this server's database, as an operator (or the passing of
+    /// time) would change it.
+    pub async fn sql(&self, statement: &str) {
+        sqlx::any::install_default_drivers();
+        use sqlx::Connection;
+        let mut conn = sqlx::AnyConnection::connect(&self.database_url)
+            .await
+            .unwrap();
+        sqlx::Executor::execute(&mut conn, statement).await.unwrap();
+    }
+
+    /// Makes every session expired, as if it had not been used for its whole length.
+    pub async fn expire_sessions(&self) {
+        self.sql(&format!("UPDATE sessions SET expire = {}", unix_now() - 1))
+            .await;
+    }
+
+    /// Makes every session expire `seconds` from now.
+    pub async fn expire_sessions_in(&self, seconds: i64) {
+        self.sql(&format!(
+            "UPDATE sessions SET expire = {}",
+            unix_now() + seconds
+        ))
+        .await;
+    }
+}
+
+pub struct SecondServer {
+    base: String,
+    child: Child,
+    client: reqwest::Client,
+}
+
+impl SecondServer {
+    pub async fn json(&self, params: &[(&str, &str)]) -> serde_json::Value {
+        let text = self
+            .client
+            .get(format!(
+                "{}/server/json.server.php?{}",
+                self.base,
+                encode_query(params)
+            ))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+}
+
+impl Drop for SecondServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl TestServer {
+    /// The first column of every row of a query, as text.
+    pub async fn query_strings(&self, sql: &str) -> Vec<String> {
+        sqlx::any::install_default_drivers();
+        use sqlx::{Connection, Row};
+        let mut conn = sqlx::AnyConnection::connect(&self.database_url)
+            .await
+            .unwrap();
+        sqlx::query(sql)
+            .fetch_all(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .iter()
+            .map(|row| row.get::<String, _>(0))
+            .collect()
+    }
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests: a real tonearm process, a real library, real HTTP, on SQLite and
+//! on PostgreSQL.
+
+mod harness;
+
+mod auth;
+mod errors;
+mod scan;
