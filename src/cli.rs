@@ -189,7 +189,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(ctx: Context_, args: ServeArgs) -> anyhow::Result<()> {
-    let mut settings = Settings::defaults(ctx.data_dir.clone());
+    let mut settings = Settings::defaults(&ctx.data_dir);
     settings.database_url = ctx.database_url.clone();
     let listen = args
         .listen
@@ -361,12 +361,22 @@ async fn catalog(store: Store, command: CatalogCommand) -> anyhow::Result<()> {
         }
         CatalogCommand::List => {
             for catalog in store.catalogs().await? {
+                let when = |t: i64| {
+                    if t == 0 {
+                        "never".to_string()
+                    } else {
+                        crate::api::encode::iso8601(t)
+                    }
+                };
                 println!(
-                    "{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\tadded {}\tupdated {}\tcleaned {}",
                     catalog.id,
                     catalog.kind.as_str(),
                     catalog.name,
-                    catalog.path
+                    catalog.path,
+                    when(catalog.last_add),
+                    when(catalog.last_update),
+                    when(catalog.last_clean)
                 );
             }
         }

@@ -40,7 +40,6 @@ impl FileConfig {
 /// The settings a running server uses.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub data_dir: PathBuf,
     pub database_url: String,
     pub listen: SocketAddr,
     /// Seconds a session lives without use.
@@ -57,10 +56,9 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:4040";
 pub const DEFAULT_API_VERSION: &str = "400004";
 
 impl Settings {
-    pub fn defaults(data_dir: PathBuf) -> Settings {
+    pub fn defaults(data_dir: &Path) -> Settings {
         Settings {
-            database_url: Store::sqlite_url(&data_dir),
-            data_dir,
+            database_url: Store::sqlite_url(data_dir),
             listen: DEFAULT_LISTEN.parse().expect("valid default address"),
             session_length: 3600,
             api_version: DEFAULT_API_VERSION.into(),

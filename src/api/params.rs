@@ -101,12 +101,6 @@ impl Params {
             .filter(|v| !v.is_empty())
     }
 
-    /// The value of the first of `names` present (newer API versions renamed some
-    /// parameters; clients send either).
-    pub fn get_any(&self, names: &[&str]) -> Option<&str> {
-        names.iter().find_map(|name| self.get(name))
-    }
-
     pub fn require(&self, name: &str) -> Result<&str, ApiError> {
         self.get(name).ok_or_else(|| ApiError::missing(name))
     }
@@ -120,16 +114,6 @@ impl Params {
                 .parse::<i64>()
                 .map(Some)
                 .map_err(|_| ApiError::bad_parameter(name, "expected a whole number")),
-        }
-    }
-
-    /// `0`/`1` (or `false`/`true`).
-    pub fn boolean(&self, name: &str) -> Result<Option<bool>, ApiError> {
-        match self.get(name).map(|v| v.trim().to_ascii_lowercase()) {
-            None => Ok(None),
-            Some(v) if v == "1" || v == "true" => Ok(Some(true)),
-            Some(v) if v == "0" || v == "false" => Ok(Some(false)),
-            Some(_) => Err(ApiError::bad_parameter(name, "expected 0 or 1")),
         }
     }
 
@@ -161,16 +145,6 @@ impl Params {
             },
         };
         Ok(Paging { offset, limit })
-    }
-
-    /// An array parameter: `name[]=a&name[]=b` or `name=a,b`.
-    pub fn list(&self, name: &str) -> Vec<String> {
-        let mut values: Vec<String> = self.lists.get(name).cloned().unwrap_or_default();
-        if let Some(joined) = self.get(name) {
-            values.extend(joined.split(',').map(|v| v.trim().to_string()));
-        }
-        values.retain(|v| !v.is_empty());
-        values
     }
 }
 
@@ -243,15 +217,5 @@ mod tests {
             .paging()
             .is_err());
         assert!(parse("limit=-5").unwrap().paging().is_err());
-    }
-
-    #[test]
-    fn lists_in_both_forms() {
-        let p = parse("include[]=albums&include[]=songs").unwrap();
-        assert_eq!(p.list("include"), vec!["albums", "songs"]);
-        assert_eq!(
-            parse("include=albums,songs").unwrap().list("include"),
-            vec!["albums", "songs"]
-        );
     }
 }

@@ -185,46 +185,6 @@ pub fn read_track(path: &Path, size: u64) -> Result<TrackInfo, String> {
     Ok(info)
 }
 
-/// Reads the first embedded picture of an audio file: (bytes, mime type).
-pub fn embedded_picture(path: &Path) -> Option<(Vec<u8>, String)> {
-    let tagged = Probe::open(path)
-        .ok()?
-        .options(
-            ParseOptions::new()
-                .read_properties(false)
-                .read_cover_art(true),
-        )
-        .guess_file_type()
-        .ok()?
-        .read()
-        .ok()?;
-    let tag = tagged
-        .tags()
-        .iter()
-        .find(|tag| !tag.pictures().is_empty())?;
-    let picture = tag
-        .get_picture_type(lofty::picture::PictureType::CoverFront)
-        .or_else(|| tag.pictures().first())?;
-    let mime = picture
-        .mime_type()
-        .map(|m| m.as_str().to_string())
-        .unwrap_or_else(|| sniff_image_mime(picture.data()).to_string());
-    Some((picture.data().to_vec(), mime))
-}
-
-/// The image type of `data` from its first bytes.
-pub fn sniff_image_mime(data: &[u8]) -> &'static str {
-    if data.starts_with(b"\x89PNG") {
-        "image/png"
-    } else if data.starts_with(b"GIF8") {
-        "image/gif"
-    } else if data.len() > 12 && &data[0..4] == b"RIFF" && &data[8..12] == b"WEBP" {
-        "image/webp"
-    } else {
-        "image/jpeg"
-    }
-}
-
 fn mime_for(file_type: FileType, path: &Path) -> &'static str {
     match file_type {
         FileType::Mpeg => "audio/mpeg",

@@ -160,26 +160,6 @@ impl Store {
         }
         result
     }
-
-    /// A value from the `meta` table.
-    pub async fn meta(&self, key: &str) -> StoreResult<Option<String>> {
-        Ok(sqlx::query("SELECT value FROM meta WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|row| row.get(0)))
-    }
-
-    pub async fn set_meta(&self, key: &str, value: &str) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )
-        .bind(key)
-        .bind(value)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
 }
 
 /// Splits a migration into statements at semicolons that end a line; the schema has

@@ -10,7 +10,6 @@ use super::{now, Store, StoreResult};
 pub struct Session {
     pub token: String,
     pub user: User,
-    pub api_version: i64,
     pub expire: i64,
 }
 
@@ -61,7 +60,6 @@ impl Store {
         Ok(Session {
             token,
             user: user.clone(),
-            api_version: details.api_version,
             expire,
         })
     }
@@ -69,7 +67,7 @@ impl Store {
     /// The live session for `token`, with its user; `None` when unknown or expired.
     pub async fn session(&self, token: &str) -> StoreResult<Option<Session>> {
         let sql = format!(
-            "SELECT s.token, s.api_version, s.expire, {USER_COLUMNS} FROM sessions s \
+            "SELECT s.token, s.expire, {USER_COLUMNS} FROM sessions s \
              JOIN users u ON u.id = s.user_id WHERE s.token = $1 AND s.expire >= $2"
         );
         Ok(sqlx::query(&sql)
@@ -79,9 +77,8 @@ impl Store {
             .await?
             .map(|row| Session {
                 token: row.get(0),
-                api_version: row.get(1),
-                expire: row.get(2),
-                user: User::from_row(&row, 3),
+                expire: row.get(1),
+                user: User::from_row(&row, 2),
             }))
     }
 

@@ -72,7 +72,6 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// A running server with its own data folder, database and library copy.
 pub struct TestServer {
-    pub engine: Engine,
     pub base: String,
     pub data: tempfile::TempDir,
     pub music: PathBuf,
@@ -117,7 +116,7 @@ impl TestServer {
                 data.path().join("tonearm.db").display()
             )
         });
-        let server = TestServer::spawn(engine, data, music, database_url, &options);
+        let server = TestServer::spawn(data, music, database_url, &options);
         if options.scan {
             server.cli(&["scan"]).expect("the scan succeeds");
         }
@@ -125,7 +124,6 @@ impl TestServer {
     }
 
     fn spawn(
-        engine: Engine,
         data: tempfile::TempDir,
         music: PathBuf,
         database_url: String,
@@ -160,7 +158,6 @@ impl TestServer {
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         TestServer {
-            engine,
             base,
             data,
             music,
