@@ -71,6 +71,10 @@ struct ServeArgs {
     /// API version reported by the handshake.
     #[arg(long, env = "TONEARM_API_VERSION")]
     api_version: Option<String>,
+    /// Public base URL of the server (e.g. https://music.example.org) for the stream and
+    /// art URLs in responses; default: from each request's Host header.
+    #[arg(long, env = "TONEARM_PUBLIC_URL")]
+    public_url: Option<String>,
     /// Do not scan the catalogs at start-up.
     #[arg(long, env = "TONEARM_NO_SCAN")]
     no_scan: bool,
@@ -210,6 +214,10 @@ async fn serve(ctx: Context_, args: ServeArgs) -> anyhow::Result<()> {
         }
         settings.api_version = version;
     }
+    settings.public_url = args
+        .public_url
+        .or(ctx.file.public_url.clone())
+        .map(|url| url.trim_end_matches('/').to_string());
     if let Some(enabled) = ctx.file.access_control {
         settings.access_control = enabled;
     }

@@ -22,6 +22,7 @@ pub struct FileConfig {
     pub access_control: Option<bool>,
     pub timestamp_window: Option<i64>,
     pub scan_on_start: Option<bool>,
+    pub public_url: Option<String>,
 }
 
 impl FileConfig {
@@ -40,6 +41,11 @@ impl FileConfig {
 /// The settings a running server uses.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// Holds the database (SQLite), config.toml and caches (resized art).
+    pub data_dir: PathBuf,
+    /// The public base URL clients reach the server at (for the stream and art URLs in
+    /// responses); when unset, taken from each request's Host header.
+    pub public_url: Option<String>,
     pub database_url: String,
     pub listen: SocketAddr,
     /// Seconds a session lives without use.
@@ -59,6 +65,8 @@ impl Settings {
     pub fn defaults(data_dir: &Path) -> Settings {
         Settings {
             database_url: Store::sqlite_url(data_dir),
+            data_dir: data_dir.to_path_buf(),
+            public_url: None,
             listen: DEFAULT_LISTEN.parse().expect("valid default address"),
             session_length: 3600,
             api_version: DEFAULT_API_VERSION.into(),

@@ -3,6 +3,7 @@
 mod api;
 mod cli;
 mod config;
+mod media;
 mod scanner;
 mod server;
 mod store;

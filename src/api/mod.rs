@@ -89,11 +89,14 @@ async fn endpoint(
         ip: peer.ip().to_canonical(),
         headers,
     };
-    let text = match Params::parse(uri.query(), form_body) {
-        Ok(params) => match request.handle(&params).await {
-            Ok(reply) => format.encode(&reply),
-            Err(error) => format.encode_error(&error),
-        },
+    let result = match Params::parse(uri.query(), form_body) {
+        Ok(params) => request.handle(&params).await,
+        Err(error) => Err(error),
+    };
+    let text = match result {
+        Ok(Reply::Document(document)) => format.encode(&document),
+        Ok(Reply::Redirect(url)) => return redirect(&url),
+        Ok(Reply::Binary { bytes, mime }) => return binary(bytes, &mime),
         Err(error) => format.encode_error(&error),
     };
     let mut response = (StatusCode::OK, text).into_response();
@@ -108,6 +111,28 @@ async fn endpoint(
             HeaderValue::from_static("attachment; filename=information.xml"),
         );
     }
+    response
+}
+
+fn redirect(url: &str) -> Response {
+    match HeaderValue::from_str(url) {
+        Ok(location) => {
+            let mut response = StatusCode::FOUND.into_response();
+            response.headers_mut().insert(header::LOCATION, location);
+            response
+        }
+        Err(_) => (StatusCode::BAD_REQUEST, "bad redirect target\n").into_response(),
+    }
+}
+
+fn binary(bytes: Vec<u8>, mime: &str) -> Response {
+    let mut response = (StatusCode::OK, bytes).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(mime).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     response
 }
 
@@ -203,6 +228,21 @@ impl Request<'_> {
                 .await?;
         }
         Ok(())
+    }
+
+    /// The base URL clients reach this server at, for URLs inside responses: the
+    /// configured public URL, else `http://` and the request's Host header.
+    pub fn base_url(&self) -> String {
+        if let Some(url) = &self.state.settings.public_url {
+            return url.clone();
+        }
+        let host = self
+            .headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .filter(|h| h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)))
+            .unwrap_or("localhost");
+        format!("http://{host}")
     }
 
     pub fn user_agent(&self) -> String {

@@ -46,6 +46,17 @@ pub struct UserView {
 /// A method's answer.
 #[derive(Debug, Clone)]
 pub enum Reply {
+    /// A document, encoded as XML or JSON by the endpoint's encoder.
+    Document(Document),
+    /// HTTP 302 to a URL (stream and download hand clients to the play endpoint).
+    Redirect(String),
+    /// Raw bytes with their content type (art).
+    Binary { bytes: Vec<u8>, mime: String },
+}
+
+/// Everything that is written as an XML or JSON document.
+#[derive(Debug, Clone)]
+pub enum Document {
     Handshake(Handshake),
     Ping(Ping),
     /// `<success code="1">` / `{"success": ...}`.

@@ -5,11 +5,11 @@ use serde_json::{json, Map, Value};
 
 use super::iso8601;
 use crate::api::error::ApiError;
-use crate::api::reply::{Reply, ServerStats, UserView};
+use crate::api::reply::{Document, ServerStats, UserView};
 
-pub fn reply(reply: &Reply) -> String {
+pub fn document(reply: &Document) -> String {
     let value = match reply {
-        Reply::Handshake(h) => {
+        Document::Handshake(h) => {
             let mut object = Map::new();
             object.insert("auth".into(), json!(h.auth));
             object.insert("api".into(), json!(h.stats.api));
@@ -17,7 +17,7 @@ pub fn reply(reply: &Reply) -> String {
             stats(&mut object, &h.stats, false);
             Value::Object(object)
         }
-        Reply::Ping(p) => {
+        Document::Ping(p) => {
             let mut object = Map::new();
             if let Some((expire, _)) = &p.session {
                 object.insert("session_expire".into(), json!(iso8601(*expire)));
@@ -30,8 +30,8 @@ pub fn reply(reply: &Reply) -> String {
             }
             Value::Object(object)
         }
-        Reply::Success(message) => json!({ "success": message }),
-        Reply::User(view) => json!({ "user": user(view) }),
+        Document::Success(message) => json!({ "success": message }),
+        Document::User(view) => json!({ "user": user(view) }),
     };
     pretty(&value)
 }

@@ -4,7 +4,7 @@ pub mod json;
 pub mod xml;
 
 use super::error::ApiError;
-use super::reply::Reply;
+use super::reply::Document;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -20,10 +20,10 @@ impl Format {
         }
     }
 
-    pub fn encode(self, reply: &Reply) -> String {
+    pub fn encode(self, document: &Document) -> String {
         match self {
-            Format::Xml => xml::reply(reply),
-            Format::Json => json::reply(reply),
+            Format::Xml => xml::document(document),
+            Format::Json => json::document(document),
         }
     }
 

@@ -5,21 +5,21 @@ use std::fmt::Write;
 
 use super::iso8601;
 use crate::api::error::ApiError;
-use crate::api::reply::{Reply, ServerStats, UserView};
+use crate::api::reply::{Document, ServerStats, UserView};
 
 const HEADER: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<root>\n";
 const FOOTER: &str = "</root>\n";
 
-pub fn reply(reply: &Reply) -> String {
+pub fn document(reply: &Document) -> String {
     let mut out = String::from(HEADER);
     match reply {
-        Reply::Handshake(h) => {
+        Document::Handshake(h) => {
             keyed(&mut out, "auth", &h.auth);
             keyed(&mut out, "api", &h.stats.api);
             keyed(&mut out, "session_expire", &iso8601(h.session_expire));
             stats(&mut out, &h.stats, false);
         }
-        Reply::Ping(p) => {
+        Document::Ping(p) => {
             if let Some((expire, _)) = &p.session {
                 keyed(&mut out, "session_expire", &iso8601(*expire));
             }
@@ -30,10 +30,10 @@ pub fn reply(reply: &Reply) -> String {
                 stats(&mut out, s, true);
             }
         }
-        Reply::Success(message) => {
+        Document::Success(message) => {
             let _ = writeln!(out, "  <success code=\"1\">{}</success>", cdata(message));
         }
-        Reply::User(view) => user(&mut out, view),
+        Document::User(view) => user(&mut out, view),
     }
     out.push_str(FOOTER);
     out

@@ -2,7 +2,7 @@
 
 use crate::api::error::ApiError;
 use crate::api::params::Params;
-use crate::api::reply::{Handshake, Ping, Reply, ServerStats};
+use crate::api::reply::{Document, Handshake, Ping, Reply, ServerStats};
 use crate::api::Request;
 use crate::store::acl::{AclDecision, AclKind};
 use crate::store::now;
@@ -49,12 +49,12 @@ pub async fn handshake(request: &Request<'_>, params: &Params) -> Result<Reply, 
     let session = store
         .create_session(&user, &details, settings.session_length)
         .await?;
-    Ok(Reply::Handshake(Handshake {
+    Ok(Reply::Document(Document::Handshake(Handshake {
         auth: session.token,
         // Ampache reports a minute less than the real lifetime, so clients renew early.
         session_expire: session.expire - 60,
         stats: server_stats(request, user.id).await?,
-    }))
+    })))
 }
 
 /// Finds the user the credentials belong to: password passphrase with `user` and
@@ -137,12 +137,12 @@ pub async fn ping(request: &Request<'_>, params: &Params) -> Result<Reply, ApiEr
             }
         }
     }
-    Ok(Reply::Ping(Ping {
+    Ok(Reply::Document(Document::Ping(Ping {
         session: session_part,
         server: env!("CARGO_PKG_VERSION").to_string(),
         version: settings.api_version.clone(),
         compatible: COMPATIBLE.to_string(),
-    }))
+    })))
 }
 
 pub async fn goodbye(request: &Request<'_>, params: &Params) -> Result<Reply, ApiError> {
@@ -150,7 +150,7 @@ pub async fn goodbye(request: &Request<'_>, params: &Params) -> Result<Reply, Ap
         .token(params)
         .ok_or_else(|| ApiError::missing("auth"))?;
     if request.state.store.end_session(token).await? {
-        Ok(Reply::Success(format!("goodbye: {token}")))
+        Ok(Reply::Document(Document::Success(format!("goodbye: {token}"))))
     } else {
         Err(ApiError::new(
             400,

@@ -2,7 +2,7 @@
 
 use crate::api::error::ApiError;
 use crate::api::params::Params;
-use crate::api::reply::{Reply, UserView};
+use crate::api::reply::{Document, Reply, UserView};
 use crate::api::Request;
 use crate::store::sessions::Session;
 use crate::store::users::access;
@@ -21,5 +21,5 @@ pub async fn user(
         .await?
         .ok_or_else(|| ApiError::new(404, "Library item not found"))?;
     let full = user.id == session.user.id || session.user.access >= access::ADMIN;
-    Ok(Reply::User(UserView { user, full }))
+    Ok(Reply::Document(Document::User(UserView { user, full })))
 }
