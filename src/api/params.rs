@@ -148,6 +148,42 @@ impl Params {
     }
 }
 
+impl Params {
+    /// An array parameter: `name[]=a&name[]=b` or `name=a,b`.
+    pub fn list(&self, name: &str) -> Vec<String> {
+        let mut values: Vec<String> = self.lists.get(name).cloned().unwrap_or_default();
+        if let Some(joined) = self.get(name) {
+            values.extend(joined.split(',').map(|v| v.trim().to_string()));
+        }
+        values.retain(|v| !v.is_empty());
+        values
+    }
+
+    /// `0`/`1` (or `false`/`true`).
+    pub fn boolean(&self, name: &str) -> Result<Option<bool>, ApiError> {
+        match self.get(name).map(|v| v.trim().to_ascii_lowercase()) {
+            None => Ok(None),
+            Some(v) if v == "1" || v == "true" => Ok(Some(true)),
+            Some(v) if v == "0" || v == "false" => Ok(Some(false)),
+            Some(_) => Err(ApiError::bad_parameter(name, "expected 0 or 1")),
+        }
+    }
+
+    /// An object id from the first of `names` given (API4 calls it `filter` on browse
+    /// methods and `id` on media methods; clients of newer versions send either).
+    pub fn object_id(&self, names: &[&str]) -> Result<i64, ApiError> {
+        let (name, text) = names
+            .iter()
+            .find_map(|name| self.get(name).map(|value| (*name, value)))
+            .ok_or_else(|| ApiError::missing(names[0]))?;
+        text.trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|id| *id > 0)
+            .ok_or_else(|| ApiError::bad_parameter(name, "expected an object id"))
+    }
+}
+
 pub const DEFAULT_LIMIT: i64 = 5000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,5 +1,7 @@
 //! What API methods return: typed values, turned into XML or JSON only by the encoders.
 
+use crate::store::browse::{AlbumRow, ArtistRow, GenreRow, Named, PlaylistRow, SongRow};
+
 /// Library-wide figures shared by the handshake and an authenticated ping.
 #[derive(Debug, Clone)]
 pub struct ServerStats {
@@ -62,4 +64,49 @@ pub enum Document {
     /// `<success code="1">` / `{"success": ...}`.
     Success(String),
     User(UserView),
+    /// A song list; `first_position` is the `playlisttrack` of the first song.
+    Songs {
+        songs: Vec<Song>,
+        first_position: i64,
+    },
+    Albums(Vec<Album>),
+    Artists(Vec<Artist>),
+    Genres(Vec<GenreRow>),
+    Playlists(Vec<PlaylistRow>),
+    Index(Index),
+}
+
+/// A song as lists show it: the stored row plus the URLs made for this caller.
+#[derive(Debug, Clone)]
+pub struct Song {
+    pub row: SongRow,
+    pub url: String,
+    pub art: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Album {
+    pub row: AlbumRow,
+    pub art: String,
+    /// With `include=songs`: the album's songs instead of their count.
+    pub songs: Option<Vec<Song>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Artist {
+    pub row: ArtistRow,
+    pub art: String,
+    /// With `include=albums` / `include=songs`: the lists instead of the counts.
+    pub albums: Option<Vec<Album>>,
+    pub songs: Option<Vec<Song>>,
+}
+
+/// `get_indexes`: XML writes a slim index, JSON the full objects.
+#[derive(Debug, Clone)]
+pub enum Index {
+    Songs(Vec<Song>),
+    Albums(Vec<Album>),
+    /// Each artist with their albums (id and name).
+    Artists(Vec<(Artist, Vec<Named>)>),
+    Playlists(Vec<PlaylistRow>),
 }

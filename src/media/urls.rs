@@ -4,7 +4,11 @@
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// Characters escaped in a URL query value: everything but unreserved characters.
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 pub fn encode(value: &str) -> String {
     utf8_percent_encode(value, QUERY_VALUE).to_string()
@@ -16,7 +20,13 @@ pub fn stream_name(artist: &str, title: &str, ext: &str) -> String {
     let raw = format!("{artist} - {title}.{ext}");
     let safe: String = raw
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == ' ' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == ' ' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     encode(&safe)
 }
@@ -37,7 +47,13 @@ pub fn stream_url(
 }
 
 /// `<base>/image.php?object_id=..&object_type=..&auth=..` (songs add `&name=art.jpg`).
-pub fn art_url(base: &str, token: &str, object_type: &str, object_id: i64, with_name: bool) -> String {
+pub fn art_url(
+    base: &str,
+    token: &str,
+    object_type: &str,
+    object_id: i64,
+    with_name: bool,
+) -> String {
     let name = if with_name { "&name=art.jpg" } else { "" };
     format!("{base}/image.php?object_id={object_id}&object_type={object_type}&auth={token}{name}")
 }
@@ -68,7 +84,10 @@ mod tests {
 
     #[test]
     fn names_like_ampache() {
-        assert_eq!(stream_name("Alpha Band", "Dawn", "mp3"), "Alpha%20Band%20-%20Dawn.mp3");
+        assert_eq!(
+            stream_name("Alpha Band", "Dawn", "mp3"),
+            "Alpha%20Band%20-%20Dawn.mp3"
+        );
         assert_eq!(stream_name("Björk", "Ø/1", "flac"), "Bj-rk%20-%20--1.flac");
     }
 }

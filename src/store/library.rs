@@ -179,7 +179,7 @@ impl Store {
                song_count = (SELECT COUNT(*) FROM songs s WHERE s.album_id = albums.id), \
                total_time = (SELECT CAST(COALESCE(SUM(s.duration), 0) AS BIGINT) FROM songs s WHERE s.album_id = albums.id), \
                year = (SELECT COALESCE(MAX(s.year), 0) FROM songs s WHERE s.album_id = albums.id), \
-               disc_count = (SELECT COALESCE(MAX(s.disc), 1) FROM songs s WHERE s.album_id = albums.id)",
+               disc_count = (SELECT CASE WHEN MAX(s.disc) > 0 THEN MAX(s.disc) ELSE 1 END FROM songs s WHERE s.album_id = albums.id)",
             "UPDATE artists SET \
                song_count = (SELECT COUNT(*) FROM songs s WHERE s.artist_id = artists.id), \
                total_time = (SELECT CAST(COALESCE(SUM(s.duration), 0) AS BIGINT) FROM songs s WHERE s.artist_id = artists.id), \
@@ -402,15 +402,16 @@ impl LibraryWriter {
                 self.albums_with_file_art.insert(album_id, true);
             }
         }
-        let row = sqlx::query(
+        let sql = self.store.dialect_query(
             "INSERT INTO songs (catalog_id, path, size, mtime, title, title_folded, artist_id, album_id, album_artist_id, \
                track, track_total, disc, disc_total, year, composer, comment, lyrics, mbid, album_mbid, artist_mbid, \
                album_artist_mbid, rg_track_gain, rg_track_peak, rg_album_gain, rg_album_peak, duration, bitrate, \
-               sample_rate, channels, mime, embedded_art, created, updated) \
+               sample_rate, channels, mime, embedded_art, created, updated, search_text) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-               $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $32) \
+               $21, CAST($22 AS {real}), CAST($23 AS {real}), CAST($24 AS {real}), CAST($25 AS {real}), \
+               $26, $27, $28, $29, $30, $31, $32, $32, $33) \
              ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime, title = excluded.title, \
-               title_folded = excluded.title_folded, artist_id = excluded.artist_id, album_id = excluded.album_id, \
+               title_folded = excluded.title_folded, search_text = excluded.search_text, artist_id = excluded.artist_id, album_id = excluded.album_id, \
                album_artist_id = excluded.album_artist_id, track = excluded.track, track_total = excluded.track_total, \
                disc = excluded.disc, disc_total = excluded.disc_total, year = excluded.year, composer = excluded.composer, \
                comment = excluded.comment, lyrics = excluded.lyrics, mbid = excluded.mbid, album_mbid = excluded.album_mbid, \
@@ -421,41 +422,46 @@ impl LibraryWriter {
                channels = excluded.channels, mime = excluded.mime, embedded_art = excluded.embedded_art, \
                updated = excluded.updated \
              RETURNING id",
-        )
-        .bind(self.catalog_id)
-        .bind(path)
-        .bind(size)
-        .bind(mtime)
-        .bind(&info.title)
-        .bind(fold(&info.title))
-        .bind(artist_id)
-        .bind(album_id)
-        .bind(album_artist_id)
-        .bind(info.track)
-        .bind(info.track_total)
-        .bind(info.disc)
-        .bind(info.disc_total)
-        .bind(info.year)
-        .bind(info.composer.clone())
-        .bind(info.comment.clone())
-        .bind(info.lyrics.clone())
-        .bind(info.mbid.clone())
-        .bind(info.album_mbid.clone())
-        .bind(info.artist_mbid.clone())
-        .bind(info.album_artist_mbid.clone())
-        .bind(info.rg_track_gain)
-        .bind(info.rg_track_peak)
-        .bind(info.rg_album_gain)
-        .bind(info.rg_album_peak)
-        .bind(info.duration)
-        .bind(info.bitrate)
-        .bind(info.sample_rate)
-        .bind(info.channels)
-        .bind(info.mime)
-        .bind(info.embedded_art as i64)
-        .bind(now)
-        .fetch_one(&mut **tx)
-        .await?;
+        );
+        // Optional floats go in as text: sqlx 0.8's Any driver sends a NULL f64 to
+        // PostgreSQL as float4, after which the cached statement rejects real values.
+        let real = |value: Option<f64>| value.map(|v| v.to_string());
+        let row = sqlx::query(&sql)
+            .bind(self.catalog_id)
+            .bind(path)
+            .bind(size)
+            .bind(mtime)
+            .bind(&info.title)
+            .bind(fold(&info.title))
+            .bind(artist_id)
+            .bind(album_id)
+            .bind(album_artist_id)
+            .bind(info.track)
+            .bind(info.track_total)
+            .bind(info.disc)
+            .bind(info.disc_total)
+            .bind(info.year)
+            .bind(info.composer.clone())
+            .bind(info.comment.clone())
+            .bind(info.lyrics.clone())
+            .bind(info.mbid.clone())
+            .bind(info.album_mbid.clone())
+            .bind(info.artist_mbid.clone())
+            .bind(info.album_artist_mbid.clone())
+            .bind(real(info.rg_track_gain))
+            .bind(real(info.rg_track_peak))
+            .bind(real(info.rg_album_gain))
+            .bind(real(info.rg_album_peak))
+            .bind(info.duration)
+            .bind(info.bitrate)
+            .bind(info.sample_rate)
+            .bind(info.channels)
+            .bind(info.mime)
+            .bind(info.embedded_art as i64)
+            .bind(now)
+            .bind(search_text(path, info, album_artist_name))
+            .fetch_one(&mut **tx)
+            .await?;
         let song_id: i64 = row.get(0);
         sqlx::query("DELETE FROM song_artists WHERE song_id = $1")
             .bind(song_id)
@@ -498,7 +504,7 @@ impl LibraryWriter {
         }
         let row = sqlx::query(
             "INSERT INTO artists (name, name_folded, sort_name, mbid, created, updated) VALUES ($1, $2, $3, $4, $5, $5) \
-             ON CONFLICT (name) DO UPDATE SET mbid = COALESCE(artists.mbid, excluded.mbid) RETURNING id",
+             ON CONFLICT (name) DO UPDATE SET mbid = COALESCE(artists.mbid, excluded.mbid), updated = excluded.updated RETURNING id",
         )
         .bind(name)
         .bind(fold(name))
@@ -571,4 +577,20 @@ async fn forget_skipped(tx: &mut Transaction<'_, Any>, path: &str) -> StoreResul
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// The folded text `search_songs` looks for a word "anywhere" in.
+fn search_text(path: &str, info: &TrackInfo, album_artist: Option<&str>) -> String {
+    let file_name = std::path::Path::new(path)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut parts: Vec<&str> = vec![&info.title, &info.album];
+    parts.extend(info.artists.iter().map(String::as_str));
+    parts.extend(album_artist);
+    parts.extend(info.composer.as_deref());
+    parts.extend(info.comment.as_deref());
+    parts.extend(info.genres.iter().map(String::as_str));
+    parts.push(&file_name);
+    fold(&parts.join("\n"))
 }

@@ -3,6 +3,7 @@
 //! engines accept, and runs through sqlx's `Any` driver.
 
 pub mod acl;
+pub mod browse;
 pub mod catalogs;
 pub mod library;
 mod schema;

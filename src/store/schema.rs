@@ -84,6 +84,9 @@ CREATE TABLE songs (
     mtime {int} NOT NULL,
     title TEXT NOT NULL,
     title_folded TEXT NOT NULL,
+    -- Folded title, artists, album, composer, comment, genres and file name: what
+    -- search_songs matches "anywhere" against, in one column scan.
+    search_text TEXT NOT NULL DEFAULT '',
     artist_id {int} NOT NULL REFERENCES artists (id),
     album_id {int} NOT NULL REFERENCES albums (id),
     album_artist_id {int} REFERENCES artists (id),

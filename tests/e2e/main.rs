@@ -4,5 +4,6 @@
 mod harness;
 
 mod auth;
+mod browse;
 mod errors;
 mod scan;

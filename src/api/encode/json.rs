@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::iso8601;
+use super::{iso8601, json_items};
 use crate::api::error::ApiError;
 use crate::api::reply::{Document, ServerStats, UserView};
 
@@ -32,6 +32,15 @@ pub fn document(reply: &Document) -> String {
         }
         Document::Success(message) => json!({ "success": message }),
         Document::User(view) => json!({ "user": user(view) }),
+        Document::Songs {
+            songs,
+            first_position,
+        } => json_items::songs(songs, *first_position),
+        Document::Albums(albums) => json_items::albums(albums),
+        Document::Artists(artists) => json_items::artists(artists),
+        Document::Genres(genres) => json_items::genres(genres),
+        Document::Playlists(playlists) => json_items::playlists(playlists),
+        Document::Index(index) => json_items::index(index),
     };
     pretty(&value)
 }

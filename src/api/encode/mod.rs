@@ -1,7 +1,9 @@
 //! The wire format: the only code that knows how replies look in XML and JSON.
 
 pub mod json;
+mod json_items;
 pub mod xml;
+mod xml_items;
 
 use super::error::ApiError;
 use super::reply::Document;

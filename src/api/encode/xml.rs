@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::iso8601;
+use super::{iso8601, xml_items};
 use crate::api::error::ApiError;
 use crate::api::reply::{Document, ServerStats, UserView};
 
@@ -34,6 +34,33 @@ pub fn document(reply: &Document) -> String {
             let _ = writeln!(out, "  <success code=\"1\">{}</success>", cdata(message));
         }
         Document::User(view) => user(&mut out, view),
+        Document::Songs {
+            songs,
+            first_position,
+        } => {
+            xml_items::total_count(&mut out, songs.len());
+            xml_items::songs(&mut out, songs, *first_position, 1);
+        }
+        Document::Albums(albums) => {
+            xml_items::total_count(&mut out, albums.len());
+            xml_items::albums(&mut out, albums, 1);
+        }
+        Document::Artists(artists) => {
+            xml_items::total_count(&mut out, artists.len());
+            xml_items::artists(&mut out, artists, 1);
+        }
+        Document::Genres(genres) => {
+            xml_items::total_count(&mut out, genres.len());
+            xml_items::genres(&mut out, genres);
+        }
+        Document::Playlists(playlists) => {
+            xml_items::total_count(&mut out, playlists.len());
+            xml_items::playlists(&mut out, playlists);
+        }
+        Document::Index(index) => {
+            xml_items::total_count(&mut out, xml_items::index_len(index));
+            xml_items::index(&mut out, index);
+        }
     }
     out.push_str(FOOTER);
     out

@@ -1,5 +1,6 @@
 //! The API methods, one file per group, and the table of what each requires.
 
+mod browse;
 mod session;
 mod users;
 pub use session::parse_version;
@@ -51,6 +52,29 @@ const METHODS: &[Method] = &[
     own("ping"),
     own("goodbye"),
     with_session("user", 0),
+    with_session("get_indexes", 0),
+    with_session("artists", 0),
+    with_session("artist", 0),
+    with_session("artist_albums", 0),
+    with_session("artist_songs", 0),
+    with_session("albums", 0),
+    with_session("album", 0),
+    with_session("album_songs", 0),
+    with_session("tags", 0),
+    with_session("tag", 0),
+    with_session("tag_artists", 0),
+    with_session("tag_albums", 0),
+    with_session("tag_songs", 0),
+    with_session("genres", 0),
+    with_session("genre", 0),
+    with_session("genre_artists", 0),
+    with_session("genre_albums", 0),
+    with_session("genre_songs", 0),
+    with_session("songs", 0),
+    with_session("song", 0),
+    with_session("search_songs", 0),
+    with_session("url_to_song", 0),
+    with_session("playlists", 0),
 ];
 
 pub fn lookup(action: &str) -> Option<&'static Method> {
@@ -68,6 +92,36 @@ pub async fn call(
         "ping" => session::ping(request, params).await,
         "goodbye" => session::goodbye(request, params).await,
         "user" => users::user(request, required(session)?, params).await,
+        name => browse_method(request, required(session)?, name, params).await,
+    }
+}
+
+async fn browse_method(
+    request: &Request<'_>,
+    session: &Session,
+    name: &str,
+    params: &Params,
+) -> Result<Reply, ApiError> {
+    let b = browse::Browser::new(request, session);
+    match name {
+        "get_indexes" => browse::get_indexes(&b, params).await,
+        "artists" => browse::artists(&b, params).await,
+        "artist" => browse::artist(&b, params).await,
+        "artist_albums" => browse::artist_albums(&b, params).await,
+        "artist_songs" => browse::artist_songs(&b, params).await,
+        "albums" => browse::albums(&b, params).await,
+        "album" => browse::album(&b, params).await,
+        "album_songs" => browse::album_songs(&b, params).await,
+        "tags" | "genres" => browse::tags(&b, params).await,
+        "tag" | "genre" => browse::tag(&b, params).await,
+        "tag_artists" | "genre_artists" => browse::tag_artists(&b, params).await,
+        "tag_albums" | "genre_albums" => browse::tag_albums(&b, params).await,
+        "tag_songs" | "genre_songs" => browse::tag_songs(&b, params).await,
+        "songs" => browse::songs(&b, params).await,
+        "song" => browse::song(&b, params).await,
+        "search_songs" => browse::search_songs(&b, params).await,
+        "url_to_song" => browse::url_to_song(&b, params).await,
+        "playlists" => browse::playlists(&b, params).await,
         _ => Err(ApiError::invalid_request()),
     }
 }

@@ -150,7 +150,9 @@ pub async fn goodbye(request: &Request<'_>, params: &Params) -> Result<Reply, Ap
         .token(params)
         .ok_or_else(|| ApiError::missing("auth"))?;
     if request.state.store.end_session(token).await? {
-        Ok(Reply::Document(Document::Success(format!("goodbye: {token}"))))
+        Ok(Reply::Document(Document::Success(format!(
+            "goodbye: {token}"
+        ))))
     } else {
         Err(ApiError::new(
             400,

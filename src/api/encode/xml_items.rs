@@ -1,0 +1,310 @@
+//! XML for library items (songs, albums, artists, genres, playlists, indexes), in the
+//! element order Ampache writes them.
+
+use std::fmt::Write;
+
+use super::xml::cdata;
+use crate::api::reply::{Album, Artist, Index, Song};
+use crate::store::browse::{GenreRow, Named, Opinion, PlaylistRow};
+
+/// Writes elements at one indentation depth.
+struct Out<'a> {
+    out: &'a mut String,
+    indent: usize,
+}
+
+impl Out<'_> {
+    fn pad(&mut self) {
+        for _ in 0..self.indent {
+            self.out.push_str("  ");
+        }
+    }
+    fn text(&mut self, name: &str, value: &str) {
+        self.pad();
+        let _ = writeln!(self.out, "<{name}>{}</{name}>", cdata(value));
+    }
+    fn opt_text(&mut self, name: &str, value: Option<&str>) {
+        self.text(name, value.unwrap_or(""));
+    }
+    fn int(&mut self, name: &str, value: i64) {
+        self.pad();
+        let _ = writeln!(self.out, "<{name}>{value}</{name}>");
+    }
+    fn opt_number<T: std::fmt::Display>(&mut self, name: &str, value: Option<T>) {
+        self.pad();
+        match value {
+            Some(v) => {
+                let _ = writeln!(self.out, "<{name}>{v}</{name}>");
+            }
+            None => {
+                let _ = writeln!(self.out, "<{name}/>");
+            }
+        }
+    }
+    fn named(&mut self, name: &str, value: &Named) {
+        self.pad();
+        let _ = writeln!(
+            self.out,
+            "<{name} id=\"{}\">{}</{name}>",
+            value.id,
+            cdata(&value.name)
+        );
+    }
+    fn tags(&mut self, genres: &[Named]) {
+        for genre in genres {
+            self.pad();
+            let _ = writeln!(
+                self.out,
+                "<tag id=\"{}\" count=\"1\">{}</tag>",
+                genre.id,
+                cdata(&genre.name)
+            );
+        }
+    }
+    fn open(&mut self, name: &str, id: &str) {
+        self.pad();
+        if id.is_empty() {
+            let _ = writeln!(self.out, "<{name}>");
+        } else {
+            let _ = writeln!(self.out, "<{name} id=\"{id}\">");
+        }
+        self.indent += 1;
+    }
+    fn close(&mut self, name: &str) {
+        self.indent -= 1;
+        self.pad();
+        let _ = writeln!(self.out, "</{name}>");
+    }
+    fn opinion(&mut self, opinion: &Opinion) {
+        self.int("flag", opinion.flag as i64);
+        self.opt_number("preciserating", opinion.rating);
+        self.opt_number("rating", opinion.rating);
+        self.opt_number("averagerating", opinion.average_rating.map(round2));
+    }
+}
+
+fn round2(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+
+pub fn total_count(out: &mut String, count: usize) {
+    let _ = writeln!(out, "  <total_count>{count}</total_count>");
+}
+
+pub fn songs(out: &mut String, songs: &[Song], first_position: i64, indent: usize) {
+    let mut w = Out { out, indent };
+    for (index, song) in songs.iter().enumerate() {
+        song_element(&mut w, song, first_position + index as i64);
+    }
+}
+
+fn song_element(w: &mut Out, song: &Song, position: i64) {
+    let s = &song.row;
+    w.open("song", &s.id.to_string());
+    w.text("title", &s.title);
+    w.text("name", &s.title);
+    w.named("artist", &s.artist);
+    w.named("album", &s.album);
+    if let Some(album_artist) = &s.album_artist {
+        w.named("albumartist", album_artist);
+    }
+    w.text("disk", &s.disc.to_string());
+    w.int("track", s.track);
+    w.tags(&s.genres);
+    w.text("filename", &s.path);
+    w.int("playlisttrack", position);
+    w.int("time", s.duration.round() as i64);
+    w.int("year", s.year);
+    w.int("bitrate", s.bitrate);
+    w.int("rate", s.sample_rate);
+    w.text("mode", "");
+    w.text("mime", &s.mime);
+    w.text("url", &song.url);
+    w.int("size", s.size);
+    w.opt_text("mbid", s.mbid.as_deref());
+    w.opt_text("album_mbid", s.album_mbid.as_deref());
+    w.opt_text("artist_mbid", s.artist_mbid.as_deref());
+    w.opt_text("albumartist_mbid", s.album_artist_mbid.as_deref());
+    w.text("art", &song.art);
+    w.opinion(&s.opinion);
+    w.int("playcount", s.play_count);
+    w.int("catalog", s.catalog_id);
+    w.opt_text("composer", s.composer.as_deref());
+    w.opt_number("channels", Some(s.channels).filter(|c| *c > 0));
+    w.opt_text("comment", s.comment.as_deref());
+    w.text("license", "");
+    w.text("publisher", "");
+    w.opt_number::<i64>("language", None);
+    w.opt_number("replaygain_album_gain", s.rg_album_gain);
+    w.opt_number("replaygain_album_peak", s.rg_album_peak);
+    w.opt_number("replaygain_track_gain", s.rg_track_gain);
+    w.opt_number("replaygain_track_peak", s.rg_track_peak);
+    for genre in &s.genres {
+        w.text("genre", &genre.name);
+    }
+    w.close("song");
+}
+
+pub fn albums(out: &mut String, albums: &[Album], indent: usize) {
+    let mut w = Out { out, indent };
+    for album in albums {
+        album_element(&mut w, album);
+    }
+}
+
+fn album_element(w: &mut Out, album: &Album) {
+    let a = &album.row;
+    w.open("album", &a.id.to_string());
+    w.text("name", &a.name);
+    w.named("artist", &a.artist);
+    w.int("time", a.total_time);
+    w.int("year", a.year);
+    match &album.songs {
+        Some(list) => {
+            w.open("tracks", "");
+            let indent = w.indent;
+            songs(w.out, list, 1, indent);
+            w.close("tracks");
+        }
+        None => w.int("tracks", a.song_count),
+    }
+    w.int("songcount", a.song_count);
+    w.opt_number::<i64>("type", None);
+    w.int("disk", a.disc_count);
+    w.tags(&a.genres);
+    w.text("art", &album.art);
+    w.opinion(&a.opinion);
+    w.opt_text("mbid", a.mbid.as_deref());
+    w.close("album");
+}
+
+pub fn artists(out: &mut String, artists: &[Artist], indent: usize) {
+    let mut w = Out { out, indent };
+    for artist in artists {
+        let a = &artist.row;
+        w.open("artist", &a.id.to_string());
+        w.text("name", &a.name);
+        w.tags(&a.genres);
+        match &artist.albums {
+            Some(list) => {
+                w.open("albums", "");
+                let indent = w.indent;
+                albums(w.out, list, indent);
+                w.close("albums");
+            }
+            None => w.int("albums", a.album_count),
+        }
+        w.int("albumcount", a.album_count);
+        match &artist.songs {
+            Some(list) => {
+                w.open("songs", "");
+                let indent = w.indent;
+                songs(w.out, list, 1, indent);
+                w.close("songs");
+            }
+            None => w.int("songs", a.song_count),
+        }
+        w.int("songcount", a.song_count);
+        w.text("art", &artist.art);
+        w.opinion(&a.opinion);
+        w.opt_text("mbid", a.mbid.as_deref());
+        w.text("summary", "");
+        w.text("time", &a.total_time.to_string());
+        w.opt_number::<i64>("yearformed", None);
+        w.text("placeformed", "");
+        w.close("artist");
+    }
+}
+
+pub fn genres(out: &mut String, genres: &[GenreRow]) {
+    let mut w = Out { out, indent: 1 };
+    for g in genres {
+        w.open("tag", &g.id.to_string());
+        w.text("name", &g.name);
+        w.int("albums", g.albums);
+        w.int("artists", g.artists);
+        w.int("songs", g.songs);
+        w.int("videos", 0);
+        w.int("playlists", 0);
+        w.int("stream", 0);
+        w.close("tag");
+    }
+}
+
+pub fn playlists(out: &mut String, playlists: &[PlaylistRow]) {
+    let mut w = Out { out, indent: 1 };
+    for p in playlists {
+        w.open("playlist", &p.id);
+        w.text("name", &p.name);
+        w.text("owner", &p.owner);
+        w.int("items", p.items);
+        w.text("type", if p.public { "public" } else { "private" });
+        w.close("playlist");
+    }
+}
+
+/// The slim index shapes of `get_indexes` (spec 4.9).
+pub fn index(out: &mut String, index: &Index) {
+    let mut w = Out { out, indent: 1 };
+    match index {
+        Index::Songs(songs) => {
+            for song in songs {
+                let s = &song.row;
+                w.open("song", &s.id.to_string());
+                w.text("title", &s.title);
+                w.text("name", &s.title);
+                w.named("artist", &s.artist);
+                w.named("album", &s.album);
+                if let Some(album_artist) = &s.album_artist {
+                    w.named("albumartist", album_artist);
+                }
+                w.text("disk", &s.disc.to_string());
+                w.int("track", s.track);
+                w.close("song");
+            }
+        }
+        Index::Albums(albums) => {
+            for album in albums {
+                let a = &album.row;
+                w.open("album", &a.id.to_string());
+                w.text("name", &a.name);
+                w.named("artist", &a.artist);
+                w.close("album");
+            }
+        }
+        Index::Artists(artists) => {
+            for (artist, albums) in artists {
+                w.open("artist", &artist.row.id.to_string());
+                w.text("name", &artist.row.name);
+                for album in albums {
+                    w.named("album", album);
+                }
+                w.close("artist");
+            }
+        }
+        Index::Playlists(playlists) => {
+            // Empty playlists are left out of the XML index, as Ampache does.
+            for p in playlists.iter().filter(|p| p.items > 0) {
+                w.open("playlist", &p.id);
+                w.text("name", &p.name);
+                for position in 1..=p.items.min(100_000) {
+                    w.int("playlisttrack", position);
+                }
+                w.int("items", p.items);
+                w.text("owner", &p.owner);
+                w.text("type", if p.public { "public" } else { "private" });
+                w.close("playlist");
+            }
+        }
+    }
+}
+
+/// How many items an index document counts.
+pub fn index_len(index: &Index) -> usize {
+    match index {
+        Index::Songs(v) => v.len(),
+        Index::Albums(v) => v.len(),
+        Index::Artists(v) => v.len(),
+        Index::Playlists(v) => v.iter().filter(|p| p.items > 0).count(),
+    }
+}

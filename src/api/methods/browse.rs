@@ -1,0 +1,519 @@
+//! The read methods of API4: artists, albums, songs, genres (tags), indexes, search.
+
+use crate::api::error::ApiError;
+use crate::api::params::Params;
+use crate::api::reply::{Album, Artist, Document, Index, Reply, Song};
+use crate::api::Request;
+use crate::media::urls;
+use crate::store::browse::{
+    AlbumRow, AlbumScope, ArtistRow, ArtistScope, LibraryTable, ListFilter, NameFilter, Page,
+    SongRow, SongScope, TimeRange,
+};
+use crate::store::sessions::Session;
+use crate::store::{fold, StoreResult};
+
+/// Builds replies for one caller: their id for ratings, their token for URLs.
+pub struct Browser<'a> {
+    request: &'a Request<'a>,
+    session: &'a Session,
+    base: String,
+}
+
+fn not_found() -> ApiError {
+    ApiError::new(404, "Library item not found")
+}
+
+fn document(document: Document) -> Result<Reply, ApiError> {
+    Ok(Reply::Document(document))
+}
+
+impl<'a> Browser<'a> {
+    pub fn new(request: &'a Request<'a>, session: &'a Session) -> Browser<'a> {
+        Browser {
+            base: request.base_url(),
+            request,
+            session,
+        }
+    }
+
+    fn user_id(&self) -> i64 {
+        self.session.user.id
+    }
+
+    fn store(&self) -> &crate::store::Store {
+        &self.request.state.store
+    }
+
+    pub fn song(&self, row: SongRow) -> Song {
+        let ext = urls::extension_for_mime(&row.mime);
+        let name = urls::stream_name(&row.artist.name, &row.title, ext);
+        Song {
+            url: urls::stream_url(
+                &self.base,
+                &self.session.token,
+                "song",
+                row.id,
+                self.user_id(),
+                "",
+                &name,
+            ),
+            art: urls::art_url(&self.base, &self.session.token, "album", row.album.id, true),
+            row,
+        }
+    }
+
+    fn album(&self, row: AlbumRow, songs: Option<Vec<Song>>) -> Album {
+        Album {
+            art: urls::art_url(&self.base, &self.session.token, "album", row.id, true),
+            row,
+            songs,
+        }
+    }
+
+    fn artist(
+        &self,
+        row: ArtistRow,
+        albums: Option<Vec<Album>>,
+        songs: Option<Vec<Song>>,
+    ) -> Artist {
+        Artist {
+            art: urls::art_url(&self.base, &self.session.token, "artist", row.id, true),
+            row,
+            albums,
+            songs,
+        }
+    }
+
+    pub async fn songs(&self, scope: &SongScope, page: Page) -> StoreResult<Vec<Song>> {
+        Ok(self
+            .store()
+            .songs(self.user_id(), scope, page)
+            .await?
+            .into_iter()
+            .map(|row| self.song(row))
+            .collect())
+    }
+
+    async fn albums(
+        &self,
+        scope: &AlbumScope,
+        page: Page,
+        with_songs: bool,
+    ) -> StoreResult<Vec<Album>> {
+        let rows = self.store().albums(self.user_id(), scope, page).await?;
+        let mut albums = Vec::with_capacity(rows.len());
+        for row in rows {
+            let songs = if with_songs {
+                Some(self.songs(&SongScope::Album(row.id), Page::ALL).await?)
+            } else {
+                None
+            };
+            albums.push(self.album(row, songs));
+        }
+        Ok(albums)
+    }
+
+    async fn artists(
+        &self,
+        scope: &ArtistScope,
+        page: Page,
+        include: &Include,
+    ) -> StoreResult<Vec<Artist>> {
+        let rows = self.store().artists(self.user_id(), scope, page).await?;
+        let mut artists = Vec::with_capacity(rows.len());
+        for row in rows {
+            let albums = if include.albums {
+                Some(
+                    self.albums(&AlbumScope::Artist(row.id), Page::ALL, false)
+                        .await?,
+                )
+            } else {
+                None
+            };
+            let songs = if include.songs {
+                Some(self.songs(&SongScope::Artist(row.id), Page::ALL).await?)
+            } else {
+                None
+            };
+            artists.push(self.artist(row, albums, songs));
+        }
+        Ok(artists)
+    }
+}
+
+/// Which nested lists `include` asks for.
+#[derive(Debug, Default)]
+struct Include {
+    albums: bool,
+    songs: bool,
+}
+
+fn include(params: &Params) -> Include {
+    let values = params.list("include");
+    Include {
+        albums: values.iter().any(|v| v == "albums"),
+        songs: values.iter().any(|v| v == "songs"),
+    }
+}
+
+fn page(params: &Params) -> Result<Page, ApiError> {
+    let paging = params.paging()?;
+    Ok(Page {
+        offset: paging.offset,
+        limit: paging.limit,
+    })
+}
+
+/// `filter`, `exact`, `add` and `update` of a top-level list.
+fn list_filter(params: &Params) -> Result<ListFilter, ApiError> {
+    let exact = params.boolean("exact")?.unwrap_or(false);
+    Ok(ListFilter {
+        name: params.get("filter").map(|text| NameFilter {
+            text: text.to_string(),
+            exact,
+        }),
+        added: params
+            .get("add")
+            .map(|t| parse_time_range("add", t))
+            .transpose()?,
+        updated: params
+            .get("update")
+            .map(|t| parse_time_range("update", t))
+            .transpose()?,
+    })
+}
+
+/// An `add`/`update` value: an ISO 8601 date or date-time, a Unix time, or a range
+/// `FROM/TO` of two of those.
+pub fn parse_time_range(name: &str, text: &str) -> Result<TimeRange, ApiError> {
+    let bad = || {
+        ApiError::bad_parameter(
+            name,
+            "expected an ISO 8601 date (2020-09-16 or 2020-09-16T10:00:00+10:00) or FROM/TO",
+        )
+    };
+    let text = text.trim();
+    if let Some((from, to)) = text.split_once('/') {
+        let after = parse_instant(from.trim()).ok_or_else(bad)?;
+        let until = parse_instant(to.trim()).ok_or_else(bad)?;
+        return Ok(TimeRange {
+            after,
+            until: Some(until),
+        });
+    }
+    Ok(TimeRange {
+        after: parse_instant(text).ok_or_else(bad)?,
+        until: None,
+    })
+}
+
+fn parse_instant(text: &str) -> Option<i64> {
+    use chrono::{DateTime, NaiveDate, NaiveDateTime};
+    if !text.is_empty()
+        && text.len() <= 12
+        && text.chars().all(|c| c.is_ascii_digit())
+        && text.len() > 8
+    {
+        return text.parse().ok();
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.timestamp());
+    }
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%z",
+        "%Y-%m-%dT%H:%M:%S%:z",
+        "%Y-%m-%d %H:%M:%S%:z",
+    ] {
+        if let Ok(t) = DateTime::parse_from_str(text, format) {
+            return Some(t.timestamp());
+        }
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
+            return Some(t.and_utc().timestamp());
+        }
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp())
+}
+
+fn id(params: &Params) -> Result<i64, ApiError> {
+    params.object_id(&["filter", "id"])
+}
+
+/// Fails with 404 unless the parent of a child list exists.
+async fn require(request: &Request<'_>, table: LibraryTable, id: i64) -> Result<(), ApiError> {
+    if request.state.store.exists(table, id).await? {
+        Ok(())
+    } else {
+        Err(not_found())
+    }
+}
+
+pub async fn artists(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiError> {
+    let scope = ArtistScope::All(list_filter(params)?);
+    document(Document::Artists(
+        b.artists(&scope, page(params)?, &include(params)).await?,
+    ))
+}
+
+pub async fn artist(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiError> {
+    let artists = b
+        .artists(
+            &ArtistScope::Ids(vec![id(params)?]),
+            Page::ALL,
+            &include(params),
+        )
+        .await?;
+    if artists.is_empty() {
+        return Err(not_found());
+    }
+    document(Document::Artists(artists))
+}
+
+pub async fn artist_albums(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiError> {
+    let artist = id(params)?;
+    require(b.request, LibraryTable::Artists, artist).await?;
+    document(Document::Albums(
+        b.albums(&AlbumScope::Artist(artist), page(params)?, false)
+            .await?,
+    ))
+}
+
+pub async fn artist_songs(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiError> {
+    let artist = id(params)?;
+    require(b.request, LibraryTable::Artists, artist).await?;
+    song_list(b, &SongScope::Artist(artist), page(params)?).await
+}
+
+pub async fn albums(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiError> {
+    let scope = AlbumScope::All(list_filter(params)?);
+    document(Document::Albums(
+        b.albums(&scope, page(params)?, include(params).songs)
+            .await?,
+    ))
+}
+
+pub async fn album(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiError> {
+    let albums = b
+        .albums(
+            &AlbumScope::Ids(vec![id(params)?]),
+            Page::ALL,
+            include(params).songs,
+        )
+        .await?;
+    if albums.is_empty() {
+        return Err(not_found());
+    }
+    document(Document::Albums(albums))
+}
+
+pub async fn album_songs(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiError> {
+    let album = id(params)?;
+    require(b.request, LibraryTable::Albums, album).await?;
+    song_list(b, &SongScope::Album(album), page(params)?).await
+}
+
+pub async fn tags(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiError> {
+    let filter = list_filter(params)?;
+    let genres = b
+        .store()
+        .genres(filter.name.as_ref(), None, page(params)?)
+        .await?;
+    document(Document::Genres(genres))
+}
+
+pub async fn tag(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiError> {
+    let genres = b
+        .store()
+        .genres(None, Some(&[id(params)?]), Page::ALL)
+        .await?;
+    if genres.is_empty() {
+        return Err(not_found());
+    }
+    document(Document::Genres(genres))
+}
+
+pub async fn tag_artists(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiError> {
+    let genre = id(params)?;
+    require(b.request, LibraryTable::Genres, genre).await?;
+    let artists = b
+        .artists(
+            &ArtistScope::Genre(genre),
+            page(params)?,
+            &Include::default(),
+        )
+        .await?;
+    document(Document::Artists(artists))
+}
+
+pub async fn tag_albums(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiError> {
+    let genre = id(params)?;
+    require(b.request, LibraryTable::Genres, genre).await?;
+    document(Document::Albums(
+        b.albums(&AlbumScope::Genre(genre), page(params)?, false)
+            .await?,
+    ))
+}
+
+pub async fn tag_songs(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiError> {
+    let genre = id(params)?;
+    require(b.request, LibraryTable::Genres, genre).await?;
+    song_list(b, &SongScope::Genre(genre), page(params)?).await
+}
+
+pub async fn songs(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiError> {
+    song_list(b, &SongScope::All(list_filter(params)?), page(params)?).await
+}
+
+pub async fn song(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiError> {
+    let songs = b
+        .songs(&SongScope::Ids(vec![id(params)?]), Page::ALL)
+        .await?;
+    if songs.is_empty() {
+        return Err(not_found());
+    }
+    document(Document::Songs {
+        songs,
+        first_position: 1,
+    })
+}
+
+pub async fn search_songs(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiError> {
+    let word = fold(params.require("filter")?.trim());
+    song_list(b, &SongScope::Search(word), page(params)?).await
+}
+
+pub async fn url_to_song(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiError> {
+    let url = params.require("url")?;
+    let id = song_id_from_url(url)
+        .ok_or_else(|| ApiError::bad_parameter("url", "not a stream URL of this server"))?;
+    let songs = b.songs(&SongScope::Ids(vec![id]), Page::ALL).await?;
+    if songs.is_empty() {
+        return Err(not_found());
+    }
+    document(Document::Songs {
+        songs,
+        first_position: 1,
+    })
+}
+
+/// The song id (`oid`) in a stream URL, in the query form (`oid=N`) or the
+/// path form (`/oid/N/`).
+pub fn song_id_from_url(url: &str) -> Option<i64> {
+    let decoded = percent_encoding::percent_decode_str(url)
+        .decode_utf8_lossy()
+        .into_owned();
+    let parse = |digits: &str| -> Option<i64> {
+        let number: String = digits.chars().take_while(|c| c.is_ascii_digit()).collect();
+        number.parse().ok().filter(|id: &i64| *id > 0)
+    };
+    if let Some(query) = decoded.split_once('?').map(|(_, q)| q) {
+        for pair in query.split('&') {
+            if let Some(value) = pair.strip_prefix("oid=") {
+                return parse(value);
+            }
+        }
+    }
+    let position = decoded.find("/oid/")?;
+    parse(&decoded[position + 5..])
+}
+
+pub async fn get_indexes(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiError> {
+    let kind = params.require("type")?;
+    let filter = list_filter(params)?;
+    let page = page(params)?;
+    let index = match kind {
+        "song" => Index::Songs(b.songs(&SongScope::All(filter), page).await?),
+        "album" => Index::Albums(b.albums(&AlbumScope::All(filter), page, false).await?),
+        "artist" => {
+            let artists = b
+                .artists(&ArtistScope::All(filter), page, &Include::default())
+                .await?;
+            let ids: Vec<i64> = artists.iter().map(|a| a.row.id).collect();
+            let mut albums = b.store().albums_of_artists(&ids).await?;
+            Index::Artists(
+                artists
+                    .into_iter()
+                    .map(|artist| {
+                        let list = albums.remove(&artist.row.id).unwrap_or_default();
+                        (artist, list)
+                    })
+                    .collect(),
+            )
+        }
+        "playlist" => Index::Playlists(
+            b.store()
+                .visible_playlists(b.user_id(), &filter, page)
+                .await?,
+        ),
+        other => {
+            return Err(ApiError::new(
+                401,
+                format!("Incorrect object type {}", printable(other)),
+            ));
+        }
+    };
+    document(Document::Index(index))
+}
+
+/// `playlists`: the caller's and the public playlists by name, then smart playlists.
+pub async fn playlists(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiError> {
+    let filter = list_filter(params)?;
+    let lists = b
+        .store()
+        .visible_playlists(b.user_id(), &filter, page(params)?)
+        .await?;
+    document(Document::Playlists(lists))
+}
+
+async fn song_list(b: &Browser<'_>, scope: &SongScope, page: Page) -> Result<Reply, ApiError> {
+    let songs = b.songs(scope, page).await?;
+    document(Document::Songs {
+        songs,
+        first_position: page.offset + 1,
+    })
+}
+
+fn printable(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).take(64).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_urls_give_their_song() {
+        assert_eq!(
+            song_id_from_url("http://h/play/index.php?ssid=x&type=song&oid=42&uid=1&player=api"),
+            Some(42)
+        );
+        assert_eq!(
+            song_id_from_url("http%3A%2F%2Fh%2Fplay%2Findex.php%3Fssid%3Dx%26oid%3D7"),
+            Some(7)
+        );
+        assert_eq!(
+            song_id_from_url("http://h/play/ssid/x/type/song/oid/9/uid/1/name/a.mp3"),
+            Some(9)
+        );
+        assert_eq!(song_id_from_url("http://h/other"), None);
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(parse_time_range("add", "1970-01-02").unwrap().after, 86400);
+        assert_eq!(
+            parse_time_range("add", "1970-01-01T10:00:00+10:00")
+                .unwrap()
+                .after,
+            0
+        );
+        let range = parse_time_range("add", "1970-01-02/1970-01-03").unwrap();
+        assert_eq!((range.after, range.until), (86400, Some(172800)));
+        assert!(parse_time_range("add", "yesterday").is_err());
+        assert!(parse_time_range("add", "2020-13-45").is_err());
+    }
+}

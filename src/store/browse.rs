@@ -1,0 +1,763 @@
+//! Reading the library for the browse methods: songs, albums, artists and genres, a
+//! page at a time, with the calling user's ratings and flags.
+//!
+//! Each list is one query for the page (ordered and paged in SQL) plus one query for
+//! the genres of the whole page: never a query per item.
+
+use std::collections::HashMap;
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{Engine, Store, StoreResult};
+
+/// An id with the name it displays as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Named {
+    pub id: i64,
+    pub name: String,
+}
+
+/// What the calling user (and everyone) thinks of an item.
+#[derive(Debug, Clone, Default)]
+pub struct Opinion {
+    pub flag: bool,
+    pub rating: Option<i64>,
+    pub average_rating: Option<f64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SongRow {
+    pub id: i64,
+    pub title: String,
+    pub artist: Named,
+    pub album: Named,
+    pub album_artist: Option<Named>,
+    pub disc: i64,
+    pub track: i64,
+    pub path: String,
+    pub duration: f64,
+    pub year: i64,
+    pub bitrate: i64,
+    pub sample_rate: i64,
+    pub channels: i64,
+    pub mime: String,
+    pub size: i64,
+    pub mbid: Option<String>,
+    pub album_mbid: Option<String>,
+    pub artist_mbid: Option<String>,
+    pub album_artist_mbid: Option<String>,
+    pub composer: Option<String>,
+    pub comment: Option<String>,
+    pub catalog_id: i64,
+    pub rg_album_gain: Option<f64>,
+    pub rg_album_peak: Option<f64>,
+    pub rg_track_gain: Option<f64>,
+    pub rg_track_peak: Option<f64>,
+    pub opinion: Opinion,
+    pub play_count: i64,
+    pub genres: Vec<Named>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AlbumRow {
+    pub id: i64,
+    pub name: String,
+    pub artist: Named,
+    pub year: i64,
+    pub song_count: i64,
+    pub disc_count: i64,
+    pub total_time: i64,
+    pub mbid: Option<String>,
+    pub opinion: Opinion,
+    pub genres: Vec<Named>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ArtistRow {
+    pub id: i64,
+    pub name: String,
+    pub album_count: i64,
+    pub song_count: i64,
+    pub total_time: i64,
+    pub mbid: Option<String>,
+    pub opinion: Opinion,
+    pub genres: Vec<Named>,
+}
+
+#[derive(Debug, Clone)]
+pub struct GenreRow {
+    pub id: i64,
+    pub name: String,
+    pub albums: i64,
+    pub artists: i64,
+    pub songs: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct PlaylistRow {
+    /// `smart_N` for smart playlists.
+    pub id: String,
+    pub name: String,
+    pub owner: String,
+    pub items: i64,
+    pub public: bool,
+}
+
+/// A name filter: substring (case-insensitive) or, with `exact`, the whole name.
+#[derive(Debug, Clone)]
+pub struct NameFilter {
+    pub text: String,
+    pub exact: bool,
+}
+
+/// An interval of Unix times (exclusive start, inclusive end).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeRange {
+    pub after: i64,
+    pub until: Option<i64>,
+}
+
+/// What narrows a top-level list.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub name: Option<NameFilter>,
+    pub added: Option<TimeRange>,
+    pub updated: Option<TimeRange>,
+}
+
+/// Offset and limit, applied in SQL.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub offset: i64,
+    pub limit: Option<i64>,
+}
+
+impl Page {
+    pub const ALL: Page = Page {
+        offset: 0,
+        limit: None,
+    };
+}
+
+/// Which songs a song list holds.
+#[derive(Debug, Clone)]
+pub enum SongScope {
+    All(ListFilter),
+    Ids(Vec<i64>),
+    Album(i64),
+    Artist(i64),
+    Genre(i64),
+    /// A folded word anywhere in title, artist, album, composer, comment, genre or file name.
+    Search(String),
+}
+
+#[derive(Debug, Clone)]
+pub enum AlbumScope {
+    All(ListFilter),
+    Ids(Vec<i64>),
+    /// Albums the artist is album artist of, or has songs on.
+    Artist(i64),
+    Genre(i64),
+}
+
+#[derive(Debug, Clone)]
+pub enum ArtistScope {
+    All(ListFilter),
+    Ids(Vec<i64>),
+    Genre(i64),
+}
+
+/// A value to bind to a placeholder.
+#[derive(Debug, Clone)]
+enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+/// A query under construction: SQL text and its arguments, numbered as they are added.
+struct Query {
+    sql: String,
+    args: Vec<Arg>,
+}
+
+impl Query {
+    fn new(user_id: i64) -> Query {
+        // $1 is always the calling user.
+        Query {
+            sql: String::new(),
+            args: vec![Arg::Int(user_id)],
+        }
+    }
+
+    /// Adds an argument and returns its placeholder.
+    fn arg(&mut self, arg: Arg) -> String {
+        self.args.push(arg);
+        format!("${}", self.args.len())
+    }
+
+    fn int(&mut self, value: i64) -> String {
+        self.arg(Arg::Int(value))
+    }
+
+    fn text(&mut self, value: &str) -> String {
+        self.arg(Arg::Text(value.to_string()))
+    }
+
+    fn ids(&mut self, ids: &[i64]) -> String {
+        if ids.is_empty() {
+            return "(NULL)".into();
+        }
+        let list: Vec<String> = ids.iter().map(|id| self.int(*id)).collect();
+        format!("({})", list.join(", "))
+    }
+
+    fn page(&mut self, page: Page) {
+        let limit = page.limit.unwrap_or(i64::MAX);
+        let limit = self.int(limit);
+        let offset = self.int(page.offset);
+        self.sql
+            .push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
+    }
+
+    async fn fetch(self, store: &Store) -> StoreResult<Vec<AnyRow>> {
+        let sql = store.dialect_query(&self.sql);
+        let mut query = sqlx::query(&sql);
+        for arg in self.args {
+            query = match arg {
+                Arg::Int(value) => query.bind(value),
+                Arg::Text(value) => query.bind(value),
+            };
+        }
+        Ok(query.fetch_all(&store.pool).await?)
+    }
+}
+
+/// `LIKE` pattern for a substring, with the pattern characters escaped.
+fn like_pattern(folded: &str) -> String {
+    let escaped = folded
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+fn name_condition(q: &mut Query, column: &str, filter: &NameFilter) -> String {
+    let folded = super::fold(filter.text.trim());
+    if filter.exact {
+        format!("{column} = {}", q.text(&folded))
+    } else {
+        format!(
+            "{column} LIKE {} ESCAPE '\\'",
+            q.text(&like_pattern(&folded))
+        )
+    }
+}
+
+fn time_condition(q: &mut Query, column: &str, range: TimeRange) -> String {
+    let after = q.int(range.after);
+    match range.until {
+        Some(until) => format!("{column} > {after} AND {column} <= {}", q.int(until)),
+        None => format!("{column} > {after}"),
+    }
+}
+
+fn list_conditions(
+    q: &mut Query,
+    filter: &ListFilter,
+    name: &str,
+    created: &str,
+    updated: &str,
+) -> Vec<String> {
+    let mut conditions = Vec::new();
+    if let Some(f) = &filter.name {
+        conditions.push(name_condition(q, name, f));
+    }
+    if let Some(range) = filter.added {
+        conditions.push(time_condition(q, created, range));
+    }
+    if let Some(range) = filter.updated {
+        conditions.push(time_condition(q, updated, range));
+    }
+    conditions
+}
+
+/// The user's opinion of an item of `kind` whose id is `column`, as three columns.
+fn opinion_columns(kind: &str, column: &str) -> String {
+    format!(
+        "(SELECT r.rating FROM ratings r WHERE r.user_id = $1 AND r.object_kind = '{kind}' AND r.object_id = {column}), \
+         (SELECT CAST(AVG(r.rating) AS {{real}}) FROM ratings r WHERE r.object_kind = '{kind}' AND r.object_id = {column}), \
+         CASE WHEN EXISTS (SELECT 1 FROM flags f WHERE f.user_id = $1 AND f.object_kind = '{kind}' AND f.object_id = {column}) THEN 1 ELSE 0 END"
+    )
+}
+
+fn opinion_from(row: &AnyRow, at: usize) -> Opinion {
+    Opinion {
+        rating: row.get(at),
+        average_rating: row.get(at + 1),
+        flag: row.get::<i64, _>(at + 2) != 0,
+    }
+}
+
+const SONG_COLUMNS: &str = "s.id, s.title, s.artist_id, ar.name, s.album_id, al.name, s.album_artist_id, aa.name, \
+     s.disc, s.track, s.path, s.duration, s.year, s.bitrate, s.sample_rate, s.channels, s.mime, s.size, \
+     s.mbid, s.album_mbid, s.artist_mbid, s.album_artist_mbid, s.composer, s.comment, s.catalog_id, \
+     s.rg_album_gain, s.rg_album_peak, s.rg_track_gain, s.rg_track_peak, \
+     (SELECT COUNT(*) FROM plays p WHERE p.song_id = s.id)";
+
+const SONG_FROM: &str =
+    " FROM songs s JOIN artists ar ON ar.id = s.artist_id JOIN albums al ON al.id = s.album_id \
+     LEFT JOIN artists aa ON aa.id = s.album_artist_id";
+
+fn song_from_row(row: &AnyRow) -> SongRow {
+    let album_artist_id: Option<i64> = row.get(6);
+    let album_artist_name: Option<String> = row.get(7);
+    SongRow {
+        id: row.get(0),
+        title: row.get(1),
+        artist: Named {
+            id: row.get(2),
+            name: row.get(3),
+        },
+        album: Named {
+            id: row.get(4),
+            name: row.get(5),
+        },
+        album_artist: album_artist_id
+            .zip(album_artist_name)
+            .map(|(id, name)| Named { id, name }),
+        disc: row.get(8),
+        track: row.get(9),
+        path: row.get(10),
+        duration: row.get(11),
+        year: row.get(12),
+        bitrate: row.get(13),
+        sample_rate: row.get(14),
+        channels: row.get(15),
+        mime: row.get(16),
+        size: row.get(17),
+        mbid: row.get(18),
+        album_mbid: row.get(19),
+        artist_mbid: row.get(20),
+        album_artist_mbid: row.get(21),
+        composer: row.get(22),
+        comment: row.get(23),
+        catalog_id: row.get(24),
+        rg_album_gain: row.get(25),
+        rg_album_peak: row.get(26),
+        rg_track_gain: row.get(27),
+        rg_track_peak: row.get(28),
+        play_count: row.get(29),
+        opinion: opinion_from(row, 30),
+        genres: Vec::new(),
+    }
+}
+
+impl Store {
+    /// Applies dialect tokens to a runtime query (`{real}`).
+    pub(crate) fn dialect_query(&self, sql: &str) -> String {
+        match self.engine {
+            Engine::Sqlite => sql.replace("{real}", "REAL"),
+            Engine::Postgres => sql.replace("{real}", "DOUBLE PRECISION"),
+        }
+    }
+
+    pub async fn songs(
+        &self,
+        user_id: i64,
+        scope: &SongScope,
+        page: Page,
+    ) -> StoreResult<Vec<SongRow>> {
+        let mut q = Query::new(user_id);
+        q.sql = format!(
+            "SELECT {SONG_COLUMNS}, {}{SONG_FROM}",
+            opinion_columns("song", "s.id")
+        );
+        let mut conditions = vec!["s.enabled = 1".to_string()];
+        let order = match scope {
+            SongScope::All(filter) => {
+                conditions.extend(list_conditions(
+                    &mut q,
+                    filter,
+                    "s.title_folded",
+                    "s.created",
+                    "s.updated",
+                ));
+                "s.title_folded, s.id"
+            }
+            SongScope::Ids(ids) => {
+                conditions.push(format!("s.id IN {}", q.ids(ids)));
+                "s.id"
+            }
+            SongScope::Album(id) => {
+                conditions.push(format!("s.album_id = {}", q.int(*id)));
+                "s.disc, s.track, s.title_folded, s.id"
+            }
+            SongScope::Artist(id) => {
+                conditions.push(format!("s.artist_id = {}", q.int(*id)));
+                "al.sort_name, s.album_id, s.disc, s.track, s.id"
+            }
+            SongScope::Genre(id) => {
+                conditions.push(format!(
+                    "EXISTS (SELECT 1 FROM song_genres sg WHERE sg.song_id = s.id AND sg.genre_id = {})",
+                    q.int(*id)
+                ));
+                "s.title_folded, s.id"
+            }
+            SongScope::Search(word) => {
+                conditions.push(format!(
+                    "s.search_text LIKE {} ESCAPE '\\'",
+                    q.text(&like_pattern(word))
+                ));
+                "s.id"
+            }
+        };
+        q.sql.push_str(&format!(
+            " WHERE {} ORDER BY {order}",
+            conditions.join(" AND ")
+        ));
+        q.page(page);
+        let mut songs: Vec<SongRow> = q.fetch(self).await?.iter().map(song_from_row).collect();
+        let ids: Vec<i64> = songs.iter().map(|s| s.id).collect();
+        let mut genres = self
+            .genres_of("SELECT sg.song_id, g.id, g.name FROM song_genres sg JOIN genres g ON g.id = sg.genre_id WHERE sg.song_id IN", &ids)
+            .await?;
+        for song in &mut songs {
+            song.genres = genres.remove(&song.id).unwrap_or_default();
+        }
+        Ok(songs)
+    }
+
+    pub async fn albums(
+        &self,
+        user_id: i64,
+        scope: &AlbumScope,
+        page: Page,
+    ) -> StoreResult<Vec<AlbumRow>> {
+        let mut q = Query::new(user_id);
+        q.sql = format!(
+            "SELECT al.id, al.name, al.album_artist_id, ar.name, al.year, al.song_count, al.disc_count, al.total_time, al.mbid, {} \
+             FROM albums al JOIN artists ar ON ar.id = al.album_artist_id",
+            opinion_columns("album", "al.id")
+        );
+        let mut conditions = Vec::new();
+        let order = match scope {
+            AlbumScope::All(filter) => {
+                conditions.extend(list_conditions(
+                    &mut q,
+                    filter,
+                    "al.name_folded",
+                    "al.created",
+                    "al.updated",
+                ));
+                "al.sort_name, al.id"
+            }
+            AlbumScope::Ids(ids) => {
+                conditions.push(format!("al.id IN {}", q.ids(ids)));
+                "al.id"
+            }
+            AlbumScope::Artist(id) => {
+                let id = q.int(*id);
+                conditions.push(format!(
+                    "(al.album_artist_id = {id} OR EXISTS (SELECT 1 FROM songs s WHERE s.album_id = al.id AND s.artist_id = {id}))"
+                ));
+                "al.year, al.sort_name, al.id"
+            }
+            AlbumScope::Genre(id) => {
+                conditions.push(format!(
+                    "EXISTS (SELECT 1 FROM songs s JOIN song_genres sg ON sg.song_id = s.id WHERE s.album_id = al.id AND sg.genre_id = {})",
+                    q.int(*id)
+                ));
+                "al.sort_name, al.id"
+            }
+        };
+        if !conditions.is_empty() {
+            q.sql
+                .push_str(&format!(" WHERE {}", conditions.join(" AND ")));
+        }
+        q.sql.push_str(&format!(" ORDER BY {order}"));
+        q.page(page);
+        let mut albums: Vec<AlbumRow> = q
+            .fetch(self)
+            .await?
+            .iter()
+            .map(|row| AlbumRow {
+                id: row.get(0),
+                name: row.get(1),
+                artist: Named {
+                    id: row.get(2),
+                    name: row.get(3),
+                },
+                year: row.get(4),
+                song_count: row.get(5),
+                disc_count: row.get(6),
+                total_time: row.get(7),
+                mbid: row.get(8),
+                opinion: opinion_from(row, 9),
+                genres: Vec::new(),
+            })
+            .collect();
+        let ids: Vec<i64> = albums.iter().map(|a| a.id).collect();
+        let mut genres = self
+            .genres_of(
+                "SELECT DISTINCT s.album_id, g.id, g.name FROM songs s JOIN song_genres sg ON sg.song_id = s.id \
+                 JOIN genres g ON g.id = sg.genre_id WHERE s.album_id IN",
+                &ids,
+            )
+            .await?;
+        for album in &mut albums {
+            album.genres = genres.remove(&album.id).unwrap_or_default();
+        }
+        Ok(albums)
+    }
+
+    pub async fn artists(
+        &self,
+        user_id: i64,
+        scope: &ArtistScope,
+        page: Page,
+    ) -> StoreResult<Vec<ArtistRow>> {
+        let mut q = Query::new(user_id);
+        q.sql = format!(
+            "SELECT ar.id, ar.name, ar.album_count, ar.song_count, ar.total_time, ar.mbid, {} FROM artists ar",
+            opinion_columns("artist", "ar.id")
+        );
+        let mut conditions = Vec::new();
+        let order = match scope {
+            ArtistScope::All(filter) => {
+                conditions.extend(list_conditions(
+                    &mut q,
+                    filter,
+                    "ar.name_folded",
+                    "ar.created",
+                    "ar.updated",
+                ));
+                "ar.sort_name, ar.id"
+            }
+            ArtistScope::Ids(ids) => {
+                conditions.push(format!("ar.id IN {}", q.ids(ids)));
+                "ar.id"
+            }
+            ArtistScope::Genre(id) => {
+                conditions.push(format!(
+                    "EXISTS (SELECT 1 FROM songs s JOIN song_genres sg ON sg.song_id = s.id WHERE s.artist_id = ar.id AND sg.genre_id = {})",
+                    q.int(*id)
+                ));
+                "ar.sort_name, ar.id"
+            }
+        };
+        if !conditions.is_empty() {
+            q.sql
+                .push_str(&format!(" WHERE {}", conditions.join(" AND ")));
+        }
+        q.sql.push_str(&format!(" ORDER BY {order}"));
+        q.page(page);
+        let mut artists: Vec<ArtistRow> = q
+            .fetch(self)
+            .await?
+            .iter()
+            .map(|row| ArtistRow {
+                id: row.get(0),
+                name: row.get(1),
+                album_count: row.get(2),
+                song_count: row.get(3),
+                total_time: row.get(4),
+                mbid: row.get(5),
+                opinion: opinion_from(row, 6),
+                genres: Vec::new(),
+            })
+            .collect();
+        let ids: Vec<i64> = artists.iter().map(|a| a.id).collect();
+        let mut genres = self
+            .genres_of(
+                "SELECT DISTINCT s.artist_id, g.id, g.name FROM songs s JOIN song_genres sg ON sg.song_id = s.id \
+                 JOIN genres g ON g.id = sg.genre_id WHERE s.artist_id IN",
+                &ids,
+            )
+            .await?;
+        for artist in &mut artists {
+            artist.genres = genres.remove(&artist.id).unwrap_or_default();
+        }
+        Ok(artists)
+    }
+
+    /// Genres (id, name) per owner id for `select ... IN` + the ids, sorted by name.
+    async fn genres_of(&self, select: &str, ids: &[i64]) -> StoreResult<HashMap<i64, Vec<Named>>> {
+        let mut out: HashMap<i64, Vec<Named>> = HashMap::new();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        // Chunked so that no statement exceeds either engine's placeholder limit.
+        for chunk in ids.chunks(5000) {
+            let mut q = Query {
+                sql: String::new(),
+                args: Vec::new(),
+            };
+            let list = q.ids(chunk);
+            q.sql = format!("{select} {list}");
+            for row in q.fetch(self).await? {
+                out.entry(row.get(0)).or_default().push(Named {
+                    id: row.get(1),
+                    name: row.get(2),
+                });
+            }
+        }
+        for list in out.values_mut() {
+            list.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        Ok(out)
+    }
+
+    /// For the artist index: every album of each artist (as album artist or on a song).
+    pub async fn albums_of_artists(&self, ids: &[i64]) -> StoreResult<HashMap<i64, Vec<Named>>> {
+        let mut out: HashMap<i64, Vec<Named>> = HashMap::new();
+        for chunk in ids.chunks(2500) {
+            let mut q = Query {
+                sql: String::new(),
+                args: Vec::new(),
+            };
+            let first = q.ids(chunk);
+            let second = q.ids(chunk);
+            q.sql = format!(
+                "SELECT DISTINCT s.artist_id, al.id, al.name, al.sort_name FROM songs s JOIN albums al ON al.id = s.album_id WHERE s.artist_id IN {first} \
+                 UNION SELECT al.album_artist_id, al.id, al.name, al.sort_name FROM albums al WHERE al.album_artist_id IN {second} \
+                 ORDER BY 4, 2"
+            );
+            for row in q.fetch(self).await? {
+                let entry = out.entry(row.get(0)).or_default();
+                let album = Named {
+                    id: row.get(1),
+                    name: row.get(2),
+                };
+                if !entry.contains(&album) {
+                    entry.push(album);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn genres(
+        &self,
+        filter: Option<&NameFilter>,
+        ids: Option<&[i64]>,
+        page: Page,
+    ) -> StoreResult<Vec<GenreRow>> {
+        let mut q = Query {
+            sql: String::new(),
+            args: Vec::new(),
+        };
+        let mut conditions = Vec::new();
+        if let Some(filter) = filter {
+            conditions.push(name_condition(&mut q, "g.name_folded", filter));
+        }
+        if let Some(ids) = ids {
+            conditions.push(format!("g.id IN {}", q.ids(ids)));
+        }
+        q.sql =
+            "SELECT g.id, g.name, g.album_count, g.artist_count, g.song_count FROM genres g".into();
+        if !conditions.is_empty() {
+            q.sql
+                .push_str(&format!(" WHERE {}", conditions.join(" AND ")));
+        }
+        q.sql.push_str(" ORDER BY g.name_folded, g.id");
+        q.page(page);
+        Ok(q.fetch(self)
+            .await?
+            .iter()
+            .map(|row| GenreRow {
+                id: row.get(0),
+                name: row.get(1),
+                albums: row.get(2),
+                artists: row.get(3),
+                songs: row.get(4),
+            })
+            .collect())
+    }
+
+    /// Playlists `user_id` may see (their own and public ones), then smart playlists.
+    pub async fn visible_playlists(
+        &self,
+        user_id: i64,
+        filter: &ListFilter,
+        page: Page,
+    ) -> StoreResult<Vec<PlaylistRow>> {
+        let mut q = Query::new(user_id);
+        let mut conditions = vec!["(p.public = 1 OR p.user_id = $1)".to_string()];
+        if let Some(name) = &filter.name {
+            let name = NameFilter {
+                text: name.text.clone(),
+                exact: name.exact,
+            };
+            conditions.push(name_condition(&mut q, "LOWER(p.name)", &name));
+        }
+        if let Some(range) = filter.added {
+            conditions.push(time_condition(&mut q, "p.created", range));
+        }
+        if let Some(range) = filter.updated {
+            conditions.push(time_condition(&mut q, "p.updated", range));
+        }
+        let where_clause = conditions.join(" AND ");
+        q.sql = format!(
+            "SELECT * FROM (\
+               SELECT 0 AS smart, p.id, p.name, u.username, (SELECT COUNT(*) FROM playlist_items i WHERE i.playlist_id = p.id) AS items, p.public \
+               FROM playlists p JOIN users u ON u.id = p.user_id WHERE {where_clause} \
+               UNION ALL \
+               SELECT 1 AS smart, p.id, p.name, CASE WHEN p.public = 1 THEN 'public' ELSE u.username END, \
+                 CASE WHEN p.item_limit > 0 THEN p.item_limit ELSE 5000 END, p.public \
+               FROM smart_playlists p JOIN users u ON u.id = p.user_id WHERE {where_clause}\
+             ) lists ORDER BY smart, LOWER(name), id"
+        );
+        q.page(page);
+        Ok(q.fetch(self)
+            .await?
+            .iter()
+            .map(|row| {
+                let smart: i64 = row.get(0);
+                let id: i64 = row.get(1);
+                PlaylistRow {
+                    id: if smart == 1 {
+                        format!("smart_{id}")
+                    } else {
+                        id.to_string()
+                    },
+                    name: row.get(2),
+                    owner: row.get(3),
+                    items: row.get(4),
+                    public: row.get::<i64, _>(5) != 0,
+                }
+            })
+            .collect())
+    }
+
+    /// Whether a row with this id exists in `table` (one of the library tables).
+    pub async fn exists(&self, table: LibraryTable, id: i64) -> StoreResult<bool> {
+        let sql = format!("SELECT COUNT(*) FROM {} WHERE id = $1", table.name());
+        let count: i64 = sqlx::query(&sql)
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?
+            .get(0);
+        Ok(count > 0)
+    }
+}
+
+/// The tables `exists` may look in; a closed set, so no name ever comes from a request.
+#[derive(Debug, Clone, Copy)]
+pub enum LibraryTable {
+    Songs,
+    Albums,
+    Artists,
+    Genres,
+}
+
+impl LibraryTable {
+    fn name(self) -> &'static str {
+        match self {
+            LibraryTable::Songs => "songs",
+            LibraryTable::Albums => "albums",
+            LibraryTable::Artists => "artists",
+            LibraryTable::Genres => "genres",
+        }
+    }
+}
