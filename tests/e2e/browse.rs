@@ -909,6 +909,8 @@ on_both_engines!(search_and_indexes, |server: TestServer| async move {
         c.json("get_indexes", &[("type", "playlist")]).await,
         json!([])
     );
+    assert_eq!(c.json("playlists", &[]).await, json!([]));
+    assert_eq!(c.xml_count("playlists", "playlist", &[]).await, (0, 0));
     assert_eq!(
         c.json("get_indexes", &[("type", "album"), ("filter", "double")])
             .await[0]["name"],

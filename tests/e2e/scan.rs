@@ -290,3 +290,83 @@ on_both_engines!(
         assert_eq!(doc["catalogs"], json!(1));
     }
 );
+
+/// A scan killed with SIGKILL part-way leaves whole batches only, and the next scan
+/// finishes the job without duplicates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_scan_is_completed_by_the_next() {
+    let server = TestServer::start_with(
+        Engine::Sqlite,
+        Options {
+            scan: false,
+            ..Options::default()
+        },
+    )
+    .await
+    .unwrap();
+    let template = server
+        .music
+        .join("Orchestra Alpha/Double Feature/Disc 1/01 - Overture.mp3");
+    let bulk = server.music.join("bulk");
+    for folder in 0..30 {
+        let dir = bulk.join(format!("folder {folder:02}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        for file in 0..100 {
+            std::fs::copy(&template, dir.join(format!("{file:03}.mp3"))).unwrap();
+        }
+    }
+    let mut scan = std::process::Command::new(env!("CARGO_BIN_EXE_tonearm"))
+        .args(["scan", "--data"])
+        .arg(server.data.path())
+        .args(["--database", &server.database_url])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once the first batch is committed (or when it is done, on a fast machine).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let written = server
+            .query_strings("SELECT CAST(COUNT(*) AS TEXT) FROM songs")
+            .await;
+        if written[0] != "0"
+            || scan.try_wait().unwrap().is_some()
+            || std::time::Instant::now() > deadline
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let _ = scan.kill();
+    let _ = scan.wait();
+    let partial: i64 = server
+        .query_strings("SELECT CAST(COUNT(*) AS TEXT) FROM songs")
+        .await[0]
+        .parse()
+        .unwrap();
+    assert!(partial <= 3022, "{partial}");
+    eprintln!("killed after {partial} songs were written");
+
+    let out = server.cli(&["scan"]).unwrap();
+    assert!(summary_line(&out).contains(" 3025 files seen"), "{out}");
+    assert_eq!(server.query_strings("SELECT CAST(COUNT(*) AS TEXT) || '/' || CAST(COUNT(DISTINCT path) AS TEXT) FROM songs").await, ["3022/3022"]);
+    assert_eq!(
+        server
+            .query_strings(
+                "SELECT CAST(song_count AS TEXT) FROM albums WHERE name = 'Double Feature'"
+            )
+            .await,
+        ["3004"]
+    );
+    assert_eq!(
+        server
+            .query_strings("SELECT CAST(dirty AS TEXT) FROM catalogs")
+            .await,
+        ["0"]
+    );
+    let out = server.cli(&["scan"]).unwrap();
+    assert!(
+        summary_line(&out).contains("0 added, 0 updated, 0 removed"),
+        "{out}"
+    );
+}
