@@ -8,6 +8,8 @@ pub mod catalogs;
 pub mod library;
 mod schema;
 pub mod sessions;
+pub mod stats;
+pub mod userdata;
 pub mod users;
 
 use std::path::Path;

@@ -158,6 +158,15 @@ impl Store {
             .map(|row| User::from_row(&row, 0)))
     }
 
+    pub async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1");
+        Ok(sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| User::from_row(&row, 0)))
+    }
+
     pub async fn user_by_apikey(&self, key: &str) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.apikey = $1");
         Ok(sqlx::query(&sql)

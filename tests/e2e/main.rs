@@ -7,3 +7,4 @@ mod auth;
 mod browse;
 mod errors;
 mod scan;
+mod userdata;

@@ -517,3 +517,96 @@ mod tests {
         assert!(parse_time_range("add", "2020-13-45").is_err());
     }
 }
+
+/// Puts items fetched by id back into the order of `ids`.
+fn in_order<T>(ids: &[i64], items: Vec<T>, id_of: impl Fn(&T) -> i64) -> Vec<T> {
+    let mut by_id: std::collections::HashMap<i64, T> =
+        items.into_iter().map(|item| (id_of(&item), item)).collect();
+    ids.iter().filter_map(|id| by_id.remove(id)).collect()
+}
+
+/// `stats`: songs, albums or artists by a filter (newest, highest, frequent, recent,
+/// forgotten, flagged, random), for the caller or another user.
+pub async fn stats(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiError> {
+    use crate::store::stats::StatsFilter;
+    use crate::store::userdata::ObjectKind;
+    let kind_text = params.require("type")?;
+    // The legacy form names the filter in `type` and means albums.
+    let (kind, filter_text) = match StatsFilter::parse(kind_text) {
+        Some(_) => (ObjectKind::Album, kind_text),
+        None => (
+            match kind_text {
+                "song" => ObjectKind::Song,
+                "album" => ObjectKind::Album,
+                "artist" => ObjectKind::Artist,
+                other => {
+                    return Err(ApiError::new(
+                        401,
+                        format!("Incorrect object type {}", printable(other)),
+                    ))
+                }
+            },
+            params.require("filter")?,
+        ),
+    };
+    let filter = StatsFilter::parse(filter_text).ok_or_else(|| {
+        ApiError::bad_parameter(
+            "filter",
+            "expected newest, highest, frequent, recent, forgotten, flagged or random",
+        )
+    })?;
+    let store = b.store();
+    let user_id = if let Some(name) = params.get("username") {
+        store
+            .user_by_name(name)
+            .await?
+            .ok_or_else(|| ApiError::new(404, "User_id not found"))?
+            .id
+    } else if params.get("user_id").is_some() {
+        let id = params.object_id(&["user_id"])?;
+        store
+            .user_by_id(id)
+            .await?
+            .ok_or_else(|| ApiError::new(404, "User_id not found"))?
+            .id
+    } else {
+        b.user_id()
+    };
+    let paging = params.paging()?;
+    let limit = match params.get("limit") {
+        None => 10,
+        Some(_) => paging.limit.unwrap_or(i64::MAX),
+    };
+    let ids = store
+        .stats_ids(kind, filter, user_id, paging.offset, limit)
+        .await?;
+    if ids.is_empty() {
+        return Err(ApiError::new(404, "No Results"));
+    }
+    let document = match kind {
+        ObjectKind::Song => {
+            let songs = b.songs(&SongScope::Ids(ids.clone()), Page::ALL).await?;
+            Document::Songs {
+                songs: in_order(&ids, songs, |s| s.row.id),
+                first_position: 1,
+            }
+        }
+        ObjectKind::Artist => {
+            let artists = b
+                .artists(
+                    &ArtistScope::Ids(ids.clone()),
+                    Page::ALL,
+                    &Include::default(),
+                )
+                .await?;
+            Document::Artists(in_order(&ids, artists, |a| a.row.id))
+        }
+        _ => {
+            let albums = b
+                .albums(&AlbumScope::Ids(ids.clone()), Page::ALL, false)
+                .await?;
+            Document::Albums(in_order(&ids, albums, |a| a.row.id))
+        }
+    };
+    Ok(Reply::Document(document))
+}

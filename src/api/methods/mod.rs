@@ -2,6 +2,7 @@
 
 mod browse;
 mod session;
+mod userdata;
 mod users;
 pub use session::parse_version;
 
@@ -75,6 +76,11 @@ const METHODS: &[Method] = &[
     with_session("search_songs", 0),
     with_session("url_to_song", 0),
     with_session("playlists", 0),
+    with_session("stats", 0),
+    with_session("rate", 0),
+    with_session("flag", 0),
+    with_session("record_play", 0),
+    with_session("scrobble", 0),
 ];
 
 pub fn lookup(action: &str) -> Option<&'static Method> {
@@ -92,6 +98,10 @@ pub async fn call(
         "ping" => session::ping(request, params).await,
         "goodbye" => session::goodbye(request, params).await,
         "user" => users::user(request, required(session)?, params).await,
+        "rate" => userdata::rate(request, required(session)?, params).await,
+        "flag" => userdata::flag(request, required(session)?, params).await,
+        "record_play" => userdata::record_play(request, required(session)?, params).await,
+        "scrobble" => userdata::scrobble(request, required(session)?, params).await,
         name => browse_method(request, required(session)?, name, params).await,
     }
 }
@@ -122,6 +132,7 @@ async fn browse_method(
         "search_songs" => browse::search_songs(&b, params).await,
         "url_to_song" => browse::url_to_song(&b, params).await,
         "playlists" => browse::playlists(&b, params).await,
+        "stats" => browse::stats(&b, params).await,
         _ => Err(ApiError::invalid_request()),
     }
 }
