@@ -745,7 +745,6 @@ impl Store {
 /// The tables `exists` may look in; a closed set, so no name ever comes from a request.
 #[derive(Debug, Clone, Copy)]
 pub enum LibraryTable {
-    Songs,
     Albums,
     Artists,
     Genres,
@@ -754,7 +753,6 @@ pub enum LibraryTable {
 impl LibraryTable {
     fn name(self) -> &'static str {
         match self {
-            LibraryTable::Songs => "songs",
             LibraryTable::Albums => "albums",
             LibraryTable::Artists => "artists",
             LibraryTable::Genres => "genres",

@@ -84,6 +84,28 @@ impl User {
     }
 }
 
+/// A user to create through the API.
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub fullname: &'a str,
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub access: i64,
+    pub disabled: bool,
+}
+
+/// Changes to a user; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct UserChanges {
+    pub fullname: Option<String>,
+    pub email: Option<String>,
+    pub website: Option<String>,
+    pub state: Option<String>,
+    pub city: Option<String>,
+    pub password_hash: Option<String>,
+    pub disabled: Option<bool>,
+}
+
 /// Lowercase hex SHA-256, the digest every Ampache credential is built from.
 pub fn sha256_hex(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
@@ -147,6 +169,74 @@ impl Store {
         self.user_by_name(username)
             .await?
             .ok_or_else(|| StoreError::Invalid("user vanished after creation".into()))
+    }
+
+    /// Creates a user from an already hashed password (hex SHA-256), as API4's
+    /// `user_create` sends it.
+    pub async fn create_user_hashed(&self, new: &NewUser<'_>) -> StoreResult<User> {
+        let username = new.username.trim();
+        if username.is_empty() || username.chars().any(char::is_control) {
+            return Err(StoreError::Invalid(
+                "a user name must be non-empty printable text".into(),
+            ));
+        }
+        sqlx::query(
+            "INSERT INTO users (username, fullname, access, password_hash, email, disabled, created) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(username)
+        .bind(new.fullname)
+        .bind(new.access)
+        .bind(new.password_hash)
+        .bind(new.email)
+        .bind(new.disabled as i64)
+        .bind(now())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Conflict(format!("user {username:?} already exists"))
+            }
+            other => StoreError::Db(other),
+        })?;
+        self.user_by_name(username)
+            .await?
+            .ok_or_else(|| StoreError::Invalid("user vanished after creation".into()))
+    }
+
+    /// Applies the given changes; a new password hash or disabling ends the user's
+    /// sessions, so the change takes effect at once.
+    pub async fn update_user(&self, user: &User, changes: &UserChanges) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE users SET fullname = COALESCE($1, fullname), email = COALESCE($2, email),              website = COALESCE($3, website), state = COALESCE($4, state), city = COALESCE($5, city),              password_hash = COALESCE($6, password_hash), disabled = COALESCE($7, disabled) WHERE id = $8",
+        )
+        .bind(changes.fullname.clone())
+        .bind(changes.email.clone())
+        .bind(changes.website.clone())
+        .bind(changes.state.clone())
+        .bind(changes.city.clone())
+        .bind(changes.password_hash.clone())
+        .bind(changes.disabled.map(|d| d as i64))
+        .bind(user.id)
+        .execute(&mut *tx)
+        .await?;
+        if changes.password_hash.is_some() || changes.disabled == Some(true) {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(user.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes a user with everything that is theirs (sessions, playlists, ratings...).
+    pub async fn delete_user(&self, user: &User) -> StoreResult<()> {
+        sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(user.id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     pub async fn user_by_name(&self, username: &str) -> StoreResult<Option<User>> {

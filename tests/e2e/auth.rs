@@ -585,3 +585,186 @@ on_both_engines!(user_method_and_levels, |server: TestServer| async move {
     let message = assert_error(&server, &[("action", "user"), ("auth", &admin)], "401").await;
     assert_eq!(message, "Missing mandatory parameter 'username'");
 });
+
+on_both_engines!(user_management_methods, |server: TestServer| async move {
+    let admin = server.admin_token().await;
+    let hash = sha256_hex("new pw");
+    let params = |action: &'static str, token: &str, extra: &[(&'static str, String)]| {
+        let mut p: Vec<(&str, String)> =
+            vec![("action", action.to_string()), ("auth", token.to_string())];
+        p.extend(extra.iter().cloned());
+        p
+    };
+    let as_refs = refs;
+
+    let create = params(
+        "user_create",
+        &admin,
+        &[
+            ("username", "nina".into()),
+            ("password", hash.clone()),
+            ("email", "nina@example.org".into()),
+            ("fullname", "Nina N".into()),
+        ],
+    );
+    let doc = server.json(&as_refs(&create)).await;
+    assert_eq!(doc, json!({"success": "successfully created: nina"}));
+    let nina = server.login("nina", "new pw").await;
+    let me = server
+        .json(&[("action", "user"), ("auth", &nina), ("username", "nina")])
+        .await;
+    assert_eq!(me["user"]["access"], json!("25"));
+    // Again: refused; a user may not create users.
+    let message = assert_error(&server, &as_refs(&create), "400").await;
+    assert_eq!(message, "failed to create: nina");
+    let by_nina = params(
+        "user_create",
+        &nina,
+        &[
+            ("username", "x".into()),
+            ("password", hash.clone()),
+            ("email", "x@example.org".into()),
+        ],
+    );
+    let message = assert_error(&server, &as_refs(&by_nina), "400").await;
+    assert_eq!(message, "User does not have access to this function");
+    assert_error(
+        &server,
+        &as_refs(&params(
+            "user_create",
+            &admin,
+            &[("username", "y".into()), ("password", hash.clone())],
+        )),
+        "401",
+    )
+    .await;
+
+    // A new password works at once and ends the old sessions.
+    let update = params(
+        "user_update",
+        &admin,
+        &[
+            ("username", "nina".into()),
+            ("password", sha256_hex("newer pw")),
+            ("city", "Oslo".into()),
+        ],
+    );
+    assert_eq!(
+        server.json(&as_refs(&update)).await,
+        json!({"success": "successfully updated: nina"})
+    );
+    assert_error(
+        &server,
+        &[("action", "user"), ("auth", &nina), ("username", "nina")],
+        "401",
+    )
+    .await;
+    let nina = server.login("nina", "newer pw").await;
+    let me = server
+        .json(&[("action", "user"), ("auth", &nina), ("username", "nina")])
+        .await;
+    assert_eq!(me["user"]["city"], json!("Oslo"));
+    let message = assert_error(
+        &server,
+        &as_refs(&params(
+            "user_update",
+            &admin,
+            &[("username", ADMIN.into()), ("password", hash.clone())],
+        )),
+        "400",
+    )
+    .await;
+    assert_eq!(message, "Do not update passwords for admin users! admin");
+    assert_error(
+        &server,
+        &as_refs(&params(
+            "user_update",
+            &admin,
+            &[("username", "ghost".into())],
+        )),
+        "400",
+    )
+    .await;
+    assert_error(
+        &server,
+        &as_refs(&params(
+            "user_update",
+            &nina,
+            &[("username", "nina".into()), ("city", "Rome".into())],
+        )),
+        "400",
+    )
+    .await;
+    // Disabling ends the sessions and stops logins.
+    server
+        .json(&as_refs(&params(
+            "user_update",
+            &admin,
+            &[("username", "nina".into()), ("disable", "1".into())],
+        )))
+        .await;
+    assert_error(
+        &server,
+        &[("action", "user"), ("auth", &nina), ("username", "nina")],
+        "401",
+    )
+    .await;
+    server
+        .json(&as_refs(&params(
+            "user_update",
+            &admin,
+            &[("username", "nina".into()), ("disable", "0".into())],
+        )))
+        .await;
+    let nina = server.login("nina", "newer pw").await;
+
+    // Delete: never yourself or an admin; a deleted user's sessions end.
+    assert_error(
+        &server,
+        &as_refs(&params(
+            "user_delete",
+            &admin,
+            &[("username", ADMIN.into())],
+        )),
+        "400",
+    )
+    .await;
+    assert_error(
+        &server,
+        &as_refs(&params(
+            "user_delete",
+            &nina,
+            &[("username", "nina".into())],
+        )),
+        "400",
+    )
+    .await;
+    let doc = server
+        .json(&as_refs(&params(
+            "user_delete",
+            &admin,
+            &[("username", "nina".into())],
+        )))
+        .await;
+    assert_eq!(doc, json!({"success": "successfully deleted: nina"}));
+    assert_error(
+        &server,
+        &[("action", "user"), ("auth", &nina), ("username", "nina")],
+        "401",
+    )
+    .await;
+    assert_error(
+        &server,
+        &as_refs(&params(
+            "user_delete",
+            &admin,
+            &[("username", "nina".into())],
+        )),
+        "400",
+    )
+    .await;
+});
+
+fn refs<'a>(p: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    p.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
