@@ -74,6 +74,8 @@ pub enum Document {
     Genres(Vec<GenreRow>),
     Playlists(Vec<PlaylistRow>),
     Index(Index),
+    /// `playlist_generate format=id`: bare song ids.
+    Ids(Vec<i64>),
 }
 
 /// A song as lists show it: the stored row plus the URLs made for this caller.

@@ -150,6 +150,8 @@ pub enum SongScope {
     Genre(i64),
     /// A folded word anywhere in title, artist, album, composer, comment, genre or file name.
     Search(String),
+    /// A playlist's songs in playlist order (a song listed twice comes twice).
+    Playlist(i64),
 }
 
 #[derive(Debug, Clone)]
@@ -234,7 +236,7 @@ impl Query {
 }
 
 /// `LIKE` pattern for a substring, with the pattern characters escaped.
-fn like_pattern(folded: &str) -> String {
+pub(crate) fn like_pattern(folded: &str) -> String {
     let escaped = folded
         .replace('\\', "\\\\")
         .replace('%', "\\%")
@@ -374,6 +376,12 @@ impl Store {
             opinion_columns("song", "s.id")
         );
         let mut conditions = vec!["s.enabled = 1".to_string()];
+        if let SongScope::Playlist(id) = scope {
+            let id = q.int(*id);
+            q.sql.push_str(&format!(
+                " JOIN playlist_items pi ON pi.song_id = s.id AND pi.playlist_id = {id}"
+            ));
+        }
         let order = match scope {
             SongScope::All(filter) => {
                 conditions.extend(list_conditions(
@@ -404,6 +412,7 @@ impl Store {
                 ));
                 "s.title_folded, s.id"
             }
+            SongScope::Playlist(_) => "pi.position",
             SongScope::Search(word) => {
                 conditions.push(format!(
                     "s.search_text LIKE {} ESCAPE '\\'",
@@ -423,7 +432,7 @@ impl Store {
             .genres_of("SELECT sg.song_id, g.id, g.name FROM song_genres sg JOIN genres g ON g.id = sg.genre_id WHERE sg.song_id IN", &ids)
             .await?;
         for song in &mut songs {
-            song.genres = genres.remove(&song.id).unwrap_or_default();
+            song.genres = genres.get(&song.id).cloned().unwrap_or_default();
         }
         Ok(songs)
     }
@@ -675,15 +684,18 @@ impl Store {
             .collect())
     }
 
-    /// Playlists `user_id` may see (their own and public ones), then smart playlists.
+    /// Playlists `user_id` may see (their own and public ones; an admin all), then
+    /// smart playlists.
     pub async fn visible_playlists(
         &self,
         user_id: i64,
+        admin: bool,
         filter: &ListFilter,
         page: Page,
     ) -> StoreResult<Vec<PlaylistRow>> {
         let mut q = Query::new(user_id);
-        let mut conditions = vec!["(p.public = 1 OR p.user_id = $1)".to_string()];
+        let admin = q.int(admin as i64);
+        let mut conditions = vec![format!("(p.public = 1 OR p.user_id = $1 OR {admin} = 1)")];
         if let Some(name) = &filter.name {
             let name = NameFilter {
                 text: name.text.clone(),

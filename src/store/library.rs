@@ -124,13 +124,15 @@ impl Store {
         })
     }
 
-    /// Playlists `user_id` can see: public ones, their own, and smart ones likewise.
-    pub async fn visible_playlist_count(&self, user_id: i64) -> StoreResult<i64> {
+    /// Playlists `user_id` can see: public ones, their own (an admin all), and smart
+    /// ones likewise: what `playlists` lists.
+    pub async fn visible_playlist_count(&self, user_id: i64, admin: bool) -> StoreResult<i64> {
         let row = sqlx::query(
-            "SELECT (SELECT COUNT(*) FROM playlists WHERE public = 1 OR user_id = $1) + \
-             (SELECT COUNT(*) FROM smart_playlists WHERE public = 1 OR user_id = $1)",
+            "SELECT (SELECT COUNT(*) FROM playlists WHERE public = 1 OR user_id = $1 OR $2 = 1) + \
+             (SELECT COUNT(*) FROM smart_playlists WHERE public = 1 OR user_id = $1 OR $2 = 1)",
         )
         .bind(user_id)
+        .bind(admin as i64)
         .fetch_one(&self.pool)
         .await?;
         Ok(row.get(0))

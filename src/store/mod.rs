@@ -6,6 +6,7 @@ pub mod acl;
 pub mod browse;
 pub mod catalogs;
 pub mod library;
+pub mod playlists;
 mod schema;
 pub mod sessions;
 pub mod stats;

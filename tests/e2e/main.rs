@@ -6,5 +6,6 @@ mod harness;
 mod auth;
 mod browse;
 mod errors;
+mod playlists;
 mod scan;
 mod userdata;

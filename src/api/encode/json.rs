@@ -41,6 +41,7 @@ pub fn document(reply: &Document) -> String {
         Document::Genres(genres) => json_items::genres(genres),
         Document::Playlists(playlists) => json_items::playlists(playlists),
         Document::Index(index) => json_items::index(index),
+        Document::Ids(ids) => json!(ids),
     };
     pretty(&value)
 }

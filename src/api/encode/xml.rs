@@ -57,6 +57,15 @@ pub fn document(reply: &Document) -> String {
             xml_items::total_count(&mut out, playlists.len());
             xml_items::playlists(&mut out, playlists);
         }
+        Document::Ids(ids) => {
+            for (index, id) in ids.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "  <id index=\"{index}\">{}</id>",
+                    cdata(&id.to_string())
+                );
+            }
+        }
         Document::Index(index) => {
             xml_items::total_count(&mut out, xml_items::index_len(index));
             xml_items::index(&mut out, index);

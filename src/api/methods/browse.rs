@@ -40,6 +40,10 @@ impl<'a> Browser<'a> {
         self.session.user.id
     }
 
+    fn is_admin(&self) -> bool {
+        self.session.user.access >= crate::store::users::access::ADMIN
+    }
+
     fn store(&self) -> &crate::store::Store {
         &self.request.state.store
     }
@@ -446,7 +450,7 @@ pub async fn get_indexes(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiE
         }
         "playlist" => Index::Playlists(
             b.store()
-                .visible_playlists(b.user_id(), &filter, page)
+                .visible_playlists(b.user_id(), b.is_admin(), &filter, page)
                 .await?,
         ),
         other => {
@@ -464,7 +468,7 @@ pub async fn playlists(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiErr
     let filter = list_filter(params)?;
     let lists = b
         .store()
-        .visible_playlists(b.user_id(), &filter, page(params)?)
+        .visible_playlists(b.user_id(), b.is_admin(), &filter, page(params)?)
         .await?;
     document(Document::Playlists(lists))
 }
@@ -519,7 +523,7 @@ mod tests {
 }
 
 /// Puts items fetched by id back into the order of `ids`.
-fn in_order<T>(ids: &[i64], items: Vec<T>, id_of: impl Fn(&T) -> i64) -> Vec<T> {
+pub fn in_order<T>(ids: &[i64], items: Vec<T>, id_of: impl Fn(&T) -> i64) -> Vec<T> {
     let mut by_id: std::collections::HashMap<i64, T> =
         items.into_iter().map(|item| (id_of(&item), item)).collect();
     ids.iter().filter_map(|id| by_id.remove(id)).collect()

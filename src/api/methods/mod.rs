@@ -1,6 +1,7 @@
 //! The API methods, one file per group, and the table of what each requires.
 
 mod browse;
+mod playlists;
 mod session;
 mod userdata;
 mod users;
@@ -77,6 +78,14 @@ const METHODS: &[Method] = &[
     with_session("url_to_song", 0),
     with_session("playlists", 0),
     with_session("stats", 0),
+    with_session("playlist", 0),
+    with_session("playlist_songs", 0),
+    with_session("playlist_create", 0),
+    with_session("playlist_edit", 0),
+    with_session("playlist_delete", 0),
+    with_session("playlist_add_song", 0),
+    with_session("playlist_remove_song", 0),
+    with_session("playlist_generate", 0),
     with_session("user_create", 100),
     with_session("user_update", 100),
     with_session("user_delete", 100),
@@ -104,6 +113,16 @@ pub async fn call(
         "user_create" => users::user_create(request, params).await,
         "user_update" => users::user_update(request, params).await,
         "user_delete" => users::user_delete(request, required(session)?, params).await,
+        "playlist" => playlists::playlist(request, required(session)?, params).await,
+        "playlist_create" => playlists::playlist_create(request, required(session)?, params).await,
+        "playlist_edit" => playlists::playlist_edit(request, required(session)?, params).await,
+        "playlist_delete" => playlists::playlist_delete(request, required(session)?, params).await,
+        "playlist_add_song" => {
+            playlists::playlist_add_song(request, required(session)?, params).await
+        }
+        "playlist_remove_song" => {
+            playlists::playlist_remove_song(request, required(session)?, params).await
+        }
         "rate" => userdata::rate(request, required(session)?, params).await,
         "flag" => userdata::flag(request, required(session)?, params).await,
         "record_play" => userdata::record_play(request, required(session)?, params).await,
@@ -139,6 +158,8 @@ async fn browse_method(
         "url_to_song" => browse::url_to_song(&b, params).await,
         "playlists" => browse::playlists(&b, params).await,
         "stats" => browse::stats(&b, params).await,
+        "playlist_songs" => playlists::playlist_songs(&b, request, session, params).await,
+        "playlist_generate" => playlists::playlist_generate(&b, request, session, params).await,
         _ => Err(ApiError::invalid_request()),
     }
 }

@@ -53,7 +53,7 @@ pub async fn handshake(request: &Request<'_>, params: &Params) -> Result<Reply, 
         auth: session.token,
         // Ampache reports a minute less than the real lifetime, so clients renew early.
         session_expire: session.expire - 60,
-        stats: server_stats(request, user.id).await?,
+        stats: server_stats(request, &user).await?,
     })))
 }
 
@@ -133,7 +133,7 @@ pub async fn ping(request: &Request<'_>, params: &Params) -> Result<Reply, ApiEr
                 store
                     .extend_session(&session.token, expire, requested_version)
                     .await?;
-                session_part = Some((expire - 60, server_stats(request, session.user.id).await?));
+                session_part = Some((expire - 60, server_stats(request, &session.user).await?));
             }
         }
     }
@@ -161,7 +161,7 @@ pub async fn goodbye(request: &Request<'_>, params: &Params) -> Result<Reply, Ap
     }
 }
 
-async fn server_stats(request: &Request<'_>, user_id: i64) -> Result<ServerStats, ApiError> {
+async fn server_stats(request: &Request<'_>, user: &User) -> Result<ServerStats, ApiError> {
     let store = &request.state.store;
     let counts = store.library_counts().await?;
     let stamps = store.catalog_stamps().await?;
@@ -173,7 +173,9 @@ async fn server_stats(request: &Request<'_>, user_id: i64) -> Result<ServerStats
         songs: counts.songs,
         albums: counts.albums,
         artists: counts.artists,
-        playlists: store.visible_playlist_count(user_id).await?,
+        playlists: store
+            .visible_playlist_count(user.id, user.access >= crate::store::users::access::ADMIN)
+            .await?,
         videos: counts.videos,
         catalogs: counts.catalogs,
         users: counts.users,

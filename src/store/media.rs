@@ -1,0 +1,173 @@
+//! Reading what the media endpoints serve: the file behind a song or video id, and
+//! where an object's art comes from. Paths only ever come from here, never from a
+//! request.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{Store, StoreResult};
+
+/// The kinds of playable object the play endpoint serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaKind {
+    Song,
+    Video,
+}
+
+impl MediaKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaKind::Song => "song",
+            MediaKind::Video => "video",
+        }
+    }
+}
+
+/// A playable file, as the store knows it.
+#[derive(Debug, Clone)]
+pub struct MediaFile {
+    pub kind: MediaKind,
+    pub id: i64,
+    pub path: String,
+    pub mime: String,
+    /// Seconds.
+    pub duration: f64,
+    pub title: String,
+    /// The track artist's name; empty for videos.
+    pub artist: String,
+}
+
+/// Where an image is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArtKind {
+    /// `path` is an image file.
+    File,
+    /// `path` is an audio file whose tags hold the picture.
+    Embedded,
+}
+
+/// The image to show for an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtSource {
+    /// What the image belongs to (`album-3`, `song-7`): names resized copies in the cache.
+    pub owner: String,
+    pub kind: ArtKind,
+    pub path: String,
+    /// The type the scanner recorded, if any; the bytes decide in the end.
+    pub mime: Option<String>,
+}
+
+impl Store {
+    /// The enabled song or video with this id.
+    pub async fn media_file(&self, kind: MediaKind, id: i64) -> StoreResult<Option<MediaFile>> {
+        let sql = match kind {
+            MediaKind::Song => {
+                "SELECT s.id, s.path, s.mime, s.duration, s.title, a.name FROM songs s \
+                 JOIN artists a ON a.id = s.artist_id WHERE s.id = $1 AND s.enabled = 1"
+            }
+            MediaKind::Video => {
+                "SELECT v.id, v.path, v.mime, v.duration, v.title, '' FROM videos v \
+                 WHERE v.id = $1 AND v.enabled = 1"
+            }
+        };
+        Ok(sqlx::query(sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| MediaFile {
+                kind,
+                id: row.get(0),
+                path: row.get(1),
+                mime: row.get(2),
+                duration: row.get(3),
+                title: row.get(4),
+                artist: row.get(5),
+            }))
+    }
+
+    /// An album's art.
+    pub async fn album_art(&self, album_id: i64) -> StoreResult<Option<ArtSource>> {
+        let row = sqlx::query(
+            "SELECT id, art_kind, art_path, art_mime FROM albums WHERE id = $1 AND art_kind IS NOT NULL",
+        )
+        .bind(album_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().and_then(album_art_row))
+    }
+
+    /// A song's art: the picture in its own tags if it has one, else its album's.
+    pub async fn song_art(&self, song_id: i64) -> StoreResult<Option<ArtSource>> {
+        let row = sqlx::query(
+            "SELECT a.id, a.art_kind, a.art_path, a.art_mime, s.id, s.path, s.embedded_art \
+             FROM songs s JOIN albums a ON a.id = s.album_id WHERE s.id = $1 AND s.enabled = 1",
+        )
+        .bind(song_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        if row.get::<i64, _>(6) != 0 {
+            return Ok(Some(ArtSource {
+                owner: format!("song-{}", row.get::<i64, _>(4)),
+                kind: ArtKind::Embedded,
+                path: row.get(5),
+                mime: None,
+            }));
+        }
+        Ok(album_art_row(&row))
+    }
+
+    /// An artist's art: that of their first album with art, by name; albums they are
+    /// the album artist of come before albums they only appear on.
+    pub async fn artist_art(&self, artist_id: i64) -> StoreResult<Option<ArtSource>> {
+        let row = sqlx::query(
+            "SELECT a.id, a.art_kind, a.art_path, a.art_mime FROM albums a \
+             WHERE a.art_kind IS NOT NULL AND (a.album_artist_id = $1 OR EXISTS (\
+               SELECT 1 FROM songs s WHERE s.album_id = a.id AND (s.artist_id = $1 \
+                 OR s.id IN (SELECT sa.song_id FROM song_artists sa WHERE sa.artist_id = $1)))) \
+             ORDER BY CASE WHEN a.album_artist_id = $1 THEN 0 ELSE 1 END, a.sort_name, a.id \
+             LIMIT 1",
+        )
+        .bind(artist_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().and_then(album_art_row))
+    }
+
+    /// The art of a random song of a playlist `user_id` may see (their own or a public
+    /// one), among the songs that have some.
+    pub async fn playlist_art(&self, playlist_id: i64, user_id: i64) -> StoreResult<Option<ArtSource>> {
+        let row = sqlx::query(
+            "SELECT a.id, a.art_kind, a.art_path, a.art_mime FROM playlist_items i \
+             JOIN playlists p ON p.id = i.playlist_id \
+             JOIN songs s ON s.id = i.song_id \
+             JOIN albums a ON a.id = s.album_id \
+             WHERE i.playlist_id = $1 AND (p.public = 1 OR p.user_id = $2) \
+               AND s.enabled = 1 AND a.art_kind IS NOT NULL \
+             ORDER BY RANDOM() LIMIT 1",
+        )
+        .bind(playlist_id)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().and_then(album_art_row))
+    }
+}
+
+/// An album's art from the columns `id, art_kind, art_path, art_mime`.
+fn album_art_row(row: &AnyRow) -> Option<ArtSource> {
+    let kind = match row.get::<Option<String>, _>(1)?.as_str() {
+        "file" => ArtKind::File,
+        "embedded" => ArtKind::Embedded,
+        _ => return None,
+    };
+    let path: String = row.get::<Option<String>, _>(2)?;
+    Some(ArtSource {
+        owner: format!("album-{}", row.get::<i64, _>(0)),
+        kind,
+        path,
+        mime: row.get(3),
+    })
+}

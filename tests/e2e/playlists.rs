@@ -1,0 +1,518 @@
+//! Playlists: ownership and visibility, exact order, edits, generation.
+
+use serde_json::{json, Value};
+
+use crate::harness::*;
+use crate::on_both_engines;
+
+async fn call(server: &TestServer, token: &str, action: &str, extra: &[(&str, &str)]) -> Value {
+    let mut params = vec![("action", action), ("auth", token)];
+    params.extend_from_slice(extra);
+    server.json(&params).await
+}
+
+async fn titles(server: &TestServer, token: &str, playlist: &str) -> Vec<String> {
+    let doc = call(server, token, "playlist_songs", &[("filter", playlist)]).await;
+    doc.as_array()
+        .unwrap_or_else(|| panic!("{doc}"))
+        .iter()
+        .map(|s| s["title"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn song_ids(server: &TestServer, token: &str) -> Vec<String> {
+    let doc = call(server, token, "songs", &[]).await;
+    doc.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+on_both_engines!(playlist_lifecycle, |server: TestServer| async move {
+    let admin = server.admin_token().await;
+    server
+        .cli_with_env(&["user", "add", "dana"], &[("TONEARM_PASSWORD", "dana pw")])
+        .unwrap();
+    let dana = server.login("dana", "dana pw").await;
+    let ids = song_ids(&server, &admin).await; // by title: AAC Tone, Adagio, AIFF Tone, ALAC Tone, ...
+
+    // Create: the new playlist comes back, in the spec's shape.
+    let created = call(
+        &server,
+        &dana,
+        "playlist_create",
+        &[("name", "Road trip"), ("type", "private")],
+    )
+    .await;
+    assert_eq!(created[0]["name"], json!("Road trip"));
+    assert_eq!(
+        (
+            created[0]["owner"].clone(),
+            created[0]["items"].clone(),
+            created[0]["type"].clone()
+        ),
+        (json!("dana"), json!(0), json!("private"))
+    );
+    let keys: Vec<&str> = created[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["id", "name", "owner", "items", "type"]);
+    let road = created[0]["id"].as_str().unwrap().to_string();
+    let xml = server
+        .xml(&[
+            ("action", "playlist_create"),
+            ("auth", &dana),
+            ("name", "Público ✓"),
+            ("type", "public"),
+        ])
+        .await;
+    assert!(
+        xml.text.contains("<type><![CDATA[public]]></type>") && xml.text.contains("Público ✓"),
+        "{}",
+        xml.text
+    );
+
+    // Songs keep exactly the order they were added in, duplicates included.
+    for id in [&ids[3], &ids[0], &ids[2], &ids[0]] {
+        let doc = call(
+            &server,
+            &dana,
+            "playlist_add_song",
+            &[("filter", &road), ("song", id)],
+        )
+        .await;
+        assert_eq!(doc, json!({"success": "song added to playlist"}));
+    }
+    assert_eq!(
+        titles(&server, &dana, &road).await,
+        ["ALAC Tone", "AAC Tone", "AIFF Tone", "AAC Tone"]
+    );
+    let message = assert_error(
+        &server,
+        &[
+            ("action", "playlist_add_song"),
+            ("auth", &dana),
+            ("filter", &road),
+            ("song", &ids[2]),
+            ("check", "1"),
+        ],
+        "400",
+    )
+    .await;
+    assert_eq!(message, "Can't add a duplicate item when check is enabled");
+    assert_error(
+        &server,
+        &[
+            ("action", "playlist_add_song"),
+            ("auth", &dana),
+            ("filter", &road),
+            ("song", "999999"),
+        ],
+        "404",
+    )
+    .await;
+    let songs = call(
+        &server,
+        &dana,
+        "playlist_songs",
+        &[("filter", &road), ("offset", "1"), ("limit", "2")],
+    )
+    .await;
+    assert_eq!(songs[0]["playlisttrack"], json!(2));
+    assert_eq!(songs[1]["title"], json!("AIFF Tone"));
+    assert_eq!(
+        call(&server, &dana, "playlist", &[("filter", &road)]).await[0]["items"],
+        json!(4)
+    );
+
+    // Remove by song (every entry of it), by track, then renumbered.
+    let doc = call(
+        &server,
+        &dana,
+        "playlist_remove_song",
+        &[("filter", &road), ("song", &ids[0])],
+    )
+    .await;
+    assert_eq!(doc, json!({"success": "song removed from playlist"}));
+    assert_eq!(
+        titles(&server, &dana, &road).await,
+        ["ALAC Tone", "AIFF Tone"]
+    );
+    call(
+        &server,
+        &dana,
+        "playlist_remove_song",
+        &[("filter", &road), ("track", "1")],
+    )
+    .await;
+    assert_eq!(titles(&server, &dana, &road).await, ["AIFF Tone"]);
+    assert_eq!(
+        call(&server, &dana, "playlist_songs", &[("filter", &road)]).await[0]["playlisttrack"],
+        json!(1)
+    );
+    let message = assert_error(
+        &server,
+        &[
+            ("action", "playlist_remove_song"),
+            ("auth", &dana),
+            ("filter", &road),
+            ("song", &ids[5]),
+        ],
+        "404",
+    )
+    .await;
+    assert_eq!(message, "Song not found in playlist");
+    let message = assert_error(
+        &server,
+        &[
+            ("action", "playlist_remove_song"),
+            ("auth", &dana),
+            ("filter", &road),
+            ("track", "9"),
+        ],
+        "404",
+    )
+    .await;
+    assert_eq!(message, "Track ID not found in playlist");
+
+    // Edit: many songs in one call, placed tracks, a new name; nothing → 401.
+    let many: Vec<&str> = (0..1000).map(|i| ids[i % ids.len()].as_str()).collect();
+    let doc = call(
+        &server,
+        &dana,
+        "playlist_edit",
+        &[("filter", &road), ("items", &many.join(","))],
+    )
+    .await;
+    assert_eq!(doc, json!({"success": "playlist changes saved"}));
+    assert_eq!(
+        call(&server, &dana, "playlist", &[("filter", &road)]).await[0]["items"],
+        json!(1001)
+    );
+    call(
+        &server,
+        &dana,
+        "playlist_edit",
+        &[
+            ("filter", &road),
+            ("items", &format!("{},{}", ids[1], ids[4])),
+            ("tracks", "1,3"),
+            ("name", "Road trip 2"),
+            ("type", "public"),
+        ],
+    )
+    .await;
+    let list = titles(&server, &dana, &road).await;
+    assert_eq!(&list[..3], ["Adagio", "AAC Tone", "Alice Song"]);
+    let playlist = call(&server, &dana, "playlist", &[("filter", &road)]).await;
+    assert_eq!(
+        (playlist[0]["name"].clone(), playlist[0]["type"].clone()),
+        (json!("Road trip 2"), json!("public"))
+    );
+    let message = assert_error(
+        &server,
+        &[
+            ("action", "playlist_edit"),
+            ("auth", &dana),
+            ("filter", &road),
+        ],
+        "401",
+    )
+    .await;
+    assert_eq!(message, "Nothing was changed");
+    assert_error(
+        &server,
+        &[
+            ("action", "playlist_edit"),
+            ("auth", &dana),
+            ("filter", &road),
+            ("items", "1,x"),
+        ],
+        "401",
+    )
+    .await;
+    let doc = call(
+        &server,
+        &dana,
+        "playlist_remove_song",
+        &[("filter", &road), ("clear", "1")],
+    )
+    .await;
+    assert_eq!(doc, json!({"success": "all songs removed from playlist"}));
+    assert_eq!(
+        call(&server, &dana, "playlist_songs", &[("filter", &road)]).await,
+        json!([])
+    );
+
+    // Another user's private playlist is invisible and untouchable; public ones are
+    // visible, not editable; an admin sees and edits everything.
+    let secret = call(
+        &server,
+        &dana,
+        "playlist_create",
+        &[("name", "Secret"), ("type", "private")],
+    )
+    .await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    server
+        .cli_with_env(&["user", "add", "eli"], &[("TONEARM_PASSWORD", "eli pw")])
+        .unwrap();
+    let eli = server.login("eli", "eli pw").await;
+    let visible: Vec<String> = call(&server, &eli, "playlists", &[])
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(visible, ["Público ✓", "Road trip 2"]);
+    let message = assert_error(
+        &server,
+        &[("action", "playlist"), ("auth", &eli), ("filter", &secret)],
+        "401",
+    )
+    .await;
+    assert_eq!(message, "Access denied to this playlist");
+    assert_error(
+        &server,
+        &[
+            ("action", "playlist_songs"),
+            ("auth", &eli),
+            ("filter", &secret),
+        ],
+        "401",
+    )
+    .await;
+    assert_error(
+        &server,
+        &[
+            ("action", "playlist_add_song"),
+            ("auth", &eli),
+            ("filter", &road),
+            ("song", &ids[0]),
+        ],
+        "401",
+    )
+    .await;
+    assert_error(
+        &server,
+        &[
+            ("action", "playlist_delete"),
+            ("auth", &eli),
+            ("filter", &road),
+        ],
+        "401",
+    )
+    .await;
+    let ping = call(&server, &eli, "ping", &[]).await;
+    assert_eq!(
+        ping["playlists"],
+        json!(2),
+        "the handshake counts what playlists lists"
+    );
+    assert_eq!(
+        call(&server, &admin, "playlists", &[])
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    call(
+        &server,
+        &admin,
+        "playlist_add_song",
+        &[("filter", &secret), ("song", &ids[0])],
+    )
+    .await;
+    assert_eq!(titles(&server, &dana, &secret).await, ["AAC Tone"]);
+    assert_eq!(
+        call(&server, &eli, "playlists", &[("filter", "road")])
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // get_indexes lists non-empty playlists.
+    let xml = server
+        .xml(&[
+            ("action", "get_indexes"),
+            ("auth", &admin),
+            ("type", "playlist"),
+        ])
+        .await;
+    assert!(
+        xml.text.contains("<playlisttrack>1</playlisttrack>") && xml.text.contains("Secret"),
+        "{}",
+        xml.text
+    );
+    // Unknown and smart ids.
+    assert_error(
+        &server,
+        &[
+            ("action", "playlist"),
+            ("auth", &dana),
+            ("filter", "999999"),
+        ],
+        "404",
+    )
+    .await;
+    assert_error(
+        &server,
+        &[
+            ("action", "playlist_songs"),
+            ("auth", &dana),
+            ("filter", "smart_3"),
+        ],
+        "404",
+    )
+    .await;
+
+    // Delete; survives nothing.
+    assert_eq!(
+        call(&server, &dana, "playlist_delete", &[("filter", &secret)]).await,
+        json!({"success": "playlist deleted"})
+    );
+    assert_error(
+        &server,
+        &[("action", "playlist"), ("auth", &dana), ("filter", &secret)],
+        "404",
+    )
+    .await;
+    assert_error(
+        &server,
+        &[
+            ("action", "playlist_create"),
+            ("auth", &dana),
+            ("type", "public"),
+        ],
+        "401",
+    )
+    .await;
+});
+
+on_both_engines!(playlist_generate, |server: TestServer| async move {
+    let admin = server.admin_token().await;
+    let songs = call(&server, &admin, "playlist_generate", &[]).await;
+    assert_eq!(songs.as_array().unwrap().len(), 22);
+    let songs = call(
+        &server,
+        &admin,
+        "playlist_generate",
+        &[("filter", "tone"), ("limit", "4")],
+    )
+    .await;
+    assert_eq!(songs.as_array().unwrap().len(), 4);
+    assert!(songs
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["title"].as_str().unwrap().contains("Tone")));
+    let double = call(&server, &admin, "albums", &[("filter", "Double Feature")]).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ids = call(
+        &server,
+        &admin,
+        "playlist_generate",
+        &[("album", &double), ("format", "id")],
+    )
+    .await;
+    assert_eq!(ids.as_array().unwrap().len(), 4);
+    assert!(ids[0].is_i64(), "{ids}");
+    let xml = server
+        .xml(&[
+            ("action", "playlist_generate"),
+            ("auth", &admin),
+            ("album", &double),
+            ("format", "id"),
+        ])
+        .await;
+    assert!(
+        xml.text.contains("<id index=\"0\"><![CDATA[") && !xml.text.contains("total_count"),
+        "{}",
+        xml.text
+    );
+    let xml = server
+        .xml(&[
+            ("action", "playlist_generate"),
+            ("auth", &admin),
+            ("album", &double),
+            ("format", "index"),
+        ])
+        .await;
+    assert_eq!(xml.field("total_count").unwrap(), "4");
+    assert!(!xml.text.contains("<url>"));
+    // Modes against the caller's plays and flags.
+    let first = ids[0].as_i64().unwrap().to_string();
+    let admin_id = server
+        .query_strings("SELECT CAST(id AS TEXT) FROM users WHERE username = 'admin'")
+        .await[0]
+        .clone();
+    call(
+        &server,
+        &admin,
+        "record_play",
+        &[("id", &first), ("user", &admin_id)],
+    )
+    .await;
+    let recent = call(
+        &server,
+        &admin,
+        "playlist_generate",
+        &[("mode", "recent"), ("format", "id")],
+    )
+    .await;
+    assert_eq!(recent, json!([first.parse::<i64>().unwrap()]));
+    let unplayed = call(
+        &server,
+        &admin,
+        "playlist_generate",
+        &[("mode", "unplayed"), ("format", "id")],
+    )
+    .await;
+    assert_eq!(unplayed.as_array().unwrap().len(), 21);
+    assert_eq!(
+        call(
+            &server,
+            &admin,
+            "playlist_generate",
+            &[("mode", "forgotten")]
+        )
+        .await,
+        json!([])
+    );
+    call(
+        &server,
+        &admin,
+        "flag",
+        &[("type", "song"), ("id", &first), ("flag", "1")],
+    )
+    .await;
+    let flagged = call(
+        &server,
+        &admin,
+        "playlist_generate",
+        &[("flag", "1"), ("format", "id")],
+    )
+    .await;
+    assert_eq!(flagged, json!([first.parse::<i64>().unwrap()]));
+    assert_error(
+        &server,
+        &[
+            ("action", "playlist_generate"),
+            ("auth", &admin),
+            ("format", "csv"),
+        ],
+        "401",
+    )
+    .await;
+});
