@@ -49,6 +49,17 @@ enum Command {
     /// Manage catalogs (music and video folders).
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Post a shout (shown by last_shouts and the timelines) as a user, optionally
+    /// about a song, album or artist.
+    Shout {
+        user: String,
+        text: String,
+        /// What the shout is about: song, album or artist (with --id).
+        #[arg(long, requires = "id")]
+        about: Option<String>,
+        #[arg(long)]
+        id: Option<i64>,
+    },
     /// Manage access control lists (IP ranges allowed to use the API or stream).
     #[command(subcommand)]
     Acl(AclCommand),
@@ -188,6 +199,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(command) => user(Store::open(&ctx.database_url).await?, command).await,
         Command::Catalog(command) => catalog(Store::open(&ctx.database_url).await?, command).await,
+        Command::Shout {
+            user,
+            text,
+            about,
+            id,
+        } => {
+            let store = Store::open(&ctx.database_url).await?;
+            let author = find_user(&store, &user).await?;
+            let (kind, object_id) = match (about.as_deref(), id) {
+                (Some(kind), Some(id)) => {
+                    let kind = crate::store::userdata::ObjectKind::parse(kind)
+                        .filter(|k| !matches!(k, crate::store::userdata::ObjectKind::User))
+                        .with_context(|| {
+                            format!("--about {kind:?}: use song, album, artist or playlist")
+                        })?;
+                    if !store.object_exists(kind, id).await? {
+                        bail!("no {} with id {id}", kind.as_str());
+                    }
+                    (kind, id)
+                }
+                _ => (crate::store::userdata::ObjectKind::User, author.id),
+            };
+            let text = text.trim();
+            if text.is_empty() {
+                bail!("a shout needs some text");
+            }
+            let shout = store.add_shout(author.id, kind, object_id, text).await?;
+            println!("shout {shout} posted");
+            Ok(())
+        }
         Command::Acl(command) => acl(Store::open(&ctx.database_url).await?, command).await,
     }
 }

@@ -47,6 +47,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/server/json.server.php",
             get(json_endpoint).post(json_endpoint),
         )
+        .merge(crate::media::routes())
         .fallback(not_found)
         .with_state(state)
 }

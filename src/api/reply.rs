@@ -1,6 +1,7 @@
 //! What API methods return: typed values, turned into XML or JSON only by the encoders.
 
 use crate::store::browse::{AlbumRow, ArtistRow, GenreRow, Named, PlaylistRow, SongRow};
+use crate::store::social::{ActivityRow, ShoutRow};
 
 /// Library-wide figures shared by the handshake and an authenticated ping.
 #[derive(Debug, Clone)]
@@ -76,6 +77,10 @@ pub enum Document {
     Index(Index),
     /// `playlist_generate format=id`: bare song ids.
     Ids(Vec<i64>),
+    /// followers / following.
+    Users(Vec<Named>),
+    Shouts(Vec<ShoutRow>),
+    Timeline(Vec<ActivityRow>),
 }
 
 /// A song as lists show it: the stored row plus the URLs made for this caller.

@@ -43,7 +43,11 @@ pub enum ArtObject {
 /// Which image an object shows: a song its own embedded picture, else its album's;
 /// an artist the art of their first album that has some; a playlist that of one of
 /// its songs. `user_id` decides which playlists are visible.
-pub async fn find(store: &Store, object: ArtObject, user_id: i64) -> StoreResult<Option<ArtSource>> {
+pub async fn find(
+    store: &Store,
+    object: ArtObject,
+    user_id: i64,
+) -> StoreResult<Option<ArtSource>> {
     match object {
         ArtObject::Song(id) => store.song_art(id).await,
         ArtObject::Album(id) => store.album_art(id).await,
@@ -196,26 +200,29 @@ fn original(source: &ArtSource, length: u64) -> std::io::Result<Option<Vec<u8>>>
 /// The picture in an audio file's tags: the front cover if there is one, else the
 /// first picture.
 pub fn embedded_picture(path: &Path) -> Option<Vec<u8>> {
-    let read = Probe::open(path)
-        .and_then(|probe| {
-            probe
-                .options(
-                    ParseOptions::new()
-                        .read_properties(false)
-                        .read_cover_art(true)
-                        .parsing_mode(ParsingMode::Relaxed),
-                )
-                .guess_file_type()
-        })
-        .and_then(|probe| probe.read());
-    let tagged = match read {
+    let read = || -> lofty::error::Result<lofty::file::TaggedFile> {
+        Probe::open(path)?
+            .options(
+                ParseOptions::new()
+                    .read_properties(false)
+                    .read_cover_art(true)
+                    .parsing_mode(ParsingMode::Relaxed),
+            )
+            .guess_file_type()?
+            .read()
+    };
+    let tagged = match read() {
         Ok(tagged) => tagged,
         Err(e) => {
             tracing::warn!("cannot read the pictures of {}: {e}", path.display());
             return None;
         }
     };
-    let pictures: Vec<_> = tagged.tags().iter().flat_map(|tag| tag.pictures()).collect();
+    let pictures: Vec<_> = tagged
+        .tags()
+        .iter()
+        .flat_map(|tag| tag.pictures())
+        .collect();
     pictures
         .iter()
         .find(|p| p.pic_type() == PictureType::CoverFront)
@@ -373,15 +380,36 @@ mod tests {
         let decoded = image::load_from_memory(&jpeg).unwrap().to_rgb8();
         assert_eq!((decoded.width(), decoded.height()), (32, 16));
         let pixel = decoded.get_pixel(16, 8).0;
-        assert!(pixel.iter().all(|c| *c > 240), "transparent became {pixel:?}");
+        assert!(
+            pixel.iter().all(|c| *c > 240),
+            "transparent became {pixel:?}"
+        );
     }
 
     #[test]
     fn cache_writes_replace_old_versions() {
         let dir = tempfile::tempdir().unwrap();
-        store_in_cache(dir.path(), "album-1-32x32-aaaa.jpg", "album-1-32x32-", b"old").unwrap();
-        store_in_cache(dir.path(), "album-1-64x64-aaaa.jpg", "album-1-64x64-", b"other").unwrap();
-        store_in_cache(dir.path(), "album-1-32x32-bbbb.jpg", "album-1-32x32-", b"new").unwrap();
+        store_in_cache(
+            dir.path(),
+            "album-1-32x32-aaaa.jpg",
+            "album-1-32x32-",
+            b"old",
+        )
+        .unwrap();
+        store_in_cache(
+            dir.path(),
+            "album-1-64x64-aaaa.jpg",
+            "album-1-64x64-",
+            b"other",
+        )
+        .unwrap();
+        store_in_cache(
+            dir.path(),
+            "album-1-32x32-bbbb.jpg",
+            "album-1-32x32-",
+            b"new",
+        )
+        .unwrap();
         let mut names: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())

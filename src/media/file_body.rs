@@ -13,7 +13,11 @@ use tokio::io::{AsyncRead, AsyncSeekExt, ReadBuf};
 const CHUNK: usize = 128 * 1024;
 
 /// `length` bytes of `file` from `start`, as a streaming body.
-pub async fn file_body(mut file: tokio::fs::File, start: u64, length: u64) -> std::io::Result<Body> {
+pub async fn file_body(
+    mut file: tokio::fs::File,
+    start: u64,
+    length: u64,
+) -> std::io::Result<Body> {
     if start > 0 {
         file.seek(SeekFrom::Start(start)).await?;
     }

@@ -104,9 +104,27 @@ mod tests {
         assert_eq!(ByteRange::parse(None, 1000), Whole);
         assert_eq!(parse("bytes=0-99"), Part { start: 0, end: 99 });
         assert_eq!(parse("bytes=10-10"), Part { start: 10, end: 10 });
-        assert_eq!(parse("bytes=900-5000"), Part { start: 900, end: 999 });
-        assert_eq!(parse("bytes=500-"), Part { start: 500, end: 999 });
-        assert_eq!(parse("bytes=-100"), Part { start: 900, end: 999 });
+        assert_eq!(
+            parse("bytes=900-5000"),
+            Part {
+                start: 900,
+                end: 999
+            }
+        );
+        assert_eq!(
+            parse("bytes=500-"),
+            Part {
+                start: 500,
+                end: 999
+            }
+        );
+        assert_eq!(
+            parse("bytes=-100"),
+            Part {
+                start: 900,
+                end: 999
+            }
+        );
         assert_eq!(parse("bytes=-5000"), Part { start: 0, end: 999 });
         assert_eq!(parse(" Bytes = 1 - 2 "), Part { start: 1, end: 2 });
         assert_eq!(

@@ -17,7 +17,16 @@ pub fn encode(value: &str) -> String {
 /// `name=` as Ampache writes it: "<artist> - <title>.<ext>" with every character
 /// outside `[A-Za-z0-9. ]` replaced by `-`, then URL-encoded.
 pub fn stream_name(artist: &str, title: &str, ext: &str) -> String {
-    let raw = format!("{artist} - {title}.{ext}");
+    safe_name(&format!("{artist} - {title}.{ext}"))
+}
+
+/// `name=` for an object without an artist (a video): "<title>.<ext>", made safe the
+/// same way.
+pub fn title_name(title: &str, ext: &str) -> String {
+    safe_name(&format!("{title}.{ext}"))
+}
+
+fn safe_name(raw: &str) -> String {
     let safe: String = raw
         .chars()
         .map(|c| {
@@ -74,6 +83,11 @@ pub fn extension_for_mime(mime: &str) -> &'static str {
         "video/mp4" => "mp4",
         "video/x-matroska" => "mkv",
         "video/webm" => "webm",
+        "video/x-msvideo" => "avi",
+        "video/quicktime" => "mov",
+        "video/mpeg" => "mpg",
+        "video/ogg" => "ogv",
+        "video/x-ms-wmv" => "wmv",
         _ => "bin",
     }
 }

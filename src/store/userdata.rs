@@ -11,6 +11,7 @@ pub enum ObjectKind {
     Album,
     Artist,
     Playlist,
+    User,
 }
 
 impl ObjectKind {
@@ -20,6 +21,7 @@ impl ObjectKind {
             ObjectKind::Album => "album",
             ObjectKind::Artist => "artist",
             ObjectKind::Playlist => "playlist",
+            ObjectKind::User => "user",
         }
     }
 
@@ -29,6 +31,7 @@ impl ObjectKind {
             "album" => Some(ObjectKind::Album),
             "artist" => Some(ObjectKind::Artist),
             "playlist" => Some(ObjectKind::Playlist),
+            "user" => Some(ObjectKind::User),
             _ => None,
         }
     }
@@ -39,6 +42,7 @@ impl ObjectKind {
             ObjectKind::Album => "albums",
             ObjectKind::Artist => "artists",
             ObjectKind::Playlist => "playlists",
+            ObjectKind::User => "users",
         }
     }
 }
@@ -85,7 +89,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        record_activity(&mut tx, user_id, "rate", kind, id).await?;
+        record_activity(&mut tx, user_id, "rating", kind, id).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -110,7 +114,7 @@ impl Store {
             .bind(now())
             .execute(&mut *tx)
             .await?;
-            record_activity(&mut tx, user_id, "flag", kind, id).await?;
+            record_activity(&mut tx, user_id, "userflag", kind, id).await?;
         } else {
             sqlx::query(
                 "DELETE FROM flags WHERE user_id = $1 AND object_kind = $2 AND object_id = $3",
@@ -172,7 +176,7 @@ impl Store {
     }
 }
 
-async fn record_activity(
+pub(crate) async fn record_activity(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     user_id: i64,
     action: &str,

@@ -8,4 +8,5 @@ mod browse;
 mod errors;
 mod playlists;
 mod scan;
+mod social;
 mod userdata;

@@ -4,6 +4,7 @@ use serde_json::{json, Map, Value};
 
 use crate::api::reply::{Album, Artist, Index, Song};
 use crate::store::browse::{GenreRow, Named, Opinion, PlaylistRow};
+use crate::store::social::{ActivityRow, ShoutRow};
 
 fn named(value: &Named) -> Value {
     json!({ "id": value.id.to_string(), "name": value.name })
@@ -200,4 +201,53 @@ pub fn index(index: &Index) -> Value {
         ),
         Index::Playlists(list) => playlists(list),
     }
+}
+
+fn user_list(user: &Named) -> Value {
+    json!([{ "id": user.id.to_string(), "username": user.name }])
+}
+
+/// followers / following: `[{"user": [...]}]`.
+pub fn users(users: &[Named]) -> Value {
+    let list: Vec<Value> = users
+        .iter()
+        .map(|u| json!({ "id": u.id.to_string(), "username": u.name }))
+        .collect();
+    json!([{ "user": list }])
+}
+
+pub fn shouts(shouts: &[ShoutRow]) -> Value {
+    Value::Array(
+        shouts
+            .iter()
+            .map(|s| {
+                json!({
+                    "id": s.id.to_string(),
+                    "date": s.date.to_string(),
+                    "text": s.text,
+                    "user": user_list(&s.user),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// `{"timeline": [...]}`; the date is under `data` (4.2's spelling, which clients
+/// read) and `date`.
+pub fn timeline(activity: &[ActivityRow]) -> Value {
+    let list: Vec<Value> = activity
+        .iter()
+        .map(|a| {
+            json!({
+                "id": a.id.to_string(),
+                "data": a.date.to_string(),
+                "date": a.date.to_string(),
+                "object_type": a.object_type,
+                "object_id": a.object_id.to_string(),
+                "action": a.action,
+                "user": user_list(&a.user),
+            })
+        })
+        .collect();
+    json!({ "timeline": list })
 }

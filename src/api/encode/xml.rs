@@ -66,6 +66,9 @@ pub fn document(reply: &Document) -> String {
                 );
             }
         }
+        Document::Users(users) => xml_items::users(&mut out, users),
+        Document::Shouts(shouts) => xml_items::shouts(&mut out, shouts),
+        Document::Timeline(activity) => xml_items::timeline(&mut out, activity),
         Document::Index(index) => {
             xml_items::total_count(&mut out, xml_items::index_len(index));
             xml_items::index(&mut out, index);

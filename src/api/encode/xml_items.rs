@@ -6,6 +6,7 @@ use std::fmt::Write;
 use super::xml::cdata;
 use crate::api::reply::{Album, Artist, Index, Song};
 use crate::store::browse::{GenreRow, Named, Opinion, PlaylistRow};
+use crate::store::social::{ActivityRow, ShoutRow};
 
 /// Writes elements at one indentation depth.
 struct Out<'a> {
@@ -307,4 +308,48 @@ pub fn index_len(index: &Index) -> usize {
         Index::Artists(v) => v.len(),
         Index::Playlists(v) => v.iter().filter(|p| p.items > 0).count(),
     }
+}
+
+fn user_ref(w: &mut Out, user: &Named) {
+    w.open("user", &user.id.to_string());
+    w.text("username", &user.name);
+    w.close("user");
+}
+
+/// `<users>` without a total_count (followers, following).
+pub fn users(out: &mut String, users: &[Named]) {
+    let mut w = Out { out, indent: 1 };
+    w.open("users", "");
+    for user in users {
+        user_ref(&mut w, user);
+    }
+    w.close("users");
+}
+
+pub fn shouts(out: &mut String, shouts: &[ShoutRow]) {
+    let mut w = Out { out, indent: 1 };
+    w.open("shouts", "");
+    for shout in shouts {
+        w.open("shout", &shout.id.to_string());
+        w.int("date", shout.date);
+        w.text("text", &shout.text);
+        user_ref(&mut w, &shout.user);
+        w.close("shout");
+    }
+    w.close("shouts");
+}
+
+pub fn timeline(out: &mut String, activity: &[ActivityRow]) {
+    let mut w = Out { out, indent: 1 };
+    w.open("timeline", "");
+    for a in activity {
+        w.open("activity", &a.id.to_string());
+        w.int("date", a.date);
+        w.text("object_type", &a.object_type);
+        w.int("object_id", a.object_id);
+        w.text("action", &a.action);
+        user_ref(&mut w, &a.user);
+        w.close("activity");
+    }
+    w.close("timeline");
 }

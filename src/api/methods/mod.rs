@@ -1,8 +1,10 @@
 //! The API methods, one file per group, and the table of what each requires.
 
 mod browse;
+mod media;
 mod playlists;
 mod session;
+mod social;
 mod userdata;
 mod users;
 pub use session::parse_version;
@@ -78,6 +80,12 @@ const METHODS: &[Method] = &[
     with_session("url_to_song", 0),
     with_session("playlists", 0),
     with_session("stats", 0),
+    with_session("followers", 0),
+    with_session("following", 0),
+    with_session("toggle_follow", 0),
+    with_session("last_shouts", 0),
+    with_session("timeline", 0),
+    with_session("friends_timeline", 0),
     with_session("playlist", 0),
     with_session("playlist_songs", 0),
     with_session("playlist_create", 0),
@@ -93,6 +101,9 @@ const METHODS: &[Method] = &[
     with_session("flag", 0),
     with_session("record_play", 0),
     with_session("scrobble", 0),
+    with_session("stream", 0),
+    with_session("download", 0),
+    with_session("get_art", 0),
 ];
 
 pub fn lookup(action: &str) -> Option<&'static Method> {
@@ -123,10 +134,19 @@ pub async fn call(
         "playlist_remove_song" => {
             playlists::playlist_remove_song(request, required(session)?, params).await
         }
+        "followers" => social::followers(request, params).await,
+        "following" => social::following(request, params).await,
+        "toggle_follow" => social::toggle_follow(request, required(session)?, params).await,
+        "last_shouts" => social::last_shouts(request, params).await,
+        "timeline" => social::timeline(request, params).await,
+        "friends_timeline" => social::friends_timeline(request, required(session)?, params).await,
         "rate" => userdata::rate(request, required(session)?, params).await,
         "flag" => userdata::flag(request, required(session)?, params).await,
         "record_play" => userdata::record_play(request, required(session)?, params).await,
         "scrobble" => userdata::scrobble(request, required(session)?, params).await,
+        "stream" => media::stream(request, required(session)?, params).await,
+        "download" => media::download(request, required(session)?, params).await,
+        "get_art" => media::get_art(request, required(session)?, params).await,
         name => browse_method(request, required(session)?, name, params).await,
     }
 }

@@ -1,0 +1,267 @@
+//! `/play/index.php`: serves a song or video by id to the holder of an API session
+//! (spec section 7.2), with HTTP ranges, as players seek with them.
+//!
+//! The file is always found by id in the store, never from a path in the request.
+//! Transcoding parameters (`transcode_to`, `bitrate`, `format`, `frame`) are accepted
+//! and, for now, the original file is served.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::Response;
+
+use super::file_body::file_body;
+use super::range::ByteRange;
+use super::{authenticate, internal_error, text, urls};
+use crate::api::params::Params;
+use crate::api::AppState;
+use crate::store::acl::AclKind;
+use crate::store::media::{MediaFile, MediaKind};
+use crate::store::now;
+use crate::store::sessions::Session;
+
+pub async fn play(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let params = match play_params(&uri) {
+        Some(params) => params,
+        None => return text(StatusCode::BAD_REQUEST, "Bad request\n"),
+    };
+    match serve(&state, peer.ip().to_canonical(), &method, &headers, &params).await {
+        Ok(response) | Err(response) => response,
+    }
+}
+
+/// The parameters of either form: the query string, or the "beautified" path
+/// `/play/ssid/<t>/type/song/oid/<id>/uid/<u>/name/<n>` (also after `index.php?`).
+fn play_params(uri: &Uri) -> Option<Params> {
+    let rest = uri.path().strip_prefix("/play")?.trim_start_matches('/');
+    let rest = rest.strip_prefix("index.php").unwrap_or(rest);
+    let query = uri.query().unwrap_or("");
+    let pairs = if !rest.trim_matches('/').is_empty() {
+        rest
+    } else if query.starts_with('/') {
+        query
+    } else {
+        return Params::parse(Some(query), None).ok();
+    };
+    let segments: Vec<String> = pairs
+        .trim_matches('/')
+        .split('/')
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8()
+                .map(|s| s.into_owned())
+        })
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let query: Vec<String> = segments
+        .chunks(2)
+        .map(|pair| {
+            let value = pair.get(1).map(String::as_str).unwrap_or("");
+            format!("{}={}", urls::encode(&pair[0]), urls::encode(value))
+        })
+        .collect();
+    Params::parse(Some(&query.join("&")), None).ok()
+}
+
+async fn serve(
+    state: &AppState,
+    ip: IpAddr,
+    method: &Method,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<Response, Response> {
+    let session = authenticate(state, params.get("ssid"), AclKind::Stream, ip).await?;
+    keep_alive(state, &session).await;
+    let kind = match params.get("type").unwrap_or("song") {
+        "song" => MediaKind::Song,
+        "video" => MediaKind::Video,
+        // No podcasts here, so no episode exists.
+        "podcast_episode" | "podcast" => return Err(not_found()),
+        _ => return Err(text(StatusCode::BAD_REQUEST, "Unknown object type\n")),
+    };
+    let id = params
+        .get("oid")
+        .and_then(|id| id.trim().parse::<i64>().ok())
+        .filter(|id| *id > 0)
+        .ok_or_else(|| text(StatusCode::BAD_REQUEST, "Missing or invalid oid\n"))?;
+    let media = match state.store.media_file(kind, id).await {
+        Ok(Some(media)) => media,
+        Ok(None) => return Err(not_found()),
+        Err(e) => {
+            tracing::error!("cannot look up {} {id}: {e}", kind.as_str());
+            return Err(internal_error());
+        }
+    };
+    let file = match tokio::fs::File::open(&media.path).await {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            tracing::warn!("{} {id}: {} is gone", kind.as_str(), media.path);
+            return Err(not_found());
+        }
+        Err(e) => {
+            tracing::error!("cannot open {}: {e}", media.path);
+            return Err(internal_error());
+        }
+    };
+    let metadata = file.metadata().await.map_err(|e| {
+        tracing::error!("cannot read the metadata of {}: {e}", media.path);
+        internal_error()
+    })?;
+    let size = metadata.len();
+    let modified = metadata
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let etag = format!("\"{}-{}-{size}-{modified}\"", kind.as_str(), media.id);
+
+    // A Range applies only if the client's copy (If-Range) is still this version.
+    let range_header = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .filter(|_| {
+            headers
+                .get(header::IF_RANGE)
+                .is_none_or(|v| v.as_bytes() == etag.as_bytes())
+        });
+    let range = ByteRange::parse(range_header, size);
+
+    let mut builder = Response::builder()
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header(header::ETAG, header_value(&etag));
+    if range == ByteRange::Unsatisfiable {
+        return Ok(builder
+            .status(StatusCode::RANGE_NOT_SATISFIABLE)
+            .header(header::CONTENT_RANGE, format!("bytes */{size}"))
+            .header(header::CONTENT_LENGTH, "0")
+            .body(Body::empty())
+            .unwrap_or_else(|_| internal_error()));
+    }
+    builder = builder
+        .header(header::CONTENT_TYPE, header_value(&media.mime))
+        .header("X-Content-Duration", seconds(media.duration));
+    if params.get("action") == Some("download") {
+        builder = builder.header(header::CONTENT_DISPOSITION, attachment(&media));
+    }
+    let (status, start, length) = match range {
+        ByteRange::Part { start, end } => {
+            builder = builder.header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{size}"));
+            (StatusCode::PARTIAL_CONTENT, start, end - start + 1)
+        }
+        _ => (StatusCode::OK, 0, size),
+    };
+    builder = builder
+        .status(status)
+        .header(header::CONTENT_LENGTH, length.to_string());
+    let body = if method == Method::HEAD {
+        Body::empty()
+    } else {
+        file_body(file, start, length).await.map_err(|e| {
+            tracing::error!("cannot read {}: {e}", media.path);
+            internal_error()
+        })?
+    };
+    Ok(builder.body(body).unwrap_or_else(|_| internal_error()))
+}
+
+/// Extends a session used to stream, as the API does for its calls, so a player
+/// working through a long queue keeps its URLs valid.
+async fn keep_alive(state: &AppState, session: &Session) {
+    let expire = now() + state.settings.session_length;
+    if expire - session.expire >= 60 {
+        if let Err(e) = state
+            .store
+            .extend_session(&session.token, expire, None)
+            .await
+        {
+            tracing::warn!("cannot extend a session: {e}");
+        }
+    }
+}
+
+fn not_found() -> Response {
+    text(StatusCode::NOT_FOUND, "Not found\n")
+}
+
+fn header_value(text: &str) -> HeaderValue {
+    HeaderValue::from_str(text).unwrap_or(HeaderValue::from_static("application/octet-stream"))
+}
+
+/// A duration in seconds as `X-Content-Duration` carries it: "3", "1.071".
+fn seconds(duration: f64) -> String {
+    let text = format!("{:.3}", duration.max(0.0));
+    let trimmed = text.trim_end_matches('0').trim_end_matches('.');
+    if trimmed.is_empty() {
+        "0".to_string()
+    } else {
+        trimmed.to_string()
+    }
+}
+
+/// `attachment; filename="<ASCII-safe name>"; filename*=UTF-8''<exact name>`.
+fn attachment(media: &MediaFile) -> HeaderValue {
+    let name = Path::new(&media.path)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{}-{}", media.kind.as_str(), media.id));
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if (c.is_ascii_graphic() || c == ' ') && c != '"' && c != '\\' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let value = format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        urls::encode(&name)
+    );
+    HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("attachment"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(uri: &str) -> Params {
+        play_params(&uri.parse::<Uri>().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn both_url_forms() {
+        let query =
+            params("/play/index.php?ssid=abc&type=song&oid=12&uid=1&player=api&name=A%20-%20B.mp3");
+        assert_eq!(query.get("ssid"), Some("abc"));
+        assert_eq!(query.get("oid"), Some("12"));
+        assert_eq!(query.get("name"), Some("A - B.mp3"));
+        let path = params("/play/ssid/abc/type/song/oid/12/uid/1/name/A%20-%20B.mp3");
+        assert_eq!(path.get("ssid"), Some("abc"));
+        assert_eq!(path.get("type"), Some("song"));
+        assert_eq!(path.get("oid"), Some("12"));
+        assert_eq!(path.get("name"), Some("A - B.mp3"));
+        let after_index = params("/play/index.php?/ssid/abc/oid/7");
+        assert_eq!(after_index.get("oid"), Some("7"));
+        assert!(play_params(&"/play/ssid/a/ssid/b".parse::<Uri>().unwrap()).is_none());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(seconds(3.0), "3");
+        assert_eq!(seconds(1.0714), "1.071");
+        assert_eq!(seconds(0.0), "0");
+    }
+}
