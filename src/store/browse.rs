@@ -428,7 +428,7 @@ impl Store {
         q.page(page);
         let mut songs: Vec<SongRow> = q.fetch(self).await?.iter().map(song_from_row).collect();
         let ids: Vec<i64> = songs.iter().map(|s| s.id).collect();
-        let mut genres = self
+        let genres = self
             .genres_of("SELECT sg.song_id, g.id, g.name FROM song_genres sg JOIN genres g ON g.id = sg.genre_id WHERE sg.song_id IN", &ids)
             .await?;
         for song in &mut songs {

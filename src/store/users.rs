@@ -140,35 +140,18 @@ impl Store {
         email: &str,
     ) -> StoreResult<User> {
         let username = username.trim();
-        if username.is_empty() || username.chars().any(char::is_control) {
-            return Err(StoreError::Invalid(
-                "a user name must be non-empty printable text".into(),
-            ));
-        }
         if self.user_by_name(username).await?.is_some() {
-            return Err(StoreError::Conflict(format!(
-                "user {username:?} already exists"
-            )));
+            return Err(StoreError::Conflict(format!("user {username:?} already exists")));
         }
-        sqlx::query(
-            "INSERT INTO users (username, access, password_hash, email, created) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(username)
-        .bind(access)
-        .bind(sha256_hex(password))
-        .bind(email)
-        .bind(now())
-        .execute(&self.pool)
+        self.create_user_hashed(&NewUser {
+            username,
+            fullname: "",
+            email,
+            password_hash: &sha256_hex(password),
+            access,
+            disabled: false,
+        })
         .await
-        .map_err(|e| match e {
-            sqlx::Error::Database(db) if db.is_unique_violation() => {
-                StoreError::Conflict(format!("user {username:?} already exists"))
-            }
-            other => StoreError::Db(other),
-        })?;
-        self.user_by_name(username)
-            .await?
-            .ok_or_else(|| StoreError::Invalid("user vanished after creation".into()))
     }
 
     /// Creates a user from an already hashed password (hex SHA-256), as API4's
