@@ -149,6 +149,11 @@ impl Params {
 }
 
 impl Params {
+    /// Every parameter name given (once each).
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.values.keys().map(String::as_str)
+    }
+
     /// An array parameter: `name[]=a&name[]=b` or `name=a,b`.
     pub fn list(&self, name: &str) -> Vec<String> {
         let mut values: Vec<String> = self.lists.get(name).cloned().unwrap_or_default();

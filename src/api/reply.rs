@@ -1,6 +1,6 @@
 //! What API methods return: typed values, turned into XML or JSON only by the encoders.
 
-use crate::store::browse::{AlbumRow, ArtistRow, GenreRow, Named, PlaylistRow, SongRow};
+use crate::store::browse::{AlbumRow, ArtistRow, GenreRow, Named, PlaylistRow, SongRow, VideoRow};
 use crate::store::social::{ActivityRow, ShoutRow};
 
 /// Library-wide figures shared by the handshake and an authenticated ping.
@@ -81,6 +81,13 @@ pub enum Document {
     Users(Vec<Named>),
     Shouts(Vec<ShoutRow>),
     Timeline(Vec<ActivityRow>),
+    Videos(Vec<Video>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Video {
+    pub row: VideoRow,
+    pub url: String,
 }
 
 /// A song as lists show it: the stored row plus the URLs made for this caller.

@@ -2,6 +2,7 @@
 //! (spec section 7.2), with HTTP ranges, as players seek with them.
 //!
 //! The file is always found by id in the store, never from a path in the request.
+//! A song fetched from its first byte counts as a play of the session's user.
 //! Transcoding parameters (`transcode_to`, `bitrate`, `format`, `frame`) are accepted
 //! and, for now, the original file is served.
 
@@ -164,6 +165,25 @@ async fn serve(
     builder = builder
         .status(status)
         .header(header::CONTENT_LENGTH, length.to_string());
+    // A song fetched from its first byte is a play (spec 7.2); later ranges of the
+    // same listen, HEAD requests and downloads are not.
+    let download = params.get("action") == Some("download");
+    if kind == MediaKind::Song && method == Method::GET && start == 0 && !download {
+        let agent: String = headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .chars()
+            .take(255)
+            .collect();
+        if let Err(e) = state
+            .store
+            .record_play(session.user.id, media.id, now(), &agent)
+            .await
+        {
+            tracing::warn!("cannot record a play of song {}: {e}", media.id);
+        }
+    }
     let body = if method == Method::HEAD {
         Body::empty()
     } else {

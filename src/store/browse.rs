@@ -771,3 +771,39 @@ impl LibraryTable {
         }
     }
 }
+
+#[derive(Debug, Clone)]
+pub struct VideoRow {
+    pub id: i64,
+    pub title: String,
+    pub mime: String,
+    pub resolution_x: i64,
+    pub resolution_y: i64,
+    pub size: i64,
+}
+
+impl Store {
+    /// Videos by id, in id order.
+    pub async fn videos_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<VideoRow>> {
+        let mut q = Query {
+            sql: String::new(),
+            args: Vec::new(),
+        };
+        let list = q.ids(ids);
+        q.sql = format!(
+            "SELECT id, title, mime, resolution_x, resolution_y, size FROM videos WHERE id IN {list} ORDER BY id"
+        );
+        Ok(q.fetch(self)
+            .await?
+            .iter()
+            .map(|row| VideoRow {
+                id: row.get(0),
+                title: row.get(1),
+                mime: row.get(2),
+                resolution_x: row.get(3),
+                resolution_y: row.get(4),
+                size: row.get(5),
+            })
+            .collect())
+    }
+}

@@ -138,7 +138,11 @@ impl Store {
 
     /// The art of a random song of a playlist `user_id` may see (their own or a public
     /// one), among the songs that have some.
-    pub async fn playlist_art(&self, playlist_id: i64, user_id: i64) -> StoreResult<Option<ArtSource>> {
+    pub async fn playlist_art(
+        &self,
+        playlist_id: i64,
+        user_id: i64,
+    ) -> StoreResult<Option<ArtSource>> {
         let row = sqlx::query(
             "SELECT a.id, a.art_kind, a.art_path, a.art_mime FROM playlist_items i \
              JOIN playlists p ON p.id = i.playlist_id \

@@ -9,6 +9,7 @@ pub mod library;
 pub mod media;
 pub mod playlists;
 mod schema;
+pub mod search;
 pub mod sessions;
 pub mod social;
 pub mod stats;

@@ -141,7 +141,9 @@ impl Store {
     ) -> StoreResult<User> {
         let username = username.trim();
         if self.user_by_name(username).await?.is_some() {
-            return Err(StoreError::Conflict(format!("user {username:?} already exists")));
+            return Err(StoreError::Conflict(format!(
+                "user {username:?} already exists"
+            )));
         }
         self.create_user_hashed(&NewUser {
             username,

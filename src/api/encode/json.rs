@@ -42,6 +42,7 @@ pub fn document(reply: &Document) -> String {
         Document::Playlists(playlists) => json_items::playlists(playlists),
         Document::Index(index) => json_items::index(index),
         Document::Ids(ids) => json!(ids),
+        Document::Videos(videos) => json_items::videos(videos),
         Document::Users(users) => json_items::users(users),
         Document::Shouts(shouts) => json_items::shouts(shouts),
         Document::Timeline(activity) => json_items::timeline(activity),

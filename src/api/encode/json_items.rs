@@ -2,7 +2,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::api::reply::{Album, Artist, Index, Song};
+use crate::api::reply::{Album, Artist, Index, Song, Video};
 use crate::store::browse::{GenreRow, Named, Opinion, PlaylistRow};
 use crate::store::social::{ActivityRow, ShoutRow};
 
@@ -250,4 +250,24 @@ pub fn timeline(activity: &[ActivityRow]) -> Value {
         })
         .collect();
     json!({ "timeline": list })
+}
+
+pub fn videos(videos: &[Video]) -> Value {
+    Value::Array(
+        videos
+            .iter()
+            .map(|video| {
+                let v = &video.row;
+                json!({
+                    "id": v.id.to_string(),
+                    "title": v.title,
+                    "mime": v.mime,
+                    "resolution": format!("{}x{}", v.resolution_x, v.resolution_y),
+                    "size": v.size,
+                    "tag": [],
+                    "url": video.url,
+                })
+            })
+            .collect(),
+    )
 }

@@ -66,6 +66,10 @@ pub fn document(reply: &Document) -> String {
                 );
             }
         }
+        Document::Videos(videos) => {
+            xml_items::total_count(&mut out, videos.len());
+            xml_items::videos(&mut out, videos);
+        }
         Document::Users(users) => xml_items::users(&mut out, users),
         Document::Shouts(shouts) => xml_items::shouts(&mut out, shouts),
         Document::Timeline(activity) => xml_items::timeline(&mut out, activity),

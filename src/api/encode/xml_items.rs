@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::xml::cdata;
-use crate::api::reply::{Album, Artist, Index, Song};
+use crate::api::reply::{Album, Artist, Index, Song, Video};
 use crate::store::browse::{GenreRow, Named, Opinion, PlaylistRow};
 use crate::store::social::{ActivityRow, ShoutRow};
 
@@ -352,4 +352,22 @@ pub fn timeline(out: &mut String, activity: &[ActivityRow]) {
         w.close("activity");
     }
     w.close("timeline");
+}
+
+pub fn videos(out: &mut String, videos: &[Video]) {
+    let mut w = Out { out, indent: 1 };
+    for video in videos {
+        let v = &video.row;
+        w.open("video", &v.id.to_string());
+        w.text("title", &v.title);
+        w.text("name", &v.title);
+        w.text("mime", &v.mime);
+        w.text(
+            "resolution",
+            &format!("{}x{}", v.resolution_x, v.resolution_y),
+        );
+        w.int("size", v.size);
+        w.text("url", &video.url);
+        w.close("video");
+    }
 }

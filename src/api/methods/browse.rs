@@ -98,7 +98,7 @@ impl<'a> Browser<'a> {
             .collect())
     }
 
-    async fn albums(
+    pub async fn albums(
         &self,
         scope: &AlbumScope,
         page: Page,
@@ -117,7 +117,7 @@ impl<'a> Browser<'a> {
         Ok(albums)
     }
 
-    async fn artists(
+    pub async fn artists(
         &self,
         scope: &ArtistScope,
         page: Page,
@@ -147,7 +147,7 @@ impl<'a> Browser<'a> {
 
 /// Which nested lists `include` asks for.
 #[derive(Debug, Default)]
-struct Include {
+pub struct Include {
     albums: bool,
     songs: bool,
 }

@@ -3,6 +3,7 @@
 mod browse;
 mod media;
 mod playlists;
+mod search;
 mod session;
 mod social;
 mod userdata;
@@ -80,6 +81,8 @@ const METHODS: &[Method] = &[
     with_session("url_to_song", 0),
     with_session("playlists", 0),
     with_session("stats", 0),
+    with_session("advanced_search", 0),
+    with_session("search", 0),
     with_session("followers", 0),
     with_session("following", 0),
     with_session("toggle_follow", 0),
@@ -178,6 +181,7 @@ async fn browse_method(
         "url_to_song" => browse::url_to_song(&b, params).await,
         "playlists" => browse::playlists(&b, params).await,
         "stats" => browse::stats(&b, params).await,
+        "advanced_search" | "search" => search::advanced_search(&b, request, session, params).await,
         "playlist_songs" => playlists::playlist_songs(&b, request, session, params).await,
         "playlist_generate" => playlists::playlist_generate(&b, request, session, params).await,
         _ => Err(ApiError::invalid_request()),

@@ -1,0 +1,180 @@
+//! advanced_search (and its later name, search): rules over songs, albums, artists,
+//! playlists, users and videos.
+
+use super::browse::{in_order, Browser, Include};
+use crate::api::error::ApiError;
+use crate::api::params::Params;
+use crate::api::reply::{Document, Reply, Video};
+use crate::api::Request;
+use crate::media::urls;
+use crate::store::browse::{AlbumScope, ArtistScope, Named, Page, SongScope};
+use crate::store::search::{Rule, RuleError, Search, SearchType};
+use crate::store::sessions::Session;
+use crate::store::users::access;
+
+/// The rules `rule_N` / `rule_N_operator` / `rule_N_input`, in number order (gaps allowed).
+fn rules(params: &Params) -> Result<Vec<(String, Rule)>, ApiError> {
+    let mut numbers: Vec<u32> = params
+        .names()
+        .filter_map(|name| name.strip_prefix("rule_"))
+        .filter_map(|rest| rest.parse::<u32>().ok())
+        .collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    let mut rules = Vec::with_capacity(numbers.len());
+    for n in numbers {
+        let name = format!("rule_{n}");
+        let field = params.require(&name)?.to_string();
+        let operator = params
+            .integer(&format!("{name}_operator"))?
+            .ok_or_else(|| ApiError::missing(&format!("{name}_operator")))?;
+        let input = params
+            .get(&format!("{name}_input"))
+            .unwrap_or("")
+            .to_string();
+        rules.push((
+            name,
+            Rule {
+                field,
+                operator,
+                input,
+            },
+        ));
+    }
+    Ok(rules)
+}
+
+pub async fn advanced_search(
+    b: &Browser<'_>,
+    request: &Request<'_>,
+    session: &Session,
+    params: &Params,
+) -> Result<Reply, ApiError> {
+    let kind_text = params.get("type").unwrap_or("song");
+    let kind = SearchType::parse(kind_text).ok_or_else(|| {
+        ApiError::new(
+            401,
+            format!(
+                "Incorrect object type {}",
+                kind_text.chars().take(64).collect::<String>()
+            ),
+        )
+    })?;
+    let any = match params.get("operator").map(|o| o.to_ascii_lowercase()) {
+        None => false,
+        Some(o) if o == "and" => false,
+        Some(o) if o == "or" => true,
+        Some(_) => return Err(ApiError::bad_parameter("operator", "expected and or or")),
+    };
+    let named_rules = rules(params)?;
+    if named_rules.is_empty() {
+        return Err(ApiError::missing("rule_1"));
+    }
+    let search = Search {
+        kind,
+        rules: named_rules.iter().map(|(_, rule)| rule.clone()).collect(),
+        any,
+        random: params.boolean("random")?.unwrap_or(false),
+    };
+    let paging = params.paging()?;
+    let admin = session.user.access >= access::ADMIN;
+    let ids = match request
+        .state
+        .store
+        .search_ids(
+            session.user.id,
+            admin,
+            &search,
+            paging.offset,
+            paging.limit.unwrap_or(i64::MAX),
+        )
+        .await?
+    {
+        Ok(ids) => ids,
+        Err((index, error)) => {
+            let (name, rule) = &named_rules[index];
+            let why = match error {
+                RuleError::UnknownField => {
+                    format!("{} is not a {kind_text} search field", rule.field)
+                }
+                RuleError::UnknownOperator => format!(
+                    "operator {} does not apply to {}",
+                    rule.operator, rule.field
+                ),
+                RuleError::BadInput(why) => why.to_string(),
+            };
+            return Err(ApiError::bad_parameter(name, &why));
+        }
+    };
+    let document = match kind {
+        SearchType::Song => {
+            let songs = b.songs(&SongScope::Ids(ids.clone()), Page::ALL).await?;
+            Document::Songs {
+                songs: in_order(&ids, songs, |s| s.row.id),
+                first_position: paging.offset + 1,
+            }
+        }
+        SearchType::Album => {
+            let albums = b
+                .albums(&AlbumScope::Ids(ids.clone()), Page::ALL, false)
+                .await?;
+            Document::Albums(in_order(&ids, albums, |a| a.row.id))
+        }
+        SearchType::Artist => {
+            let artists = b
+                .artists(
+                    &ArtistScope::Ids(ids.clone()),
+                    Page::ALL,
+                    &Include::default(),
+                )
+                .await?;
+            Document::Artists(in_order(&ids, artists, |a| a.row.id))
+        }
+        SearchType::Playlist => {
+            let mut lists = Vec::with_capacity(ids.len());
+            for id in &ids {
+                if let Some(playlist) = request.state.store.playlist(*id).await? {
+                    lists.push(playlist.row);
+                }
+            }
+            Document::Playlists(lists)
+        }
+        SearchType::User => {
+            let mut users = Vec::with_capacity(ids.len());
+            for id in &ids {
+                if let Some(user) = request.state.store.user_by_id(*id).await? {
+                    users.push(Named {
+                        id: user.id,
+                        name: user.username,
+                    });
+                }
+            }
+            Document::Users(users)
+        }
+        SearchType::Video => {
+            let base = request.base_url();
+            let videos = request.state.store.videos_by_ids(&ids).await?;
+            let videos = videos
+                .into_iter()
+                .map(|row| {
+                    let name =
+                        urls::stream_name("", &row.title, urls::extension_for_mime(&row.mime));
+                    Video {
+                        url: urls::stream_url(
+                            &base,
+                            &session.token,
+                            "video",
+                            row.id,
+                            session.user.id,
+                            "",
+                            &name,
+                        ),
+                        row,
+                    }
+                })
+                .collect();
+            Document::Videos(in_order(&ids, videos, |v: &Video| v.row.id))
+        }
+    };
+    Ok(Reply::Document(document))
+}

@@ -1,0 +1,466 @@
+//! Advanced search: rules (field, operator, input) compiled to parameterised SQL.
+//!
+//! Every field of every type is a template over the type's table alias, so one small
+//! compiler covers them all. User input only ever becomes a bound argument.
+
+use sqlx::Row;
+
+use super::{fold, now, Store, StoreResult};
+
+/// What a search returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchType {
+    Song,
+    Album,
+    Artist,
+    Playlist,
+    User,
+    Video,
+}
+
+impl SearchType {
+    pub fn parse(text: &str) -> Option<SearchType> {
+        Some(match text {
+            "song" => SearchType::Song,
+            "album" => SearchType::Album,
+            "artist" => SearchType::Artist,
+            "playlist" => SearchType::Playlist,
+            "user" => SearchType::User,
+            "video" => SearchType::Video,
+            _ => return None,
+        })
+    }
+
+    /// The table, its alias, and the condition every result must meet anyway.
+    fn table(self) -> (&'static str, &'static str) {
+        match self {
+            SearchType::Song => ("songs s", "s.enabled = 1"),
+            SearchType::Album => ("albums al", "1 = 1"),
+            SearchType::Artist => ("artists ar", "1 = 1"),
+            SearchType::Playlist => ("playlists p", "(p.public = 1 OR p.user_id = $1 OR $2 = 1)"),
+            SearchType::User => ("users u", "1 = 1"),
+            SearchType::Video => ("videos v", "v.enabled = 1"),
+        }
+    }
+
+    fn id_column(self) -> &'static str {
+        match self {
+            SearchType::Song => "s.id",
+            SearchType::Album => "al.id",
+            SearchType::Artist => "ar.id",
+            SearchType::Playlist => "p.id",
+            SearchType::User => "u.id",
+            SearchType::Video => "v.id",
+        }
+    }
+}
+
+/// How a field compares (spec 6.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Folded text; the template holds `{cmp}` where the comparison goes.
+    Text,
+    Numeric,
+    Boolean,
+    /// An id, `is` / `is not`.
+    Ids,
+    /// Before / after a date.
+    Date,
+    /// Last play before / within N days.
+    Days,
+    /// Input is a user id: loved by, or rated 5..1 by, that user.
+    UserNumeric,
+    /// The N most recent.
+    Recent,
+}
+
+/// (field name, kind, SQL template). `$1` is the caller, `{cmp}` (text) the comparison,
+/// `{kind}` the object kind for ratings/flags, `{id}` the id column.
+type Field = (&'static str, Kind, &'static str);
+
+const SONG_FIELDS: &[Field] = &[
+    ("anywhere", Kind::Text, "s.search_text {cmp}"),
+    ("title", Kind::Text, "s.title_folded {cmp}"),
+    ("name", Kind::Text, "s.title_folded {cmp}"),
+    ("album", Kind::Text, "EXISTS (SELECT 1 FROM albums x WHERE x.id = s.album_id AND x.name_folded {cmp})"),
+    ("artist", Kind::Text, "EXISTS (SELECT 1 FROM song_artists sa JOIN artists x ON x.id = sa.artist_id WHERE sa.song_id = s.id AND x.name_folded {cmp})"),
+    ("composer", Kind::Text, "LOWER(COALESCE(s.composer, '')) {cmp}"),
+    ("comment", Kind::Text, "LOWER(COALESCE(s.comment, '')) {cmp}"),
+    ("lyrics", Kind::Text, "LOWER(COALESCE(s.lyrics, '')) {cmp}"),
+    ("file", Kind::Text, "LOWER(s.path) {cmp}"),
+    ("label", Kind::Text, "'' {cmp}"),
+    ("playlist_name", Kind::Text, "EXISTS (SELECT 1 FROM playlist_items pi JOIN playlists x ON x.id = pi.playlist_id WHERE pi.song_id = s.id AND (x.public = 1 OR x.user_id = $1) AND LOWER(x.name) {cmp})"),
+    ("favorite", Kind::Text, "EXISTS (SELECT 1 FROM flags f WHERE f.user_id = $1 AND f.object_kind = 'song' AND f.object_id = s.id) AND s.title_folded {cmp}"),
+    ("tag", Kind::Text, "EXISTS (SELECT 1 FROM song_genres sg JOIN genres g ON g.id = sg.genre_id WHERE sg.song_id = s.id AND g.name_folded {cmp})"),
+    ("album_tag", Kind::Text, "EXISTS (SELECT 1 FROM songs y JOIN song_genres sg ON sg.song_id = y.id JOIN genres g ON g.id = sg.genre_id WHERE y.album_id = s.album_id AND g.name_folded {cmp})"),
+    ("artist_tag", Kind::Text, "EXISTS (SELECT 1 FROM songs y JOIN song_genres sg ON sg.song_id = y.id JOIN genres g ON g.id = sg.genre_id WHERE y.artist_id = s.artist_id AND g.name_folded {cmp})"),
+    ("year", Kind::Numeric, "s.year"),
+    ("time", Kind::Numeric, "(s.duration / 60)"),
+    ("bitrate", Kind::Numeric, "(s.bitrate / 1000)"),
+    ("myrating", Kind::Numeric, "COALESCE((SELECT r.rating FROM ratings r WHERE r.user_id = $1 AND r.object_kind = 'song' AND r.object_id = s.id), 0)"),
+    ("rating", Kind::Numeric, "COALESCE((SELECT AVG(r.rating) FROM ratings r WHERE r.object_kind = 'song' AND r.object_id = s.id), 0)"),
+    ("albumrating", Kind::Numeric, "COALESCE((SELECT AVG(r.rating) FROM ratings r WHERE r.object_kind = 'album' AND r.object_id = s.album_id), 0)"),
+    ("artistrating", Kind::Numeric, "COALESCE((SELECT AVG(r.rating) FROM ratings r WHERE r.object_kind = 'artist' AND r.object_id = s.artist_id), 0)"),
+    ("played_times", Kind::Numeric, "(SELECT COUNT(*) FROM plays p WHERE p.song_id = s.id)"),
+    // tonearm records no skips: nothing was ever skipped.
+    ("skipped_times", Kind::Numeric, "0"),
+    ("play_skip_ratio", Kind::Numeric, "(CASE WHEN EXISTS (SELECT 1 FROM plays p WHERE p.song_id = s.id) THEN 100 ELSE 0 END)"),
+    ("last_play", Kind::Days, "(SELECT MAX(p.played_at) FROM plays p WHERE p.song_id = s.id AND p.user_id = $1)"),
+    ("played", Kind::Boolean, "EXISTS (SELECT 1 FROM plays p WHERE p.song_id = s.id)"),
+    ("myplayed", Kind::Boolean, "EXISTS (SELECT 1 FROM plays p WHERE p.song_id = s.id AND p.user_id = $1)"),
+    ("myplayedalbum", Kind::Boolean, "EXISTS (SELECT 1 FROM plays p JOIN songs y ON y.id = p.song_id WHERE y.album_id = s.album_id AND p.user_id = $1)"),
+    ("myplayedartist", Kind::Boolean, "EXISTS (SELECT 1 FROM plays p JOIN songs y ON y.id = p.song_id WHERE y.artist_id = s.artist_id AND p.user_id = $1)"),
+    ("other_user", Kind::UserNumeric, "song:s.id"),
+    ("other_user_album", Kind::UserNumeric, "album:s.album_id"),
+    ("other_user_artist", Kind::UserNumeric, "artist:s.artist_id"),
+    ("license", Kind::Ids, "0"),
+    ("playlist", Kind::Ids, "playlist"),
+    ("catalog", Kind::Ids, "s.catalog_id"),
+    ("added", Kind::Date, "s.created"),
+    ("updated", Kind::Date, "s.updated"),
+    ("recent_added", Kind::Recent, "created"),
+    ("recent_updated", Kind::Recent, "updated"),
+];
+
+const ALBUM_FIELDS: &[Field] = &[
+    ("title", Kind::Text, "al.name_folded {cmp}"),
+    ("name", Kind::Text, "al.name_folded {cmp}"),
+    ("artist", Kind::Text, "EXISTS (SELECT 1 FROM artists x WHERE x.id = al.album_artist_id AND x.name_folded {cmp})"),
+    ("release_type", Kind::Text, "'' {cmp}"),
+    ("favorite", Kind::Text, "EXISTS (SELECT 1 FROM flags f WHERE f.user_id = $1 AND f.object_kind = 'album' AND f.object_id = al.id) AND al.name_folded {cmp}"),
+    ("tag", Kind::Text, "EXISTS (SELECT 1 FROM songs y JOIN song_genres sg ON sg.song_id = y.id JOIN genres g ON g.id = sg.genre_id WHERE y.album_id = al.id AND g.name_folded {cmp})"),
+    ("year", Kind::Numeric, "al.year"),
+    ("original_year", Kind::Numeric, "al.year"),
+    ("time", Kind::Numeric, "(al.total_time / 60)"),
+    ("myrating", Kind::Numeric, "COALESCE((SELECT r.rating FROM ratings r WHERE r.user_id = $1 AND r.object_kind = 'album' AND r.object_id = al.id), 0)"),
+    ("rating", Kind::Numeric, "COALESCE((SELECT AVG(r.rating) FROM ratings r WHERE r.object_kind = 'album' AND r.object_id = al.id), 0)"),
+    ("artistrating", Kind::Numeric, "COALESCE((SELECT AVG(r.rating) FROM ratings r WHERE r.object_kind = 'artist' AND r.object_id = al.album_artist_id), 0)"),
+    ("played_times", Kind::Numeric, "(SELECT COUNT(*) FROM plays p JOIN songs y ON y.id = p.song_id WHERE y.album_id = al.id)"),
+    ("last_play", Kind::Days, "(SELECT MAX(p.played_at) FROM plays p JOIN songs y ON y.id = p.song_id WHERE y.album_id = al.id AND p.user_id = $1)"),
+    ("played", Kind::Boolean, "EXISTS (SELECT 1 FROM plays p JOIN songs y ON y.id = p.song_id WHERE y.album_id = al.id)"),
+    ("myplayed", Kind::Boolean, "EXISTS (SELECT 1 FROM plays p JOIN songs y ON y.id = p.song_id WHERE y.album_id = al.id AND p.user_id = $1)"),
+    ("has_image", Kind::Boolean, "al.art_kind IS NOT NULL"),
+    ("other_user", Kind::UserNumeric, "album:al.id"),
+    ("catalog", Kind::Ids, "catalog_of_album"),
+];
+
+const ARTIST_FIELDS: &[Field] = &[
+    ("title", Kind::Text, "ar.name_folded {cmp}"),
+    ("name", Kind::Text, "ar.name_folded {cmp}"),
+    ("placeformed", Kind::Text, "'' {cmp}"),
+    ("favorite", Kind::Text, "EXISTS (SELECT 1 FROM flags f WHERE f.user_id = $1 AND f.object_kind = 'artist' AND f.object_id = ar.id) AND ar.name_folded {cmp}"),
+    ("tag", Kind::Text, "EXISTS (SELECT 1 FROM songs y JOIN song_genres sg ON sg.song_id = y.id JOIN genres g ON g.id = sg.genre_id WHERE y.artist_id = ar.id AND g.name_folded {cmp})"),
+    ("yearformed", Kind::Numeric, "0"),
+    ("time", Kind::Numeric, "(ar.total_time / 60)"),
+    ("myrating", Kind::Numeric, "COALESCE((SELECT r.rating FROM ratings r WHERE r.user_id = $1 AND r.object_kind = 'artist' AND r.object_id = ar.id), 0)"),
+    ("rating", Kind::Numeric, "COALESCE((SELECT AVG(r.rating) FROM ratings r WHERE r.object_kind = 'artist' AND r.object_id = ar.id), 0)"),
+    ("played_times", Kind::Numeric, "(SELECT COUNT(*) FROM plays p JOIN songs y ON y.id = p.song_id WHERE y.artist_id = ar.id)"),
+    ("last_play", Kind::Days, "(SELECT MAX(p.played_at) FROM plays p JOIN songs y ON y.id = p.song_id WHERE y.artist_id = ar.id AND p.user_id = $1)"),
+    ("played", Kind::Boolean, "EXISTS (SELECT 1 FROM plays p JOIN songs y ON y.id = p.song_id WHERE y.artist_id = ar.id)"),
+    ("myplayed", Kind::Boolean, "EXISTS (SELECT 1 FROM plays p JOIN songs y ON y.id = p.song_id WHERE y.artist_id = ar.id AND p.user_id = $1)"),
+    ("has_image", Kind::Boolean, "EXISTS (SELECT 1 FROM albums x WHERE x.album_artist_id = ar.id AND x.art_kind IS NOT NULL)"),
+    ("other_user", Kind::UserNumeric, "artist:ar.id"),
+];
+
+const PLAYLIST_FIELDS: &[Field] = &[
+    ("title", Kind::Text, "LOWER(p.name) {cmp}"),
+    ("name", Kind::Text, "LOWER(p.name) {cmp}"),
+];
+
+const USER_FIELDS: &[Field] = &[("username", Kind::Text, "LOWER(u.username) {cmp}")];
+
+const VIDEO_FIELDS: &[Field] = &[
+    ("title", Kind::Text, "v.title_folded {cmp}"),
+    ("name", Kind::Text, "v.title_folded {cmp}"),
+    ("file", Kind::Text, "LOWER(v.path) {cmp}"),
+    ("filename", Kind::Text, "LOWER(v.path) {cmp}"),
+];
+
+fn fields(kind: SearchType) -> &'static [Field] {
+    match kind {
+        SearchType::Song => SONG_FIELDS,
+        SearchType::Album => ALBUM_FIELDS,
+        SearchType::Artist => ARTIST_FIELDS,
+        SearchType::Playlist => PLAYLIST_FIELDS,
+        SearchType::User => USER_FIELDS,
+        SearchType::Video => VIDEO_FIELDS,
+    }
+}
+
+/// One rule as the client sent it.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub field: String,
+    pub operator: i64,
+    pub input: String,
+}
+
+/// Why a rule cannot be compiled; the API turns it into a 401 naming the rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleError {
+    UnknownField,
+    UnknownOperator,
+    BadInput(&'static str),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Arg {
+    Int(i64),
+    Real(f64),
+}
+
+/// SQL under construction: conditions and their arguments after the fixed ones.
+struct Compiler {
+    args: Vec<Value>,
+    first: usize,
+}
+
+#[derive(Debug, Clone)]
+enum Value {
+    Int(i64),
+    Text(String),
+}
+
+impl Compiler {
+    fn bind(&mut self, value: Value) -> String {
+        self.args.push(value);
+        format!("${}", self.first + self.args.len())
+    }
+}
+
+fn text_condition(
+    c: &mut Compiler,
+    template: &str,
+    operator: i64,
+    input: &str,
+) -> Result<String, RuleError> {
+    let folded = fold(input.trim());
+    let escaped = folded
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    let (pattern, negate) = match operator {
+        0 => (format!("%{escaped}%"), false),
+        1 => (format!("%{escaped}%"), true),
+        2 => (format!("{escaped}%"), false),
+        3 => (format!("%{escaped}"), false),
+        4 => (escaped.clone(), false),
+        5 => (escaped.clone(), true),
+        // Sounds-like and regular expressions need functions neither engine has
+        // by default; refused rather than answered wrongly.
+        _ => return Err(RuleError::UnknownOperator),
+    };
+    let placeholder = c.bind(Value::Text(pattern));
+    let condition = template.replace("{cmp}", &format!("LIKE {placeholder} ESCAPE '\\'"));
+    Ok(if negate {
+        format!("NOT ({condition})")
+    } else {
+        format!("({condition})")
+    })
+}
+
+fn numeric_condition(
+    c: &mut Compiler,
+    expr: &str,
+    operator: i64,
+    input: &str,
+) -> Result<String, RuleError> {
+    let op = match operator {
+        0 => ">=",
+        1 => "<=",
+        2 => "=",
+        3 => "<>",
+        4 => ">",
+        5 => "<",
+        _ => return Err(RuleError::UnknownOperator),
+    };
+    let number: f64 = input
+        .trim()
+        .parse()
+        .ok()
+        .filter(|v: &f64| v.is_finite())
+        .ok_or(RuleError::BadInput("expected a number"))?;
+    // Whole numbers bind as integers, so integer columns compare exactly.
+    let value = if number.fract() == 0.0 && number.abs() < 1e15 {
+        Arg::Int(number as i64)
+    } else {
+        Arg::Real(number)
+    };
+    let placeholder = match value {
+        Arg::Int(i) => c.bind(Value::Int(i)),
+        // Text, cast by the database: see the note on optional floats in library.rs.
+        Arg::Real(r) => format!("CAST({} AS {{real}})", c.bind(Value::Text(r.to_string()))),
+    };
+    Ok(format!("({expr} {op} {placeholder})"))
+}
+
+fn id_condition(
+    c: &mut Compiler,
+    kind: SearchType,
+    template: &str,
+    operator: i64,
+    input: &str,
+) -> Result<String, RuleError> {
+    let id: i64 = input
+        .trim()
+        .parse()
+        .map_err(|_| RuleError::BadInput("expected an id"))?;
+    let placeholder = c.bind(Value::Int(id));
+    let positive = match template {
+        "playlist" => format!("EXISTS (SELECT 1 FROM playlist_items pi WHERE pi.song_id = {} AND pi.playlist_id = {placeholder})", kind.id_column()),
+        "catalog_of_album" => format!("EXISTS (SELECT 1 FROM songs y WHERE y.album_id = al.id AND y.catalog_id = {placeholder})"),
+        column => format!("{column} = {placeholder}"),
+    };
+    match operator {
+        0 => Ok(format!("({positive})")),
+        1 => Ok(format!("NOT ({positive})")),
+        _ => Err(RuleError::UnknownOperator),
+    }
+}
+
+fn compile_rule(c: &mut Compiler, kind: SearchType, rule: &Rule) -> Result<String, RuleError> {
+    let field = if rule.field == "name" && kind != SearchType::User {
+        "title"
+    } else {
+        rule.field.as_str()
+    };
+    let (_, field_kind, template) = fields(kind)
+        .iter()
+        .find(|(name, _, _)| *name == field)
+        .ok_or(RuleError::UnknownField)?;
+    let input = rule.input.as_str();
+    match field_kind {
+        Kind::Text => text_condition(c, template, rule.operator, input),
+        Kind::Numeric => numeric_condition(c, template, rule.operator, input),
+        Kind::Boolean => match rule.operator {
+            0 => Ok(format!("({template})")),
+            1 => Ok(format!("NOT ({template})")),
+            _ => Err(RuleError::UnknownOperator),
+        },
+        Kind::Ids => id_condition(c, kind, template, rule.operator, input),
+        Kind::Date => {
+            let when = parse_date(input).ok_or(RuleError::BadInput("expected a date"))?;
+            let placeholder = c.bind(Value::Int(when));
+            match rule.operator {
+                0 => Ok(format!("({template} < {placeholder})")),
+                1 => Ok(format!("({template} > {placeholder})")),
+                _ => Err(RuleError::UnknownOperator),
+            }
+        }
+        Kind::Days => {
+            let days: i64 = input
+                .trim()
+                .parse()
+                .map_err(|_| RuleError::BadInput("expected a number of days"))?;
+            let placeholder = c.bind(Value::Int(now() - days.clamp(0, 1_000_000) * 86400));
+            match rule.operator {
+                0 => Ok(format!("(COALESCE({template}, 0) < {placeholder})")),
+                1 => Ok(format!("(COALESCE({template}, 0) >= {placeholder})")),
+                _ => Err(RuleError::UnknownOperator),
+            }
+        }
+        Kind::UserNumeric => {
+            let user: i64 = input
+                .trim()
+                .parse()
+                .map_err(|_| RuleError::BadInput("expected a user id"))?;
+            let (object_kind, column) = template.split_once(':').unwrap_or(("song", "s.id"));
+            let user = c.bind(Value::Int(user));
+            match rule.operator {
+                0 => Ok(format!(
+                    "EXISTS (SELECT 1 FROM flags f WHERE f.user_id = {user} AND f.object_kind = '{object_kind}' AND f.object_id = {column})"
+                )),
+                1..=5 => Ok(format!(
+                    "EXISTS (SELECT 1 FROM ratings r WHERE r.user_id = {user} AND r.object_kind = '{object_kind}' AND r.object_id = {column} AND r.rating = {})",
+                    6 - rule.operator
+                )),
+                _ => Err(RuleError::UnknownOperator),
+            }
+        }
+        Kind::Recent => {
+            let count: i64 = input
+                .trim()
+                .parse()
+                .map_err(|_| RuleError::BadInput("expected a count"))?;
+            let placeholder = c.bind(Value::Int(count.clamp(0, 1_000_000)));
+            Ok(format!(
+                "s.id IN (SELECT y.id FROM songs y ORDER BY y.{template} DESC, y.id DESC LIMIT {placeholder})"
+            ))
+        }
+    }
+}
+
+fn parse_date(text: &str) -> Option<i64> {
+    use chrono::NaiveDate;
+    let text = text.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(t.timestamp());
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp())
+}
+
+/// A whole search.
+#[derive(Debug, Clone)]
+pub struct Search {
+    pub kind: SearchType,
+    pub rules: Vec<Rule>,
+    /// `or` instead of `and`.
+    pub any: bool,
+    pub random: bool,
+}
+
+impl Store {
+    /// Ids matching the search, paged. Err names the index of the bad rule.
+    pub async fn search_ids(
+        &self,
+        user_id: i64,
+        admin: bool,
+        search: &Search,
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<Result<Vec<i64>, (usize, RuleError)>> {
+        // $1 caller, $2 admin, $3 limit, $4 offset; rule arguments follow.
+        let mut compiler = Compiler {
+            args: Vec::new(),
+            first: 4,
+        };
+        let mut conditions = Vec::new();
+        for (index, rule) in search.rules.iter().enumerate() {
+            match compile_rule(&mut compiler, search.kind, rule) {
+                Ok(condition) => conditions.push(condition),
+                Err(error) => return Ok(Err((index, error))),
+            }
+        }
+        let (table, base) = search.kind.table();
+        let joined = if conditions.is_empty() {
+            "1 = 1".to_string()
+        } else {
+            conditions.join(if search.any { " OR " } else { " AND " })
+        };
+        let id = search.kind.id_column();
+        let order = if search.random {
+            "RANDOM()".to_string()
+        } else {
+            id.to_string()
+        };
+        let sql = self.dialect_query(&format!(
+            "SELECT {id} FROM {table} WHERE {base} AND ($1 = $1) AND ($2 = $2) AND ({joined}) ORDER BY {order} LIMIT $3 OFFSET $4"
+        ));
+        let mut query = sqlx::query(&sql)
+            .bind(user_id)
+            .bind(admin as i64)
+            .bind(limit)
+            .bind(offset);
+        for value in compiler.args {
+            query = match value {
+                Value::Int(i) => query.bind(i),
+                Value::Text(t) => query.bind(t),
+            };
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        Ok(Ok(rows.iter().map(|row| row.get::<i64, _>(0)).collect()))
+    }
+}

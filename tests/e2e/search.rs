@@ -1,0 +1,528 @@
+//! advanced_search: rules per type, and/or, operators, refusals.
+
+use serde_json::{json, Value};
+
+use crate::harness::*;
+use crate::on_both_engines;
+
+async fn search(server: &TestServer, token: &str, extra: &[(&str, &str)]) -> Value {
+    let mut params = vec![("action", "advanced_search"), ("auth", token)];
+    params.extend_from_slice(extra);
+    server.json(&params).await
+}
+
+fn names(doc: &Value, field: &str) -> Vec<String> {
+    let mut list: Vec<String> = doc
+        .as_array()
+        .unwrap_or_else(|| panic!("{doc}"))
+        .iter()
+        .map(|item| item[field].as_str().unwrap().to_string())
+        .collect();
+    list.sort();
+    list
+}
+
+on_both_engines!(advanced_search_per_type, |server: TestServer| async move {
+    let token = server.admin_token().await;
+    let t = token.as_str();
+    // Songs: text operators.
+    let rule = |field: &'static str, op: &'static str, input: &'static str| {
+        [
+            ("rule_1", field),
+            ("rule_1_operator", op),
+            ("rule_1_input", input),
+        ]
+    };
+    assert_eq!(
+        search(&server, t, &rule("title", "0", "tone"))
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        10
+    );
+    assert_eq!(
+        names(
+            &search(&server, t, &rule("title", "2", "full")).await,
+            "title"
+        ),
+        ["Full FLAC", "Full MP3"]
+    );
+    assert_eq!(
+        names(
+            &search(&server, t, &rule("title", "3", "SONG")).await,
+            "title"
+        ),
+        [
+            "Alice Song",
+            "Bob Song",
+            "Carol Song",
+            "Emoji 🎵 Song",
+            "Some Untagged Song"
+        ]
+    );
+    assert_eq!(
+        names(
+            &search(&server, t, &rule("title", "4", "adagio")).await,
+            "title"
+        ),
+        ["Adagio"]
+    );
+    assert_eq!(
+        search(&server, t, &rule("title", "5", "adagio"))
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        21
+    );
+    assert_eq!(
+        search(&server, t, &rule("title", "1", "tone"))
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        12
+    );
+    assert_eq!(
+        names(
+            &search(&server, t, &rule("name", "4", "finale")).await,
+            "title"
+        ),
+        ["Finale"],
+        "name is title"
+    );
+    assert_eq!(
+        names(
+            &search(&server, t, &rule("artist", "0", "björk")).await,
+            "title"
+        ),
+        ["Emoji 🎵 Song", "日本語の歌"]
+    );
+    assert_eq!(
+        search(&server, t, &rule("album", "4", "double feature"))
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    assert_eq!(
+        names(
+            &search(&server, t, &rule("tag", "4", "jazz")).await,
+            "title"
+        ),
+        ["日本語の歌"]
+    );
+    assert_eq!(
+        search(&server, t, &rule("composer", "0", "johann"))
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    assert_eq!(
+        names(
+            &search(&server, t, &rule("lyrics", "0", "second line")).await,
+            "title"
+        ),
+        ["Full FLAC", "Full MP3"]
+    );
+    assert_eq!(
+        names(
+            &search(&server, t, &rule("file", "0", "untagged")).await,
+            "title"
+        ),
+        ["Some Untagged Song"]
+    );
+    assert_eq!(
+        search(&server, t, &rule("anywhere", "0", "orchestra"))
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    // Numbers, dates, booleans.
+    assert_eq!(
+        search(&server, t, &rule("year", "2", "2019"))
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    assert_eq!(
+        search(&server, t, &rule("year", "4", "2020"))
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    assert_eq!(
+        search(&server, t, &rule("year", "5", "1"))
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "only the untagged song has no year"
+    );
+    assert_eq!(
+        search(&server, t, &rule("added", "1", "2000-01-01"))
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        22
+    );
+    assert_eq!(
+        search(&server, t, &rule("added", "0", "2000-01-01")).await,
+        json!([])
+    );
+    assert_eq!(
+        search(&server, t, &rule("played", "0", "")).await,
+        json!([])
+    );
+    assert_eq!(
+        search(&server, t, &rule("played", "1", ""))
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        22
+    );
+    assert_eq!(
+        search(&server, t, &rule("recent_added", "0", "3"))
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    // A rating and a play show up in the rules at once.
+    let finale = search(&server, t, &rule("title", "4", "finale")).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    server
+        .json(&[
+            ("action", "rate"),
+            ("auth", t),
+            ("type", "song"),
+            ("id", &finale),
+            ("rating", "5"),
+        ])
+        .await;
+    server
+        .json(&[("action", "record_play"), ("auth", t), ("id", &finale)])
+        .await;
+    assert_eq!(
+        names(
+            &search(&server, t, &rule("myrating", "0", "4")).await,
+            "title"
+        ),
+        ["Finale"]
+    );
+    assert_eq!(
+        names(
+            &search(&server, t, &rule("played_times", "4", "0")).await,
+            "title"
+        ),
+        ["Finale"]
+    );
+    assert_eq!(
+        names(
+            &search(&server, t, &rule("last_play", "1", "1")).await,
+            "title"
+        ),
+        ["Finale"]
+    );
+    assert_eq!(
+        names(
+            &search(&server, t, &rule("myplayedalbum", "0", "")).await,
+            "title"
+        ),
+        ["Adagio", "Allegro", "Finale", "Overture"]
+    );
+    let admin_id = server
+        .query_strings("SELECT CAST(id AS TEXT) FROM users WHERE username = 'admin'")
+        .await[0]
+        .clone();
+    let other = [
+        ("rule_1", "other_user"),
+        ("rule_1_operator", "1"),
+        ("rule_1_input", admin_id.as_str()),
+    ];
+    assert_eq!(
+        names(&search(&server, t, &other).await, "title"),
+        ["Finale"],
+        "rated 5 by that user"
+    );
+
+    // and / or, with gaps in the numbering.
+    let and = [
+        ("rule_1", "artist"),
+        ("rule_1_operator", "0"),
+        ("rule_1_input", "orchestra"),
+        ("rule_3", "title"),
+        ("rule_3_operator", "2"),
+        ("rule_3_input", "a"),
+    ];
+    assert_eq!(
+        names(&search(&server, t, &and).await, "title"),
+        ["Adagio", "Allegro"]
+    );
+    let mut or = and.to_vec();
+    or.push(("operator", "or"));
+    assert_eq!(
+        search(&server, t, &or).await.as_array().unwrap().len(),
+        8,
+        "4 by the orchestra + AAC, AIFF, ALAC, Alice"
+    );
+    // Paging and random.
+    let page = search(
+        &server,
+        t,
+        &[
+            ("rule_1", "title"),
+            ("rule_1_operator", "0"),
+            ("rule_1_input", "tone"),
+            ("offset", "8"),
+            ("limit", "5"),
+        ],
+    )
+    .await;
+    assert_eq!(page.as_array().unwrap().len(), 2);
+    assert_eq!(page[0]["playlisttrack"], json!(9));
+    let random = search(
+        &server,
+        t,
+        &[
+            ("rule_1", "title"),
+            ("rule_1_operator", "0"),
+            ("rule_1_input", "tone"),
+            ("random", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(random.as_array().unwrap().len(), 10);
+
+    // Albums, artists, playlists, users, videos.
+    let albums = search(
+        &server,
+        t,
+        &[
+            ("type", "album"),
+            ("rule_1", "title"),
+            ("rule_1_operator", "0"),
+            ("rule_1_input", "feature"),
+        ],
+    )
+    .await;
+    assert_eq!(names(&albums, "name"), ["Double Feature"]);
+    assert!(albums[0]["tracks"].is_number());
+    let albums = search(
+        &server,
+        t,
+        &[
+            ("type", "album"),
+            ("rule_1", "has_image"),
+            ("rule_1_operator", "0"),
+            ("rule_1_input", ""),
+        ],
+    )
+    .await;
+    assert_eq!(
+        names(&albums, "name"),
+        ["Everything Tagged", "Format Parade", "Various Hits"]
+    );
+    let albums = search(
+        &server,
+        t,
+        &[
+            ("type", "album"),
+            ("rule_1", "artist"),
+            ("rule_1_operator", "4"),
+            ("rule_1_input", "various artists"),
+        ],
+    )
+    .await;
+    assert_eq!(names(&albums, "name"), ["Various Hits"]);
+    let artists = search(
+        &server,
+        t,
+        &[
+            ("type", "artist"),
+            ("rule_1", "tag"),
+            ("rule_1_operator", "4"),
+            ("rule_1_input", "pop"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        names(&artists, "name"),
+        ["Alice Example", "Björk Ø", "Bob Example", "Carol Example"]
+    );
+    let artists = search(
+        &server,
+        t,
+        &[
+            ("type", "artist"),
+            ("rule_1", "title"),
+            ("rule_1_operator", "2"),
+            ("rule_1_input", "the"),
+        ],
+    )
+    .await;
+    assert_eq!(names(&artists, "name"), ["The Testers"]);
+    server
+        .json(&[
+            ("action", "playlist_create"),
+            ("auth", t),
+            ("name", "Sunday"),
+            ("type", "public"),
+        ])
+        .await;
+    let lists = search(
+        &server,
+        t,
+        &[
+            ("type", "playlist"),
+            ("rule_1", "title"),
+            ("rule_1_operator", "0"),
+            ("rule_1_input", "sun"),
+        ],
+    )
+    .await;
+    assert_eq!(names(&lists, "name"), ["Sunday"]);
+    let users = search(
+        &server,
+        t,
+        &[
+            ("type", "user"),
+            ("rule_1", "username"),
+            ("rule_1_operator", "4"),
+            ("rule_1_input", "ADMIN"),
+        ],
+    )
+    .await;
+    assert_eq!(users[0]["user"][0]["username"], json!("admin"));
+    let videos = search(
+        &server,
+        t,
+        &[
+            ("type", "video"),
+            ("rule_1", "title"),
+            ("rule_1_operator", "0"),
+            ("rule_1_input", "x"),
+        ],
+    )
+    .await;
+    assert_eq!(videos, json!([]));
+
+    // XML: a song list.
+    let xml = server
+        .xml(&[
+            ("action", "advanced_search"),
+            ("auth", t),
+            ("rule_1", "title"),
+            ("rule_1_operator", "4"),
+            ("rule_1_input", "finale"),
+        ])
+        .await;
+    assert_eq!(xml.field("total_count").unwrap(), "1");
+    // The later name of the method.
+    let doc = server
+        .json(&[
+            ("action", "search"),
+            ("auth", t),
+            ("rule_1", "title"),
+            ("rule_1_operator", "4"),
+            ("rule_1_input", "finale"),
+        ])
+        .await;
+    assert_eq!(doc[0]["title"], json!("Finale"));
+
+    // Refusals: unknown field, operator, type; bad input; no rules.
+    for (params, code) in [
+        (
+            vec![
+                ("rule_1", "loudness"),
+                ("rule_1_operator", "0"),
+                ("rule_1_input", "x"),
+            ],
+            "401",
+        ),
+        (
+            vec![
+                ("rule_1", "title"),
+                ("rule_1_operator", "12"),
+                ("rule_1_input", "x"),
+            ],
+            "401",
+        ),
+        (
+            vec![
+                ("rule_1", "title"),
+                ("rule_1_operator", "6"),
+                ("rule_1_input", "x"),
+            ],
+            "401",
+        ),
+        (
+            vec![
+                ("rule_1", "year"),
+                ("rule_1_operator", "0"),
+                ("rule_1_input", "soon"),
+            ],
+            "401",
+        ),
+        (
+            vec![
+                ("rule_1", "year"),
+                ("rule_1_operator", "x"),
+                ("rule_1_input", "1"),
+            ],
+            "401",
+        ),
+        (vec![("rule_1", "title"), ("rule_1_input", "1")], "401"),
+        (
+            vec![
+                ("type", "label"),
+                ("rule_1", "title"),
+                ("rule_1_operator", "0"),
+                ("rule_1_input", "x"),
+            ],
+            "401",
+        ),
+        (
+            vec![
+                ("type", "album"),
+                ("rule_1", "composer"),
+                ("rule_1_operator", "0"),
+                ("rule_1_input", "x"),
+            ],
+            "401",
+        ),
+        (
+            vec![
+                ("operator", "xor"),
+                ("rule_1", "title"),
+                ("rule_1_operator", "0"),
+                ("rule_1_input", "x"),
+            ],
+            "401",
+        ),
+        (vec![("type", "song")], "401"),
+    ] {
+        let mut all = vec![("action", "advanced_search"), ("auth", t)];
+        all.extend(params);
+        assert_error(&server, &all, code).await;
+    }
+    // Input that looks like SQL is only ever data.
+    let sneaky = search(&server, t, &rule("title", "0", "x' OR '1'='1")).await;
+    assert_eq!(sneaky, json!([]));
+});
