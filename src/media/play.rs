@@ -152,7 +152,8 @@ async fn serve(
     builder = builder
         .header(header::CONTENT_TYPE, header_value(&media.mime))
         .header("X-Content-Duration", seconds(media.duration));
-    if params.get("action") == Some("download") {
+    let download = params.get("action") == Some("download");
+    if download {
         builder = builder.header(header::CONTENT_DISPOSITION, attachment(&media));
     }
     let (status, start, length) = match range {
@@ -167,7 +168,6 @@ async fn serve(
         .header(header::CONTENT_LENGTH, length.to_string());
     // A song fetched from its first byte is a play (spec 7.2); later ranges of the
     // same listen, HEAD requests and downloads are not.
-    let download = params.get("action") == Some("download");
     if kind == MediaKind::Song && method == Method::GET && start == 0 && !download {
         let agent: String = headers
             .get(header::USER_AGENT)

@@ -348,6 +348,8 @@ pub async fn assert_error(server: &TestServer, params: &[(&str, &str)], code: &s
 
 struct Postgres {
     admin_url: String,
+    /// Held until the test process exits; its closing stops the test cluster.
+    _lifeline: Option<std::process::ChildStdin>,
 }
 
 static POSTGRES: OnceLock<Option<Postgres>> = OnceLock::new();
@@ -389,7 +391,10 @@ async fn postgres_database() -> Option<String> {
 fn start_postgres() -> Option<Postgres> {
     if let Ok(url) = std::env::var("TONEARM_TEST_DATABASE_URL") {
         if !url.is_empty() {
-            return Some(Postgres { admin_url: url });
+            return Some(Postgres {
+                admin_url: url,
+                _lifeline: None,
+            });
         }
     }
     let bin = find_postgres_bin()?;
@@ -441,15 +446,15 @@ fn start_postgres() -> Option<Postgres> {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").ok()?;
         listener.local_addr().ok()?.port()
     };
-    // The server dies with the test process: a watchdog shell stops it once this
-    // process is gone, since a test binary has no hook that runs at exit.
+    // The server dies with the test process: the watchdog shell waits for end-of-file on
+    // its stdin, a pipe whose writing end this process holds until it exits, and then
+    // stops the server. (A test binary has no hook that runs at exit.)
     let script = format!(
         "{postgres} -D {data} -p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=300 & \
-         pg=$!; while kill -0 {parent} 2>/dev/null && kill -0 $pg 2>/dev/null; do sleep 1; done; kill -INT $pg 2>/dev/null",
+         pg=$!; cat > /dev/null; kill -INT $pg 2>/dev/null",
         postgres = bin.join("postgres").display(),
         data = data.display(),
         sock = dir.display(),
-        parent = std::process::id(),
     );
     let mut command = if is_root {
         let mut c = Command::new("runuser");
@@ -460,16 +465,21 @@ fn start_postgres() -> Option<Postgres> {
         c.args(["-c", &script]);
         c
     };
-    command
+    let mut watchdog = command
+        .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .ok()?;
+    let lifeline = watchdog.stdin.take()?;
     let admin_url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
-    for _ in 0..100 {
+    for _ in 0..600 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             std::thread::sleep(Duration::from_millis(300));
-            return Some(Postgres { admin_url });
+            return Some(Postgres {
+                admin_url,
+                _lifeline: Some(lifeline),
+            });
         }
         std::thread::sleep(Duration::from_millis(100));
     }
