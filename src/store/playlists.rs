@@ -212,7 +212,7 @@ impl Store {
         let pattern = criteria
             .title
             .as_deref()
-            .map(|t| super::browse::like_pattern(t))
+            .map(super::browse::like_pattern)
             .unwrap_or_default();
         let rows = sqlx::query(&sql)
             .bind(user_id)

@@ -485,43 +485,6 @@ fn printable(text: &str) -> String {
     text.chars().filter(|c| !c.is_control()).take(64).collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stream_urls_give_their_song() {
-        assert_eq!(
-            song_id_from_url("http://h/play/index.php?ssid=x&type=song&oid=42&uid=1&player=api"),
-            Some(42)
-        );
-        assert_eq!(
-            song_id_from_url("http%3A%2F%2Fh%2Fplay%2Findex.php%3Fssid%3Dx%26oid%3D7"),
-            Some(7)
-        );
-        assert_eq!(
-            song_id_from_url("http://h/play/ssid/x/type/song/oid/9/uid/1/name/a.mp3"),
-            Some(9)
-        );
-        assert_eq!(song_id_from_url("http://h/other"), None);
-    }
-
-    #[test]
-    fn dates() {
-        assert_eq!(parse_time_range("add", "1970-01-02").unwrap().after, 86400);
-        assert_eq!(
-            parse_time_range("add", "1970-01-01T10:00:00+10:00")
-                .unwrap()
-                .after,
-            0
-        );
-        let range = parse_time_range("add", "1970-01-02/1970-01-03").unwrap();
-        assert_eq!((range.after, range.until), (86400, Some(172800)));
-        assert!(parse_time_range("add", "yesterday").is_err());
-        assert!(parse_time_range("add", "2020-13-45").is_err());
-    }
-}
-
 /// Puts items fetched by id back into the order of `ids`.
 pub fn in_order<T>(ids: &[i64], items: Vec<T>, id_of: impl Fn(&T) -> i64) -> Vec<T> {
     let mut by_id: std::collections::HashMap<i64, T> =
@@ -613,4 +576,41 @@ pub async fn stats(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiError> 
         }
     };
     Ok(Reply::Document(document))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_urls_give_their_song() {
+        assert_eq!(
+            song_id_from_url("http://h/play/index.php?ssid=x&type=song&oid=42&uid=1&player=api"),
+            Some(42)
+        );
+        assert_eq!(
+            song_id_from_url("http%3A%2F%2Fh%2Fplay%2Findex.php%3Fssid%3Dx%26oid%3D7"),
+            Some(7)
+        );
+        assert_eq!(
+            song_id_from_url("http://h/play/ssid/x/type/song/oid/9/uid/1/name/a.mp3"),
+            Some(9)
+        );
+        assert_eq!(song_id_from_url("http://h/other"), None);
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(parse_time_range("add", "1970-01-02").unwrap().after, 86400);
+        assert_eq!(
+            parse_time_range("add", "1970-01-01T10:00:00+10:00")
+                .unwrap()
+                .after,
+            0
+        );
+        let range = parse_time_range("add", "1970-01-02/1970-01-03").unwrap();
+        assert_eq!((range.after, range.until), (86400, Some(172800)));
+        assert!(parse_time_range("add", "yesterday").is_err());
+        assert!(parse_time_range("add", "2020-13-45").is_err());
+    }
 }
