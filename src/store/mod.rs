@@ -7,6 +7,7 @@ pub mod browse;
 pub mod catalogs;
 pub mod library;
 pub mod media;
+pub mod phonetic;
 pub mod playlists;
 mod schema;
 pub mod search;

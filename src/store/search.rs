@@ -246,8 +246,6 @@ fn text_condition(
         3 => (format!("%{escaped}"), false),
         4 => (escaped.clone(), false),
         5 => (escaped.clone(), true),
-        // Sounds-like and regular expressions need functions neither engine has
-        // by default; refused rather than answered wrongly.
         _ => return Err(RuleError::UnknownOperator),
     };
     let placeholder = c.bind(Value::Text(pattern));
@@ -316,6 +314,81 @@ fn id_condition(
         1 => Ok(format!("NOT ({positive})")),
         _ => Err(RuleError::UnknownOperator),
     }
+}
+
+/// A rule SQL cannot evaluate on both engines (sounds like, regular expressions): it
+/// selects the field's text, and Rust decides.
+enum Fuzzy {
+    SoundsLike { code: String, negate: bool },
+    Regex { pattern: regex::Regex, negate: bool },
+}
+
+impl Fuzzy {
+    fn matches(&self, value: &str) -> bool {
+        match self {
+            Fuzzy::SoundsLike { code, negate } => {
+                (super::phonetic::soundex(value) == *code) != *negate
+            }
+            Fuzzy::Regex { pattern, negate } => pattern.is_match(value) != *negate,
+        }
+    }
+}
+
+/// The text a fuzzy rule looks at: the field's own scalar expression, or for fields
+/// that match through a related row, that row's name.
+fn text_value(kind: SearchType, field: &str, template: &str) -> Option<String> {
+    let related = match (kind, field) {
+        (SearchType::Song, "album") => {
+            Some("(SELECT x.name FROM albums x WHERE x.id = s.album_id)")
+        }
+        (SearchType::Song, "artist") => {
+            Some("(SELECT x.name FROM artists x WHERE x.id = s.artist_id)")
+        }
+        (SearchType::Album, "artist") => {
+            Some("(SELECT x.name FROM artists x WHERE x.id = al.album_artist_id)")
+        }
+        _ => None,
+    };
+    if let Some(expr) = related {
+        return Some(expr.to_string());
+    }
+    // Plain columns: "expr {cmp}" where expr is not a subquery.
+    let expr = template.strip_suffix(" {cmp}")?;
+    (!expr.contains("EXISTS") && !expr.starts_with('\'')).then(|| expr.to_string())
+}
+
+fn fuzzy_rule(kind: SearchType, rule: &Rule) -> Result<Option<(String, Fuzzy)>, RuleError> {
+    if !(6..=9).contains(&rule.operator) {
+        return Ok(None);
+    }
+    let field = if rule.field == "name" && kind != SearchType::User {
+        "title"
+    } else {
+        rule.field.as_str()
+    };
+    let (_, field_kind, template) = fields(kind)
+        .iter()
+        .find(|(name, _, _)| *name == field)
+        .ok_or(RuleError::UnknownField)?;
+    if *field_kind != Kind::Text {
+        return Err(RuleError::UnknownOperator);
+    }
+    let expr = text_value(kind, field, template).ok_or(RuleError::UnknownOperator)?;
+    let fuzzy = match rule.operator {
+        6 | 7 => Fuzzy::SoundsLike {
+            code: super::phonetic::soundex(&rule.input),
+            negate: rule.operator == 7,
+        },
+        _ => Fuzzy::Regex {
+            pattern: regex::RegexBuilder::new(&rule.input)
+                .case_insensitive(true)
+                .size_limit(1 << 20)
+                .build()
+                .map_err(|_| RuleError::BadInput("not a valid regular expression"))?,
+            negate: rule.operator == 9,
+        },
+    };
+    Ok(Some((format!("COALESCE({expr}, '')"), fuzzy)))
 }
 
 fn compile_rule(c: &mut Compiler, kind: SearchType, rule: &Rule) -> Result<String, RuleError> {
@@ -412,7 +485,89 @@ pub struct Search {
     pub random: bool,
 }
 
+/// A search with fuzzy rules, compiled as far as SQL goes.
+struct FuzzyQuery {
+    compiler: Compiler,
+    /// One per rule: a condition, or for a fuzzy rule the text it tests.
+    conditions: Vec<String>,
+    fuzzy: Vec<(usize, Fuzzy)>,
+}
+
 impl Store {
+    /// The search with fuzzy rules: every candidate row comes back with each SQL rule's
+    /// truth and each fuzzy rule's text; Rust combines them, shuffles and pages.
+    async fn search_with_fuzzy(
+        &self,
+        user_id: i64,
+        admin: bool,
+        search: &Search,
+        query: FuzzyQuery,
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<i64>> {
+        let FuzzyQuery {
+            compiler,
+            conditions,
+            fuzzy,
+        } = query;
+        let (table, base) = search.kind.table();
+        let id = search.kind.id_column();
+        let columns: Vec<String> = conditions
+            .iter()
+            .enumerate()
+            .map(|(index, condition)| {
+                if fuzzy.iter().any(|(i, _)| *i == index) {
+                    condition.clone()
+                } else {
+                    format!("CASE WHEN {condition} THEN 'y' ELSE '' END")
+                }
+            })
+            .collect();
+        let sql = self.dialect_query(&format!(
+            "SELECT {id}, {} FROM {table} WHERE {base} AND ($1 = $1) AND ($2 = $2) AND ($3 = $3) AND ($4 = $4) ORDER BY {id}",
+            columns.join(", ")
+        ));
+        let mut sql_query = sqlx::query(&sql)
+            .bind(user_id)
+            .bind(admin as i64)
+            .bind(limit)
+            .bind(offset);
+        for value in compiler.args {
+            sql_query = match value {
+                Value::Int(i) => sql_query.bind(i),
+                Value::Text(t) => sql_query.bind(t),
+            };
+        }
+        let rows = sql_query.fetch_all(&self.pool).await?;
+        let mut ids: Vec<i64> = rows
+            .iter()
+            .filter(|row| {
+                let mut results = (0..conditions.len()).map(|index| {
+                    let value: String = row.get(index + 1);
+                    match fuzzy.iter().find(|(i, _)| *i == index) {
+                        Some((_, test)) => test.matches(&value),
+                        None => !value.is_empty(),
+                    }
+                });
+                if search.any {
+                    results.any(|r| r)
+                } else {
+                    results.all(|r| r)
+                }
+            })
+            .map(|row| row.get::<i64, _>(0))
+            .collect();
+        if search.random {
+            use rand::seq::SliceRandom;
+            ids.shuffle(&mut rand::thread_rng());
+        }
+        Ok(ids
+            .into_iter()
+            .skip(offset.max(0) as usize)
+            .take(limit.clamp(0, i64::MAX) as usize)
+            .collect())
+    }
+
     /// Ids matching the search, paged. Err names the index of the bad rule.
     pub async fn search_ids(
         &self,
@@ -428,11 +583,30 @@ impl Store {
             first: 4,
         };
         let mut conditions = Vec::new();
+        let mut fuzzy = Vec::new();
         for (index, rule) in search.rules.iter().enumerate() {
-            match compile_rule(&mut compiler, search.kind, rule) {
-                Ok(condition) => conditions.push(condition),
+            match fuzzy_rule(search.kind, rule) {
                 Err(error) => return Ok(Err((index, error))),
+                Ok(Some((expr, test))) => {
+                    conditions.push(expr);
+                    fuzzy.push((index, test));
+                }
+                Ok(None) => match compile_rule(&mut compiler, search.kind, rule) {
+                    Ok(condition) => conditions.push(condition),
+                    Err(error) => return Ok(Err((index, error))),
+                },
             }
+        }
+        if !fuzzy.is_empty() {
+            let query = FuzzyQuery {
+                compiler,
+                conditions,
+                fuzzy,
+            };
+            return self
+                .search_with_fuzzy(user_id, admin, search, query, offset, limit)
+                .await
+                .map(Ok);
         }
         let (table, base) = search.kind.table();
         let joined = if conditions.is_empty() {

@@ -466,9 +466,9 @@ on_both_engines!(advanced_search_per_type, |server: TestServer| async move {
         ),
         (
             vec![
-                ("rule_1", "title"),
+                ("rule_1", "year"),
                 ("rule_1_operator", "6"),
-                ("rule_1_input", "x"),
+                ("rule_1_input", "1"),
             ],
             "401",
         ),
@@ -522,6 +522,86 @@ on_both_engines!(advanced_search_per_type, |server: TestServer| async move {
         all.extend(params);
         assert_error(&server, &all, code).await;
     }
+    // Sounds like and regular expressions, alone and with other rules.
+    assert_eq!(
+        names(
+            &search(&server, t, &rule("title", "6", "Finali")).await,
+            "title"
+        ),
+        ["Finale"]
+    );
+    assert_eq!(
+        names(
+            &search(&server, t, &rule("title", "6", "adajio")).await,
+            "title"
+        ),
+        ["Adagio"]
+    );
+    assert_eq!(
+        search(&server, t, &rule("title", "7", "Finali"))
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        21
+    );
+    assert_eq!(
+        names(
+            &search(&server, t, &rule("title", "8", "^a.*TONE$")).await,
+            "title"
+        ),
+        ["AAC Tone", "AIFF Tone", "ALAC Tone"]
+    );
+    assert_eq!(
+        search(&server, t, &rule("title", "9", "tone"))
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        12
+    );
+    assert_eq!(
+        names(
+            &search(&server, t, &rule("artist", "8", "^orch")).await,
+            "title"
+        ),
+        ["Adagio", "Allegro", "Finale", "Overture"]
+    );
+    let mixed = [
+        ("rule_1", "title"),
+        ("rule_1_operator", "8"),
+        ("rule_1_input", "^a"),
+        ("rule_2", "year"),
+        ("rule_2_operator", "2"),
+        ("rule_2_input", "2019"),
+        ("limit", "1"),
+    ];
+    assert_eq!(
+        search(&server, t, &mixed).await.as_array().unwrap().len(),
+        1
+    );
+    let mut mixed_or = mixed[..6].to_vec();
+    mixed_or.push(("operator", "or"));
+    assert_eq!(
+        search(&server, t, &mixed_or)
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        8
+    );
+    assert_error(
+        &server,
+        &[
+            ("action", "advanced_search"),
+            ("auth", t),
+            ("rule_1", "title"),
+            ("rule_1_operator", "8"),
+            ("rule_1_input", "(unclosed"),
+        ],
+        "401",
+    )
+    .await;
     // Input that looks like SQL is only ever data.
     let sneaky = search(&server, t, &rule("title", "0", "x' OR '1'='1")).await;
     assert_eq!(sneaky, json!([]));
