@@ -60,6 +60,9 @@ enum Command {
         #[arg(long)]
         id: Option<i64>,
     },
+    /// Manage smart playlists (saved song searches, `smart_N` in the API).
+    #[command(subcommand)]
+    Smartlist(SmartlistCommand),
     /// Manage access control lists (IP ranges allowed to use the API or stream).
     #[command(subcommand)]
     Acl(AclCommand),
@@ -135,6 +138,36 @@ enum CatalogCommand {
     List,
     /// List files the scanner skipped, with the reason.
     Skipped,
+}
+
+#[derive(Subcommand, Debug)]
+enum SmartlistCommand {
+    /// Save a song search as a smart playlist. Rules as FIELD:OPERATOR:INPUT, with the
+    /// field names and operator numbers of advanced_search (e.g. `genre` is `tag`:
+    /// --rule tag:4:Jazz --rule year:0:1990).
+    Add {
+        name: String,
+        /// The owner.
+        #[arg(long)]
+        user: String,
+        #[arg(long = "rule", required = true)]
+        rules: Vec<String>,
+        /// Match any rule instead of all.
+        #[arg(long)]
+        any: bool,
+        #[arg(long)]
+        random: bool,
+        /// At most this many songs (0: no limit).
+        #[arg(long, default_value_t = 0)]
+        limit: i64,
+        /// Visible to every user.
+        #[arg(long)]
+        public: bool,
+    },
+    /// List smart playlists.
+    List,
+    /// Remove a smart playlist by id (the N of smart_N).
+    Remove { id: i64 },
 }
 
 #[derive(Subcommand, Debug)]
@@ -228,6 +261,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let shout = store.add_shout(author.id, kind, object_id, text).await?;
             println!("shout {shout} posted");
             Ok(())
+        }
+        Command::Smartlist(command) => {
+            smartlist(Store::open(&ctx.database_url).await?, command).await
         }
         Command::Acl(command) => acl(Store::open(&ctx.database_url).await?, command).await,
     }
@@ -433,6 +469,61 @@ async fn catalog(store: Store, command: CatalogCommand) -> anyhow::Result<()> {
             for (path, reason) in store.skipped_files().await? {
                 println!("{path}\t{reason}");
             }
+        }
+    }
+    Ok(())
+}
+
+async fn smartlist(store: Store, command: SmartlistCommand) -> anyhow::Result<()> {
+    match command {
+        SmartlistCommand::Add {
+            name,
+            user,
+            rules,
+            any,
+            random,
+            limit,
+            public,
+        } => {
+            let owner = find_user(&store, &user).await?;
+            let mut parsed = Vec::with_capacity(rules.len());
+            for text in &rules {
+                let mut parts = text.splitn(3, ':');
+                let (Some(field), Some(operator), input) =
+                    (parts.next(), parts.next(), parts.next())
+                else {
+                    bail!("--rule {text:?}: expected FIELD:OPERATOR:INPUT");
+                };
+                let operator: i64 = operator
+                    .parse()
+                    .with_context(|| format!("--rule {text:?}: the operator is a number"))?;
+                parsed.push(crate::store::search::Rule {
+                    field: field.to_string(),
+                    operator,
+                    input: input.unwrap_or("").to_string(),
+                });
+            }
+            let id = store
+                .create_smartlist(owner.id, &name, public, &parsed, any, random, limit)
+                .await?;
+            println!("smart playlist smart_{id} created");
+        }
+        SmartlistCommand::List => {
+            for list in store.smartlists().await? {
+                println!(
+                    "{}\t{}\t{}\t{} rules",
+                    list.row.id,
+                    list.row.name,
+                    list.row.owner,
+                    list.search.rules.len()
+                );
+            }
+        }
+        SmartlistCommand::Remove { id } => {
+            if !store.delete_smartlist(id).await? {
+                bail!("no smart playlist smart_{id}");
+            }
+            println!("smart playlist smart_{id} removed");
         }
     }
     Ok(())

@@ -12,6 +12,7 @@ pub mod playlists;
 mod schema;
 pub mod search;
 pub mod sessions;
+pub mod smartlists;
 pub mod social;
 pub mod stats;
 pub mod userdata;

@@ -72,6 +72,8 @@ enum Kind {
     UserNumeric,
     /// The N most recent.
     Recent,
+    /// In (or not in) the results of a smart playlist.
+    Subsearch,
 }
 
 /// (field name, kind, SQL template). `$1` is the caller, `{cmp}` (text) the comparison,
@@ -120,6 +122,7 @@ const SONG_FIELDS: &[Field] = &[
     ("updated", Kind::Date, "s.updated"),
     ("recent_added", Kind::Recent, "created"),
     ("recent_updated", Kind::Recent, "updated"),
+    ("smartplaylist", Kind::Subsearch, ""),
 ];
 
 const ALBUM_FIELDS: &[Field] = &[
@@ -213,6 +216,8 @@ enum Arg {
 struct Compiler {
     args: Vec<Value>,
     first: usize,
+    /// The searches of the smart playlists that `smartplaylist` rules name, by rule.
+    nested: std::collections::HashMap<usize, Search>,
 }
 
 #[derive(Debug, Clone)]
@@ -391,7 +396,12 @@ fn fuzzy_rule(kind: SearchType, rule: &Rule) -> Result<Option<(String, Fuzzy)>, 
     Ok(Some((format!("COALESCE({expr}, '')"), fuzzy)))
 }
 
-fn compile_rule(c: &mut Compiler, kind: SearchType, rule: &Rule) -> Result<String, RuleError> {
+fn compile_rule(
+    c: &mut Compiler,
+    kind: SearchType,
+    index: usize,
+    rule: &Rule,
+) -> Result<String, RuleError> {
     let field = if rule.field == "name" && kind != SearchType::User {
         "title"
     } else {
@@ -447,6 +457,27 @@ fn compile_rule(c: &mut Compiler, kind: SearchType, rule: &Rule) -> Result<Strin
                     "EXISTS (SELECT 1 FROM ratings r WHERE r.user_id = {user} AND r.object_kind = '{object_kind}' AND r.object_id = {column} AND r.rating = {})",
                     6 - rule.operator
                 )),
+                _ => Err(RuleError::UnknownOperator),
+            }
+        }
+        Kind::Subsearch => {
+            let nested = c
+                .nested
+                .remove(&index)
+                .ok_or(RuleError::BadInput("not a smart playlist id"))?;
+            let mut inner = Vec::new();
+            for (i, r) in nested.rules.iter().enumerate() {
+                if r.field == "smartplaylist" || (6..=9).contains(&r.operator) {
+                    return Err(RuleError::BadInput("that smart playlist cannot be nested"));
+                }
+                inner.push(compile_rule(c, SearchType::Song, usize::MAX - i, r)?);
+            }
+            let joined = inner.join(if nested.any { " OR " } else { " AND " });
+            let positive =
+                format!("s.id IN (SELECT s.id FROM songs s WHERE s.enabled = 1 AND ({joined}))");
+            match rule.operator {
+                0 => Ok(positive),
+                1 => Ok(format!("NOT ({positive})")),
                 _ => Err(RuleError::UnknownOperator),
             }
         }
@@ -581,7 +612,22 @@ impl Store {
         let mut compiler = Compiler {
             args: Vec::new(),
             first: 4,
+            nested: std::collections::HashMap::new(),
         };
+        if search.kind == SearchType::Song {
+            for (index, rule) in search.rules.iter().enumerate() {
+                if rule.field == "smartplaylist" {
+                    let id = super::smartlists::smart_id(&rule.input)
+                        .or_else(|| rule.input.trim().parse().ok());
+                    if let Some(list) = match id {
+                        Some(id) => self.smartlist(id).await?,
+                        None => None,
+                    } {
+                        compiler.nested.insert(index, list.search);
+                    }
+                }
+            }
+        }
         let mut conditions = Vec::new();
         let mut fuzzy = Vec::new();
         for (index, rule) in search.rules.iter().enumerate() {
@@ -591,7 +637,7 @@ impl Store {
                     conditions.push(expr);
                     fuzzy.push((index, test));
                 }
-                Ok(None) => match compile_rule(&mut compiler, search.kind, rule) {
+                Ok(None) => match compile_rule(&mut compiler, search.kind, index, rule) {
                     Ok(condition) => conditions.push(condition),
                     Err(error) => return Ok(Err((index, error))),
                 },

@@ -516,3 +516,224 @@ on_both_engines!(playlist_generate, |server: TestServer| async move {
     )
     .await;
 });
+
+on_both_engines!(smart_playlists, |server: TestServer| async move {
+    let admin = server.admin_token().await;
+    server
+        .cli_with_env(&["user", "add", "hal"], &[("TONEARM_PASSWORD", "pw")])
+        .unwrap();
+    let hal = server.login("hal", "pw").await;
+    let out = server
+        .cli(&[
+            "smartlist",
+            "add",
+            "Orchestra A",
+            "--user",
+            "admin",
+            "--public",
+            "--rule",
+            "artist:0:orchestra",
+            "--rule",
+            "title:2:a",
+        ])
+        .unwrap();
+    assert!(out.contains("smart_1"), "{out}");
+    server
+        .cli(&[
+            "smartlist",
+            "add",
+            "Mine",
+            "--user",
+            "admin",
+            "--rule",
+            "year:2:2019",
+            "--limit",
+            "3",
+        ])
+        .unwrap();
+    assert!(server
+        .cli(&[
+            "smartlist",
+            "add",
+            "Bad",
+            "--user",
+            "admin",
+            "--rule",
+            "loudness:0:x"
+        ])
+        .is_err());
+    assert!(server
+        .cli(&[
+            "smartlist",
+            "add",
+            "Bad",
+            "--user",
+            "admin",
+            "--rule",
+            "title"
+        ])
+        .is_err());
+
+    // Listed after the regular playlists, with smart_ ids; private ones only for the owner.
+    call(
+        &server,
+        &admin,
+        "playlist_create",
+        &[("name", "Zed"), ("type", "public")],
+    )
+    .await;
+    let lists = call(&server, &admin, "playlists", &[]).await;
+    let ids: Vec<&str> = lists
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 3);
+    assert!(ids[0].parse::<i64>().is_ok());
+    assert_eq!(
+        &ids[1..],
+        ["smart_2", "smart_1"],
+        "smart lists by name: Mine, Orchestra A"
+    );
+    assert_eq!(lists[2]["owner"], json!("public"));
+    let hal_lists = call(&server, &hal, "playlists", &[]).await;
+    assert_eq!(hal_lists.as_array().unwrap().len(), 2);
+    assert_eq!(
+        call(&server, &hal, "ping", &[]).await["playlists"],
+        json!(2)
+    );
+    assert_error(
+        &server,
+        &[
+            ("action", "playlist"),
+            ("auth", &hal),
+            ("filter", "smart_2"),
+        ],
+        "401",
+    )
+    .await;
+
+    // playlist and playlist_songs take smart_ ids; the list's limit caps it.
+    let one = call(&server, &hal, "playlist", &[("filter", "smart_1")]).await;
+    assert_eq!(one[0]["name"], json!("Orchestra A"));
+    let mut found = titles(&server, &hal, "smart_1").await;
+    found.sort();
+    assert_eq!(found, ["Adagio", "Allegro"]);
+    assert_eq!(
+        call(&server, &admin, "playlist_songs", &[("filter", "smart_2")])
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let page = call(
+        &server,
+        &admin,
+        "playlist_songs",
+        &[("filter", "smart_2"), ("offset", "2"), ("limit", "5")],
+    )
+    .await;
+    assert_eq!(page.as_array().unwrap().len(), 1);
+    assert_eq!(page[0]["playlisttrack"], json!(3));
+    // Read-only: the editing methods refuse them.
+    assert_error(
+        &server,
+        &[
+            ("action", "playlist_add_song"),
+            ("auth", &admin),
+            ("filter", "smart_1"),
+            ("song", "1"),
+        ],
+        "401",
+    )
+    .await;
+    assert_error(
+        &server,
+        &[
+            ("action", "playlist_delete"),
+            ("auth", &admin),
+            ("filter", "smart_1"),
+        ],
+        "401",
+    )
+    .await;
+    assert_error(
+        &server,
+        &[
+            ("action", "playlist"),
+            ("auth", &admin),
+            ("filter", "smart_99"),
+        ],
+        "404",
+    )
+    .await;
+    // In indexes, in searches, and with art.
+    let xml = server
+        .xml(&[
+            ("action", "get_indexes"),
+            ("auth", &admin),
+            ("type", "playlist"),
+        ])
+        .await;
+    assert!(
+        xml.text.contains("<playlist id=\"smart_1\">"),
+        "{}",
+        xml.text
+    );
+    let in_list = call(
+        &server,
+        &admin,
+        "advanced_search",
+        &[
+            ("rule_1", "smartplaylist"),
+            ("rule_1_operator", "0"),
+            ("rule_1_input", "smart_1"),
+        ],
+    )
+    .await;
+    assert_eq!(in_list.as_array().unwrap().len(), 2);
+    let not_in = call(
+        &server,
+        &admin,
+        "advanced_search",
+        &[
+            ("rule_1", "smartplaylist"),
+            ("rule_1_operator", "1"),
+            ("rule_1_input", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(not_in.as_array().unwrap().len(), 20);
+    assert_error(
+        &server,
+        &[
+            ("action", "advanced_search"),
+            ("auth", &admin),
+            ("rule_1", "smartplaylist"),
+            ("rule_1_operator", "0"),
+            ("rule_1_input", "smart_99"),
+        ],
+        "401",
+    )
+    .await;
+    let response = server
+        .client
+        .get(format!(
+            "{}/server/json.server.php?action=get_art&type=search&id=smart_1&auth={admin}",
+            server.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    // Double Feature has no art: a 404 error document, not a broken image.
+    let body = response.text().await.unwrap();
+    assert!(body.contains("\"404\""), "{body}");
+    server.cli(&["smartlist", "remove", "2"]).unwrap();
+    assert_eq!(
+        server.cli(&["smartlist", "list"]).unwrap().lines().count(),
+        1
+    );
+});

@@ -178,8 +178,13 @@ pub async fn get_art(
         .get("id")
         .or_else(|| params.get("filter"))
         .is_some_and(|id| id.trim().starts_with("smart_"));
+    let smart_song = if smart || kind == "search" {
+        smart_list_song(request, session, params).await?
+    } else {
+        None
+    };
     let object = match kind {
-        "playlist" if smart => None,
+        "playlist" | "search" if smart || kind == "search" => smart_song.map(ArtObject::Song),
         "song" => Some(ArtObject::Song(params.object_id(&["id", "filter"])?)),
         "album" => Some(ArtObject::Album(params.object_id(&["id", "filter"])?)),
         "artist" => Some(ArtObject::Artist(params.object_id(&["id", "filter"])?)),
@@ -204,4 +209,35 @@ pub async fn get_art(
         bytes: image.bytes,
         mime: image.mime,
     })
+}
+
+/// A random song of the smart playlist `id`/`filter` names (`smart_N` or N), when the
+/// caller may see it: its art stands for the list's.
+async fn smart_list_song(
+    request: &Request<'_>,
+    session: &Session,
+    params: &Params,
+) -> Result<Option<i64>, ApiError> {
+    let text = params
+        .get("id")
+        .or_else(|| params.get("filter"))
+        .unwrap_or("");
+    let id = crate::store::smartlists::smart_id(text).or_else(|| text.trim().parse().ok());
+    let Some(id) = id else { return Ok(None) };
+    let store = &request.state.store;
+    let Some(list) = store.smartlist(id).await? else {
+        return Ok(None);
+    };
+    let visible = list.row.public
+        || list.owner_id == session.user.id
+        || session.user.access >= crate::store::users::access::ADMIN;
+    if !visible {
+        return Ok(None);
+    }
+    let mut ids = store
+        .smartlist_song_ids(&list, session.user.id, 0, Some(500))
+        .await?;
+    use rand::seq::SliceRandom;
+    ids.shuffle(&mut rand::thread_rng());
+    Ok(ids.first().copied())
 }

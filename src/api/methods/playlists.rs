@@ -8,6 +8,7 @@ use crate::api::Request;
 use crate::store::browse::{LibraryTable, Page, SongScope};
 use crate::store::playlists::Playlist;
 use crate::store::sessions::Session;
+use crate::store::smartlists::{smart_id, SmartList};
 use crate::store::users::access;
 
 fn success(message: &str) -> Result<Reply, ApiError> {
@@ -18,8 +19,8 @@ fn access_denied() -> ApiError {
     ApiError::new(401, "Access denied to this playlist")
 }
 
-/// The playlist named by `filter`/`id`; `smart_N` ids are saved searches, which this
-/// server does not hold, so they are unknown.
+/// The regular playlist named by `filter`/`id`; a smart playlist (`smart_N`) is none
+/// (only the read methods take those).
 async fn find(request: &Request<'_>, params: &Params) -> Result<Option<Playlist>, ApiError> {
     let text = params
         .get("filter")
@@ -68,11 +69,40 @@ fn playlist_id(playlist: &Playlist) -> i64 {
     playlist.row.id.parse().unwrap_or_default()
 }
 
+/// A smart playlist (`smart_N`) the caller may read, if `filter`/`id` names one.
+async fn readable_smart(
+    request: &Request<'_>,
+    session: &Session,
+    params: &Params,
+) -> Result<Option<SmartList>, ApiError> {
+    let Some(id) = params
+        .get("filter")
+        .or_else(|| params.get("id"))
+        .and_then(smart_id)
+    else {
+        return Ok(None);
+    };
+    let list = request
+        .state
+        .store
+        .smartlist(id)
+        .await?
+        .ok_or_else(|| ApiError::new(404, "Library item not found"))?;
+    if list.row.public || list.owner_id == session.user.id || session.user.access >= access::ADMIN {
+        Ok(Some(list))
+    } else {
+        Err(access_denied())
+    }
+}
+
 pub async fn playlist(
     request: &Request<'_>,
     session: &Session,
     params: &Params,
 ) -> Result<Reply, ApiError> {
+    if let Some(list) = readable_smart(request, session, params).await? {
+        return Ok(Reply::Document(Document::Playlists(vec![list.row])));
+    }
     let playlist = readable(request, session, params).await?;
     Ok(Reply::Document(Document::Playlists(vec![playlist.row])))
 }
@@ -83,12 +113,25 @@ pub async fn playlist_songs(
     session: &Session,
     params: &Params,
 ) -> Result<Reply, ApiError> {
-    let playlist = readable(request, session, params).await?;
     let paging = params.paging()?;
     let page = Page {
         offset: paging.offset,
         limit: paging.limit,
     };
+    if let Some(list) = readable_smart(request, session, params).await? {
+        let ids = request
+            .state
+            .store
+            .smartlist_song_ids(&list, session.user.id, page.offset, page.limit)
+            .await?;
+        let songs = b.songs(&SongScope::Ids(ids.clone()), Page::ALL).await?;
+        let songs = super::browse::in_order(&ids, songs, |s| s.row.id);
+        return Ok(Reply::Document(Document::Songs {
+            songs,
+            first_position: page.offset + 1,
+        }));
+    }
+    let playlist = readable(request, session, params).await?;
     let songs = b
         .songs(&SongScope::Playlist(playlist_id(&playlist)), page)
         .await?;
