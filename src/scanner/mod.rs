@@ -68,14 +68,29 @@ pub trait Progress: Send + Sync {
     fn catalog_finished(&self, catalog: &Catalog, summary: &ScanSummary);
 }
 
-/// Progress as log lines, for the server's background scan.
-pub struct LogProgress;
+/// Progress as log lines, for the server's background scan: a line when a catalog
+/// starts, one every 10,000 files read, and one at the end.
+#[derive(Default)]
+pub struct LogProgress {
+    done: std::sync::atomic::AtomicU64,
+    total: std::sync::atomic::AtomicU64,
+}
 
 impl Progress for LogProgress {
     fn catalog_started(&self, catalog: &Catalog, files: u64, to_read: u64) {
+        use std::sync::atomic::Ordering;
+        self.done.store(0, Ordering::Relaxed);
+        self.total.store(to_read, Ordering::Relaxed);
         tracing::info!(catalog = %catalog.path, files, to_read, "scanning catalog");
     }
-    fn files_done(&self, _count: u64) {}
+    fn files_done(&self, count: u64) {
+        use std::sync::atomic::Ordering;
+        let before = self.done.fetch_add(count, Ordering::Relaxed);
+        let after = before + count;
+        if after / 10_000 > before / 10_000 {
+            tracing::info!("scan progress: {after} of {} files read", self.total.load(Ordering::Relaxed));
+        }
+    }
     fn catalog_finished(&self, catalog: &Catalog, summary: &ScanSummary) {
         tracing::info!(catalog = %catalog.path, "scan finished: {summary}");
     }
