@@ -421,11 +421,23 @@ impl Store {
                 "s.id"
             }
         };
-        q.sql.push_str(&format!(
-            " WHERE {} ORDER BY {order}",
-            conditions.join(" AND ")
-        ));
-        q.page(page);
+        if matches!(scope, SongScope::All(_) | SongScope::Search(_)) {
+            // Page on the songs table alone (a covering index for the default order),
+            // then join and compute the page's columns: a deep offset then skips index
+            // entries, not joined rows.
+            let limit = q.int(page.limit.unwrap_or(i64::MAX));
+            let offset = q.int(page.offset);
+            q.sql.push_str(&format!(
+                " WHERE s.id IN (SELECT s.id FROM songs s WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset}) ORDER BY {order}",
+                conditions.join(" AND ")
+            ));
+        } else {
+            q.sql.push_str(&format!(
+                " WHERE {} ORDER BY {order}",
+                conditions.join(" AND ")
+            ));
+            q.page(page);
+        }
         let mut songs: Vec<SongRow> = q.fetch(self).await?.iter().map(song_from_row).collect();
         let ids: Vec<i64> = songs.iter().map(|s| s.id).collect();
         let genres = self

@@ -117,7 +117,7 @@ CREATE TABLE songs (
     updated {int} NOT NULL
 );
 CREATE INDEX songs_catalog ON songs (catalog_id);
-CREATE INDEX songs_title ON songs (title_folded, id);
+CREATE INDEX songs_title ON songs (enabled, title_folded, id);
 CREATE INDEX songs_artist ON songs (artist_id);
 CREATE INDEX songs_album ON songs (album_id, disc, track);
 CREATE INDEX songs_album_artist ON songs (album_artist_id);
