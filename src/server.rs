@@ -24,8 +24,12 @@ pub async fn run(store: Store, settings: Settings, scan: bool) -> anyhow::Result
     if scan {
         let scan_store = store.clone();
         tokio::spawn(async move {
-            match scanner::scan_all(&scan_store, ScanOptions::default(), Arc::new(LogProgress::default()))
-                .await
+            match scanner::scan_all(
+                &scan_store,
+                ScanOptions::default(),
+                Arc::new(LogProgress::default()),
+            )
+            .await
             {
                 Ok(summary) => tracing::info!("background scan finished: {summary}"),
                 Err(e) => tracing::error!("background scan failed: {e:#}"),

@@ -88,7 +88,10 @@ impl Progress for LogProgress {
         let before = self.done.fetch_add(count, Ordering::Relaxed);
         let after = before + count;
         if after / 10_000 > before / 10_000 {
-            tracing::info!("scan progress: {after} of {} files read", self.total.load(Ordering::Relaxed));
+            tracing::info!(
+                "scan progress: {after} of {} files read",
+                self.total.load(Ordering::Relaxed)
+            );
         }
     }
     fn catalog_finished(&self, catalog: &Catalog, summary: &ScanSummary) {

@@ -152,6 +152,10 @@ pub enum SongScope {
     Search(String),
     /// A playlist's songs in playlist order (a song listed twice comes twice).
     Playlist(i64),
+    /// The songs of several albums, album by album (for nested lists).
+    Albums(Vec<i64>),
+    /// The songs of several artists, artist by artist (for nested lists).
+    Artists(Vec<i64>),
 }
 
 #[derive(Debug, Clone)]
@@ -413,6 +417,14 @@ impl Store {
                 "s.title_folded, s.id"
             }
             SongScope::Playlist(_) => "pi.position",
+            SongScope::Albums(ids) => {
+                conditions.push(format!("s.album_id IN {}", q.ids(ids)));
+                "s.album_id, s.disc, s.track, s.title_folded, s.id"
+            }
+            SongScope::Artists(ids) => {
+                conditions.push(format!("s.artist_id IN {}", q.ids(ids)));
+                "s.artist_id, al.sort_name, s.album_id, s.disc, s.track, s.id"
+            }
             SongScope::Search(word) => {
                 conditions.push(format!(
                     "s.search_text LIKE {} ESCAPE '\\'",

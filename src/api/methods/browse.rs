@@ -1,5 +1,7 @@
 //! The read methods of API4: artists, albums, songs, genres (tags), indexes, search.
 
+use std::collections::HashMap;
+
 use crate::api::error::ApiError;
 use crate::api::params::Params;
 use crate::api::reply::{Album, Artist, Document, Index, Reply, Song};
@@ -105,16 +107,24 @@ impl<'a> Browser<'a> {
         with_songs: bool,
     ) -> StoreResult<Vec<Album>> {
         let rows = self.store().albums(self.user_id(), scope, page).await?;
-        let mut albums = Vec::with_capacity(rows.len());
-        for row in rows {
-            let songs = if with_songs {
-                Some(self.songs(&SongScope::Album(row.id), Page::ALL).await?)
-            } else {
-                None
-            };
-            albums.push(self.album(row, songs));
+        // Nested songs come from one query for the whole page, grouped here.
+        let mut songs_by_album: HashMap<i64, Vec<Song>> = HashMap::new();
+        if with_songs && !rows.is_empty() {
+            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            for song in self.songs(&SongScope::Albums(ids), Page::ALL).await? {
+                songs_by_album
+                    .entry(song.row.album.id)
+                    .or_default()
+                    .push(song);
+            }
         }
-        Ok(albums)
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let songs = with_songs.then(|| songs_by_album.remove(&row.id).unwrap_or_default());
+                self.album(row, songs)
+            })
+            .collect())
     }
 
     pub async fn artists(
@@ -124,24 +134,50 @@ impl<'a> Browser<'a> {
         include: &Include,
     ) -> StoreResult<Vec<Artist>> {
         let rows = self.store().artists(self.user_id(), scope, page).await?;
-        let mut artists = Vec::with_capacity(rows.len());
-        for row in rows {
-            let albums = if include.albums {
-                Some(
-                    self.albums(&AlbumScope::Artist(row.id), Page::ALL, false)
-                        .await?,
-                )
-            } else {
-                None
-            };
-            let songs = if include.songs {
-                Some(self.songs(&SongScope::Artist(row.id), Page::ALL).await?)
-            } else {
-                None
-            };
-            artists.push(self.artist(row, albums, songs));
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        // Nested lists come from one query each for the whole page, grouped here.
+        let mut albums_by_artist: HashMap<i64, Vec<Album>> = HashMap::new();
+        if include.albums && !ids.is_empty() {
+            let pairs = self.store().albums_of_artists(&ids).await?;
+            let mut album_ids: Vec<i64> = pairs.values().flatten().map(|a| a.id).collect();
+            album_ids.sort_unstable();
+            album_ids.dedup();
+            let mut albums: HashMap<i64, Album> = HashMap::new();
+            // In chunks that stay under either engine's limit on bound parameters.
+            for chunk in album_ids.chunks(10_000) {
+                for album in self
+                    .albums(&AlbumScope::Ids(chunk.to_vec()), Page::ALL, false)
+                    .await?
+                {
+                    albums.insert(album.row.id, album);
+                }
+            }
+            for (artist, list) in pairs {
+                let entry = albums_by_artist.entry(artist).or_default();
+                entry.extend(list.iter().filter_map(|a| albums.get(&a.id).cloned()));
+            }
         }
-        Ok(artists)
+        let mut songs_by_artist: HashMap<i64, Vec<Song>> = HashMap::new();
+        if include.songs && !ids.is_empty() {
+            for song in self.songs(&SongScope::Artists(ids), Page::ALL).await? {
+                songs_by_artist
+                    .entry(song.row.artist.id)
+                    .or_default()
+                    .push(song);
+            }
+        }
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let albums = include
+                    .albums
+                    .then(|| albums_by_artist.remove(&row.id).unwrap_or_default());
+                let songs = include
+                    .songs
+                    .then(|| songs_by_artist.remove(&row.id).unwrap_or_default());
+                self.artist(row, albums, songs)
+            })
+            .collect())
     }
 }
 
