@@ -627,3 +627,15 @@ impl TestServer {
             .collect()
     }
 }
+
+/// One API call in JSON with a session token.
+pub async fn call(
+    server: &TestServer,
+    token: &str,
+    action: &str,
+    extra: &[(&str, &str)],
+) -> serde_json::Value {
+    let mut params = vec![("action", action), ("auth", token)];
+    params.extend_from_slice(extra);
+    server.json(&params).await
+}

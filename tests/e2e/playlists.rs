@@ -1,15 +1,9 @@
 //! Playlists: ownership and visibility, exact order, edits, generation.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::harness::*;
 use crate::on_both_engines;
-
-async fn call(server: &TestServer, token: &str, action: &str, extra: &[(&str, &str)]) -> Value {
-    let mut params = vec![("action", action), ("auth", token)];
-    params.extend_from_slice(extra);
-    server.json(&params).await
-}
 
 async fn titles(server: &TestServer, token: &str, playlist: &str) -> Vec<String> {
     let doc = call(server, token, "playlist_songs", &[("filter", playlist)]).await;

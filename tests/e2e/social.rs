@@ -1,15 +1,9 @@
 //! Follows, shouts and timelines: what users do shows up for those who follow them.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::harness::*;
 use crate::on_both_engines;
-
-async fn call(server: &TestServer, token: &str, action: &str, extra: &[(&str, &str)]) -> Value {
-    let mut params = vec![("action", action), ("auth", token)];
-    params.extend_from_slice(extra);
-    server.json(&params).await
-}
 
 on_both_engines!(
     follows_shouts_and_timelines,

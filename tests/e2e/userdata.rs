@@ -5,12 +5,6 @@ use serde_json::{json, Value};
 use crate::harness::*;
 use crate::on_both_engines;
 
-async fn call(server: &TestServer, token: &str, action: &str, extra: &[(&str, &str)]) -> Value {
-    let mut params = vec![("action", action), ("auth", token)];
-    params.extend_from_slice(extra);
-    server.json(&params).await
-}
-
 async fn song_id(server: &TestServer, token: &str, title: &str) -> String {
     let doc = call(server, token, "songs", &[("filter", title), ("exact", "1")]).await;
     doc[0]["id"]
