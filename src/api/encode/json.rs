@@ -32,10 +32,11 @@ pub fn document(reply: &Document) -> String {
         }
         Document::Success(message) => json!({ "success": message }),
         Document::User(view) => json!({ "user": user(view) }),
+        // The largest answers are serialised straight, without an intermediate value.
         Document::Songs {
             songs,
             first_position,
-        } => json_items::songs(songs, *first_position),
+        } => return pretty(&json_items::song_objects(songs, *first_position)),
         Document::Albums(albums) => json_items::albums(albums),
         Document::Artists(artists) => json_items::artists(artists),
         Document::Genres(genres) => json_items::genres(genres),
@@ -110,7 +111,7 @@ fn stats(object: &mut Map<String, Value>, s: &ServerStats, with_api: bool) {
 }
 
 /// Four-space indentation, as PHP's `JSON_PRETTY_PRINT` writes it.
-fn pretty(value: &Value) -> String {
+fn pretty<T: serde::Serialize + ?Sized>(value: &T) -> String {
     let mut out = Vec::with_capacity(256);
     let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
     let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);

@@ -1,5 +1,6 @@
 //! JSON for library items: ids as strings, numbers as numbers, missing text as null.
 
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::api::reply::{Album, Artist, Index, Song, Video};
@@ -31,69 +32,141 @@ fn opinion(object: &mut Map<String, Value>, opinion: &Opinion) {
     );
 }
 
-pub fn songs(songs: &[Song], first_position: i64) -> Value {
-    Value::Array(
-        songs
-            .iter()
-            .enumerate()
-            .map(|(index, song)| song_object(song, first_position + index as i64))
-            .collect(),
-    )
+/// A song as JSON, serialised straight from borrowed fields: song lists are the
+/// largest answers, so they skip building a map per song.
+#[derive(Serialize)]
+pub struct SongJson<'a> {
+    id: String,
+    title: &'a str,
+    name: &'a str,
+    artist: RefJson<'a>,
+    album: RefJson<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    albumartist: Option<RefJson<'a>>,
+    disk: i64,
+    track: i64,
+    filename: &'a str,
+    tag: Vec<RefJson<'a>>,
+    playlisttrack: i64,
+    time: i64,
+    year: i64,
+    bitrate: i64,
+    rate: i64,
+    mode: Option<&'a str>,
+    mime: &'a str,
+    url: &'a str,
+    size: i64,
+    mbid: Option<&'a str>,
+    album_mbid: Option<&'a str>,
+    artist_mbid: Option<&'a str>,
+    albumartist_mbid: Option<&'a str>,
+    art: &'a str,
+    flag: i64,
+    preciserating: Option<i64>,
+    rating: Option<i64>,
+    averagerating: Option<f64>,
+    playcount: i64,
+    catalog: i64,
+    composer: Option<&'a str>,
+    channels: Option<i64>,
+    comment: Option<&'a str>,
+    license: Option<&'a str>,
+    publisher: Option<&'a str>,
+    language: Option<&'a str>,
+    replaygain_album_gain: Option<f64>,
+    replaygain_album_peak: Option<f64>,
+    replaygain_track_gain: Option<f64>,
+    replaygain_track_peak: Option<f64>,
+    genre: Vec<GenreName<'a>>,
 }
 
-fn song_object(song: &Song, position: i64) -> Value {
-    let s = &song.row;
-    let mut o = Map::new();
-    o.insert("id".into(), json!(s.id.to_string()));
-    o.insert("title".into(), json!(s.title));
-    o.insert("name".into(), json!(s.title));
-    o.insert("artist".into(), named(&s.artist));
-    o.insert("album".into(), named(&s.album));
-    if let Some(album_artist) = &s.album_artist {
-        o.insert("albumartist".into(), named(album_artist));
+#[derive(Serialize)]
+struct RefJson<'a> {
+    id: String,
+    name: &'a str,
+}
+
+impl<'a> RefJson<'a> {
+    fn of(value: &'a Named) -> RefJson<'a> {
+        RefJson {
+            id: value.id.to_string(),
+            name: &value.name,
+        }
     }
-    o.insert("disk".into(), json!(s.disc));
-    o.insert("track".into(), json!(s.track));
-    o.insert("filename".into(), json!(s.path));
-    o.insert("tag".into(), tags(&s.genres));
-    o.insert("playlisttrack".into(), json!(position));
-    o.insert("time".into(), json!(s.duration.round() as i64));
-    o.insert("year".into(), json!(s.year));
-    o.insert("bitrate".into(), json!(s.bitrate));
-    o.insert("rate".into(), json!(s.sample_rate));
-    o.insert("mode".into(), Value::Null);
-    o.insert("mime".into(), json!(s.mime));
-    o.insert("url".into(), json!(song.url));
-    o.insert("size".into(), json!(s.size));
-    o.insert("mbid".into(), text_or_null(s.mbid.as_deref()));
-    o.insert("album_mbid".into(), text_or_null(s.album_mbid.as_deref()));
-    o.insert("artist_mbid".into(), text_or_null(s.artist_mbid.as_deref()));
-    o.insert(
-        "albumartist_mbid".into(),
-        text_or_null(s.album_artist_mbid.as_deref()),
-    );
-    o.insert("art".into(), json!(song.art));
-    opinion(&mut o, &s.opinion);
-    o.insert("playcount".into(), json!(s.play_count));
-    o.insert("catalog".into(), json!(s.catalog_id));
-    o.insert("composer".into(), text_or_null(s.composer.as_deref()));
-    o.insert(
-        "channels".into(),
-        json!(Some(s.channels).filter(|c| *c > 0)),
-    );
-    o.insert("comment".into(), text_or_null(s.comment.as_deref()));
-    o.insert("license".into(), Value::Null);
-    o.insert("publisher".into(), Value::Null);
-    o.insert("language".into(), Value::Null);
-    o.insert("replaygain_album_gain".into(), json!(s.rg_album_gain));
-    o.insert("replaygain_album_peak".into(), json!(s.rg_album_peak));
-    o.insert("replaygain_track_gain".into(), json!(s.rg_track_gain));
-    o.insert("replaygain_track_peak".into(), json!(s.rg_track_peak));
-    o.insert(
-        "genre".into(),
-        Value::Array(s.genres.iter().map(|g| json!({ "name": g.name })).collect()),
-    );
-    Value::Object(o)
+}
+
+#[derive(Serialize)]
+struct GenreName<'a> {
+    name: &'a str,
+}
+
+fn non_empty(value: Option<&str>) -> Option<&str> {
+    value.filter(|v| !v.is_empty())
+}
+
+pub fn song_objects(songs: &[Song], first_position: i64) -> Vec<SongJson<'_>> {
+    songs
+        .iter()
+        .enumerate()
+        .map(|(index, song)| {
+            let s = &song.row;
+            SongJson {
+                id: s.id.to_string(),
+                title: &s.title,
+                name: &s.title,
+                artist: RefJson::of(&s.artist),
+                album: RefJson::of(&s.album),
+                albumartist: s.album_artist.as_ref().map(RefJson::of),
+                disk: s.disc,
+                track: s.track,
+                filename: &s.path,
+                tag: s.genres.iter().map(RefJson::of).collect(),
+                playlisttrack: first_position + index as i64,
+                time: s.duration.round() as i64,
+                year: s.year,
+                bitrate: s.bitrate,
+                rate: s.sample_rate,
+                mode: None,
+                mime: &s.mime,
+                url: &song.url,
+                size: s.size,
+                mbid: non_empty(s.mbid.as_deref()),
+                album_mbid: non_empty(s.album_mbid.as_deref()),
+                artist_mbid: non_empty(s.artist_mbid.as_deref()),
+                albumartist_mbid: non_empty(s.album_artist_mbid.as_deref()),
+                art: &song.art,
+                flag: s.opinion.flag as i64,
+                preciserating: s.opinion.rating,
+                rating: s.opinion.rating,
+                averagerating: s
+                    .opinion
+                    .average_rating
+                    .map(|v| (v * 100.0).round() / 100.0),
+                playcount: s.play_count,
+                catalog: s.catalog_id,
+                composer: non_empty(s.composer.as_deref()),
+                channels: Some(s.channels).filter(|c| *c > 0),
+                comment: non_empty(s.comment.as_deref()),
+                license: None,
+                publisher: None,
+                language: None,
+                replaygain_album_gain: s.rg_album_gain,
+                replaygain_album_peak: s.rg_album_peak,
+                replaygain_track_gain: s.rg_track_gain,
+                replaygain_track_peak: s.rg_track_peak,
+                genre: s
+                    .genres
+                    .iter()
+                    .map(|g| GenreName { name: &g.name })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// Songs as a JSON value, for lists nested in other objects.
+pub fn songs(songs: &[Song], first_position: i64) -> Value {
+    serde_json::to_value(song_objects(songs, first_position)).unwrap_or(Value::Null)
 }
 
 pub fn albums(albums: &[Album]) -> Value {

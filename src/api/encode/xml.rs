@@ -153,11 +153,31 @@ fn keyed(out: &mut String, name: &str, value: &str) {
 /// Wraps text in CDATA, splitting any `]]>` inside it and dropping characters XML 1.0
 /// cannot carry, so any stored text yields a well-formed document.
 pub fn cdata(text: &str) -> String {
-    let clean: String = text
-        .chars()
-        .filter(|c| matches!(*c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..))
-        .collect();
-    format!("<![CDATA[{}]]>", clean.replace("]]>", "]]]]><![CDATA[>"))
+    let mut out = String::with_capacity(text.len() + 12);
+    push_cdata(&mut out, text);
+    out
+}
+
+fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// Appends `text` as CDATA to `out`; text that needs no mending (nearly all of it) is
+/// copied as it is, without an intermediate string.
+pub fn push_cdata(out: &mut String, text: &str) {
+    out.push_str("<![CDATA[");
+    let plain = !text.contains("]]>")
+        && !text.contains(['\u{FFFE}', '\u{FFFF}'])
+        && text
+            .bytes()
+            .all(|b| b >= 0x20 || b == b'\t' || b == b'\n' || b == b'\r');
+    if plain {
+        out.push_str(text);
+    } else {
+        let clean: String = text.chars().filter(|c| xml_char(*c)).collect();
+        out.push_str(&clean.replace("]]>", "]]]]><![CDATA[>"));
+    }
+    out.push_str("]]>");
 }
 
 #[cfg(test)]

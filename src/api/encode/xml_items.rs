@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::xml::cdata;
+use super::xml::{cdata, push_cdata};
 use crate::api::reply::{Album, Artist, Index, Song, Video};
 use crate::store::browse::{GenreRow, Named, Opinion, PlaylistRow};
 use crate::store::social::{ActivityRow, ShoutRow};
@@ -22,7 +22,13 @@ impl Out<'_> {
     }
     fn text(&mut self, name: &str, value: &str) {
         self.pad();
-        let _ = writeln!(self.out, "<{name}>{}</{name}>", cdata(value));
+        self.out.push('<');
+        self.out.push_str(name);
+        self.out.push('>');
+        push_cdata(self.out, value);
+        self.out.push_str("</");
+        self.out.push_str(name);
+        self.out.push_str(">\n");
     }
     fn opt_text(&mut self, name: &str, value: Option<&str>) {
         self.text(name, value.unwrap_or(""));
