@@ -65,9 +65,13 @@ impl Store {
         let options: AnyConnectOptions = url
             .parse()
             .with_context(|| format!("invalid database URL {url:?}"))?;
+        // Idle connections close after a minute, so the memory their page caches hold
+        // goes back when the server is quiet.
         let pool_options = AnyPoolOptions::new()
             .acquire_timeout(Duration::from_secs(30))
-            .max_connections(if engine == Engine::Sqlite { 8 } else { 16 });
+            .idle_timeout(Duration::from_secs(60))
+            .min_connections(0)
+            .max_connections(if engine == Engine::Sqlite { 4 } else { 16 });
         let pool_options = if engine == Engine::Sqlite {
             pool_options.after_connect(|conn, _meta| {
                 Box::pin(async move {
@@ -76,7 +80,7 @@ impl Store {
                     conn.execute(
                         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
                          PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON; \
-                         PRAGMA cache_size=-16000; PRAGMA temp_store=MEMORY;",
+                         PRAGMA cache_size=-4000; PRAGMA temp_store=MEMORY;",
                     )
                     .await?;
                     Ok(())
