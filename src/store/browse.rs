@@ -533,8 +533,8 @@ impl Store {
         let ids: Vec<i64> = albums.iter().map(|a| a.id).collect();
         let mut genres = self
             .genres_of(
-                "SELECT DISTINCT s.album_id, g.id, g.name FROM songs s JOIN song_genres sg ON sg.song_id = s.id \
-                 JOIN genres g ON g.id = sg.genre_id WHERE s.album_id IN",
+                "SELECT ag.album_id, g.id, g.name FROM album_genres ag JOIN genres g ON g.id = ag.genre_id \
+                 WHERE ag.album_id IN",
                 &ids,
             )
             .await?;
@@ -603,8 +603,8 @@ impl Store {
         let ids: Vec<i64> = artists.iter().map(|a| a.id).collect();
         let mut genres = self
             .genres_of(
-                "SELECT DISTINCT s.artist_id, g.id, g.name FROM songs s JOIN song_genres sg ON sg.song_id = s.id \
-                 JOIN genres g ON g.id = sg.genre_id WHERE s.artist_id IN",
+                "SELECT ag.artist_id, g.id, g.name FROM artist_genres ag JOIN genres g ON g.id = ag.genre_id \
+                 WHERE ag.artist_id IN",
                 &ids,
             )
             .await?;

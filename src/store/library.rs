@@ -190,6 +190,12 @@ impl Store {
                song_count = (SELECT COUNT(*) FROM song_genres g WHERE g.genre_id = genres.id), \
                album_count = (SELECT COUNT(DISTINCT s.album_id) FROM song_genres g JOIN songs s ON s.id = g.song_id WHERE g.genre_id = genres.id), \
                artist_count = (SELECT COUNT(DISTINCT s.artist_id) FROM song_genres g JOIN songs s ON s.id = g.song_id WHERE g.genre_id = genres.id)",
+            "DELETE FROM album_genres",
+            "INSERT INTO album_genres (album_id, genre_id) SELECT DISTINCT s.album_id, sg.genre_id \
+             FROM songs s JOIN song_genres sg ON sg.song_id = s.id",
+            "DELETE FROM artist_genres",
+            "INSERT INTO artist_genres (artist_id, genre_id) SELECT DISTINCT s.artist_id, sg.genre_id \
+             FROM songs s JOIN song_genres sg ON sg.song_id = s.id",
             "UPDATE albums SET art_kind = NULL, art_path = NULL, art_mime = NULL \
              WHERE art_kind = 'embedded' AND NOT EXISTS (SELECT 1 FROM songs s WHERE s.path = albums.art_path AND s.embedded_art = 1)",
             "UPDATE albums SET art_kind = 'embedded', art_mime = NULL, art_path = \

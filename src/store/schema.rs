@@ -140,6 +140,19 @@ CREATE TABLE song_genres (
 );
 CREATE INDEX song_genres_genre ON song_genres (genre_id);
 
+-- The genres of each album and artist (those of their songs), rebuilt by every scan
+-- that changes something, so lists read them instead of aggregating songs.
+CREATE TABLE album_genres (
+    album_id {int} NOT NULL REFERENCES albums (id) ON DELETE CASCADE,
+    genre_id {int} NOT NULL REFERENCES genres (id) ON DELETE CASCADE,
+    PRIMARY KEY (album_id, genre_id)
+);
+CREATE TABLE artist_genres (
+    artist_id {int} NOT NULL REFERENCES artists (id) ON DELETE CASCADE,
+    genre_id {int} NOT NULL REFERENCES genres (id) ON DELETE CASCADE,
+    PRIMARY KEY (artist_id, genre_id)
+);
+
 -- Files a scan looked at and could not use, so that a rescan does not retry
 -- unchanged bad files and so that users can see why a file is missing.
 CREATE TABLE skipped_files (
