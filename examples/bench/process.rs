@@ -213,7 +213,18 @@ impl Server {
 }
 
 impl Drop for Server {
+    /// Stops the server as an operator would (SIGTERM: it finishes and closes its
+    /// database), or kills it if it has not stopped within 10 s.
     fn drop(&mut self) {
+        // SAFETY: kill(2) on the pid of our own child, not yet reaped.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
