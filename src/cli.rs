@@ -144,7 +144,7 @@ enum CatalogCommand {
 enum SmartlistCommand {
     /// Save a song search as a smart playlist. Rules as FIELD:OPERATOR:INPUT, with the
     /// field names and operator numbers of advanced_search (e.g. `genre` is `tag`:
-    /// --rule tag:4:Jazz --rule year:0:1990).
+    /// --rule tag:4:Jazz --rule year:0:1990; a metadata field as `metadata/bpm:12:120`).
     Add {
         name: String,
         /// The owner.
@@ -497,10 +497,16 @@ async fn smartlist(store: Store, command: SmartlistCommand) -> anyhow::Result<()
                 let operator: i64 = operator
                     .parse()
                     .with_context(|| format!("--rule {text:?}: the operator is a number"))?;
+                // "metadata/bpm" names a metadata field as rule_N_subtype does.
+                let (field, subtype) = match field.split_once('/') {
+                    Some((field, subtype)) => (field, Some(subtype.to_string())),
+                    None => (field, None),
+                };
                 parsed.push(crate::store::search::Rule {
                     field: field.to_string(),
                     operator,
                     input: input.unwrap_or("").to_string(),
+                    subtype,
                 });
             }
             let id = store

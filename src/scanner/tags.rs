@@ -42,6 +42,13 @@ pub struct TrackInfo {
     pub channels: i64,
     pub mime: &'static str,
     pub embedded_art: bool,
+    /// Width and height of the embedded picture, when it can be decoded.
+    pub art_size: Option<(u32, u32)>,
+    /// The record label (publisher).
+    pub label: Option<String>,
+    /// Tags no column holds, as (lower-case field name, value): BPM, ISRC, MOOD,
+    /// custom fields. Several values of one field are joined with "; ".
+    pub metadata: Vec<(String, String)>,
 }
 
 pub const UNKNOWN_ARTIST: &str = "Unknown Artist";
@@ -182,7 +189,106 @@ pub fn read_track(path: &Path, size: u64) -> Result<TrackInfo, String> {
         .as_deref()
         .and_then(decibels);
     info.embedded_art = tags.iter().any(|tag| !tag.pictures().is_empty());
+    info.art_size = picture_size(&tags);
+    info.label = text(ItemKey::Label).or_else(|| text(ItemKey::Publisher));
+    info.metadata = custom_metadata(&tags);
     Ok(info)
+}
+
+/// The keys the song columns hold already; every other text item is custom metadata.
+const COLUMN_KEYS: &[ItemKey] = &[
+    ItemKey::TrackTitle,
+    ItemKey::TrackArtist,
+    ItemKey::TrackArtists,
+    ItemKey::AlbumTitle,
+    ItemKey::AlbumArtist,
+    ItemKey::FlagCompilation,
+    ItemKey::TrackNumber,
+    ItemKey::TrackTotal,
+    ItemKey::DiscNumber,
+    ItemKey::DiscTotal,
+    ItemKey::Year,
+    ItemKey::RecordingDate,
+    ItemKey::OriginalReleaseDate,
+    ItemKey::Genre,
+    ItemKey::Composer,
+    ItemKey::Comment,
+    ItemKey::Lyrics,
+    ItemKey::MusicBrainzRecordingId,
+    ItemKey::MusicBrainzReleaseId,
+    ItemKey::MusicBrainzArtistId,
+    ItemKey::MusicBrainzReleaseArtistId,
+    ItemKey::ReplayGainTrackGain,
+    ItemKey::ReplayGainTrackPeak,
+    ItemKey::ReplayGainAlbumGain,
+    ItemKey::ReplayGainAlbumPeak,
+    ItemKey::Label,
+    ItemKey::Publisher,
+];
+
+/// The other text items of the first tag that has any, named the way Vorbis
+/// comments name them (the one naming every format can share: "bpm", "isrc",
+/// "mood"), or by their own name when that has none (an ID3v2 TXXX description).
+fn custom_metadata(tags: &[&Tag]) -> Vec<(String, String)> {
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for tag in tags {
+        for item in tag.items() {
+            let key = item.key();
+            if COLUMN_KEYS.contains(key) {
+                continue;
+            }
+            // Long values are blobs in disguise (base64 pictures, logs), not metadata.
+            let Some(value) = item
+                .value()
+                .text()
+                .map(clean)
+                .filter(|v| !v.is_empty() && v.len() <= 2048)
+            else {
+                continue;
+            };
+            let name = match key {
+                ItemKey::Unknown(name) => name.clone(),
+                // ID3v2's TBPM; Vorbis comments and MP4 say BPM.
+                ItemKey::IntegerBpm => "bpm".to_string(),
+                known => match known.map_key(lofty::tag::TagType::VorbisComments, false) {
+                    Some(name) => name.to_string(),
+                    None => format!("{known:?}"),
+                },
+            };
+            let name = clean(&name).to_lowercase();
+            if name.is_empty() || name.len() > 64 {
+                continue;
+            }
+            match fields.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, existing)) => {
+                    if !existing.split("; ").any(|v| v == value) {
+                        existing.push_str("; ");
+                        existing.push_str(&value);
+                    }
+                }
+                None => fields.push((name, value)),
+            }
+        }
+        if !fields.is_empty() {
+            break;
+        }
+    }
+    fields
+}
+
+/// The size of the front cover (or else the first picture), read from the image's
+/// header only.
+fn picture_size(tags: &[&Tag]) -> Option<(u32, u32)> {
+    let pictures = tags.iter().flat_map(|tag| tag.pictures());
+    let picture = pictures
+        .clone()
+        .find(|p| p.pic_type() == lofty::picture::PictureType::CoverFront)
+        .or_else(|| pictures.clone().next())?;
+    image::ImageReader::new(std::io::Cursor::new(picture.data()))
+        .with_guessed_format()
+        .ok()?
+        .into_dimensions()
+        .ok()
 }
 
 fn mime_for(file_type: FileType, path: &Path) -> &'static str {

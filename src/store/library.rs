@@ -201,6 +201,12 @@ impl Store {
             "UPDATE albums SET art_kind = 'embedded', art_mime = NULL, art_path = \
                (SELECT MIN(s.path) FROM songs s WHERE s.album_id = albums.id AND s.embedded_art = 1) \
              WHERE art_kind IS NULL AND EXISTS (SELECT 1 FROM songs s WHERE s.album_id = albums.id AND s.embedded_art = 1)",
+            "UPDATE albums SET \
+               art_width = COALESCE((SELECT MAX(s.art_width) FROM songs s WHERE s.path = albums.art_path), 0), \
+               art_height = COALESCE((SELECT MAX(s.art_height) FROM songs s WHERE s.path = albums.art_path), 0) \
+             WHERE art_kind = 'embedded'",
+            "UPDATE albums SET art_width = 0, art_height = 0 WHERE art_kind IS NULL",
+            "DELETE FROM labels WHERE NOT EXISTS (SELECT 1 FROM songs s WHERE s.label_id = labels.id)",
         ] {
             sqlx::query(statement).execute(&mut *tx).await?;
         }
@@ -233,8 +239,12 @@ pub struct LibraryWriter {
     artists: HashMap<String, i64>,
     albums: HashMap<(String, i64), i64>,
     genres: HashMap<String, i64>,
-    /// Albums whose art is a folder image already (which beats embedded art).
-    albums_with_file_art: HashMap<i64, bool>,
+    labels: HashMap<String, i64>,
+    metadata_fields: HashMap<String, i64>,
+    /// Albums whose folder image this scan has recorded already. The first changed
+    /// track of an album with a folder image records it (again), so a replaced cover
+    /// is seen with its new size; folder art beats embedded art.
+    albums_with_file_art: std::collections::HashSet<i64>,
 }
 
 impl LibraryWriter {
@@ -245,7 +255,9 @@ impl LibraryWriter {
             artists: HashMap::new(),
             albums: HashMap::new(),
             genres: HashMap::new(),
-            albums_with_file_art: HashMap::new(),
+            labels: HashMap::new(),
+            metadata_fields: HashMap::new(),
+            albums_with_file_art: std::collections::HashSet::new(),
         }
     }
 
@@ -390,34 +402,32 @@ impl LibraryWriter {
             )
             .await?;
         if let Some(image) = folder_art {
-            if !self
-                .albums_with_file_art
-                .get(&album_id)
-                .copied()
-                .unwrap_or(false)
-            {
+            if self.albums_with_file_art.insert(album_id) {
                 let mime = if crate::scanner::tags::extension(&image) == "png" {
                     "image/png"
                 } else {
                     "image/jpeg"
                 };
-                sqlx::query("UPDATE albums SET art_kind = 'file', art_path = $1, art_mime = $2 WHERE id = $3")
+                // The header alone gives the size; an unreadable image counts as 0 x 0.
+                let (width, height) = image::image_dimensions(&image).unwrap_or((0, 0));
+                sqlx::query("UPDATE albums SET art_kind = 'file', art_path = $1, art_mime = $2, art_width = $3, art_height = $4 WHERE id = $5")
                     .bind(image.to_string_lossy().into_owned())
                     .bind(mime)
+                    .bind(i64::from(width))
+                    .bind(i64::from(height))
                     .bind(album_id)
                     .execute(&mut **tx)
                     .await?;
-                self.albums_with_file_art.insert(album_id, true);
             }
         }
         let sql = self.store.dialect_query(
             "INSERT INTO songs (catalog_id, path, size, mtime, title, title_folded, artist_id, album_id, album_artist_id, \
                track, track_total, disc, disc_total, year, composer, comment, lyrics, mbid, album_mbid, artist_mbid, \
                album_artist_mbid, rg_track_gain, rg_track_peak, rg_album_gain, rg_album_peak, duration, bitrate, \
-               sample_rate, channels, mime, embedded_art, created, updated, search_text) \
+               sample_rate, channels, mime, embedded_art, created, updated, search_text, label_id, art_width, art_height) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
                $21, CAST($22 AS {real}), CAST($23 AS {real}), CAST($24 AS {real}), CAST($25 AS {real}), \
-               $26, $27, $28, $29, $30, $31, $32, $32, $33) \
+               $26, $27, $28, $29, $30, $31, $32, $32, $33, $34, $35, $36) \
              ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime, title = excluded.title, \
                title_folded = excluded.title_folded, search_text = excluded.search_text, artist_id = excluded.artist_id, album_id = excluded.album_id, \
                album_artist_id = excluded.album_artist_id, track = excluded.track, track_total = excluded.track_total, \
@@ -428,12 +438,18 @@ impl LibraryWriter {
                rg_album_gain = excluded.rg_album_gain, rg_album_peak = excluded.rg_album_peak, \
                duration = excluded.duration, bitrate = excluded.bitrate, sample_rate = excluded.sample_rate, \
                channels = excluded.channels, mime = excluded.mime, embedded_art = excluded.embedded_art, \
+               label_id = excluded.label_id, art_width = excluded.art_width, art_height = excluded.art_height, \
                updated = excluded.updated \
              RETURNING id",
         );
         // Optional floats go in as text: sqlx 0.8's Any driver sends a NULL f64 to
         // PostgreSQL as float4, after which the cached statement rejects real values.
         let real = |value: Option<f64>| value.map(|v| v.to_string());
+        let label_id = match &info.label {
+            Some(label) => Some(self.label_id(tx, label).await?),
+            None => None,
+        };
+        let (art_width, art_height) = info.art_size.unwrap_or((0, 0));
         let row = sqlx::query(&sql)
             .bind(self.catalog_id)
             .bind(path)
@@ -468,6 +484,9 @@ impl LibraryWriter {
             .bind(info.embedded_art as i64)
             .bind(now)
             .bind(search_text(path, info, album_artist_name))
+            .bind(label_id)
+            .bind(i64::from(art_width))
+            .bind(i64::from(art_height))
             .fetch_one(&mut **tx)
             .await?;
         let song_id: i64 = row.get(0);
@@ -497,7 +516,80 @@ impl LibraryWriter {
                 .execute(&mut **tx)
                 .await?;
         }
+        self.write_metadata(tx, song_id, &info.metadata).await
+    }
+
+    /// Replaces a song's custom metadata.
+    async fn write_metadata(
+        &mut self,
+        tx: &mut Transaction<'_, Any>,
+        song_id: i64,
+        metadata: &[(String, String)],
+    ) -> StoreResult<()> {
+        sqlx::query("DELETE FROM song_metadata WHERE song_id = $1")
+            .bind(song_id)
+            .execute(&mut **tx)
+            .await?;
+        for (name, value) in metadata {
+            let field_id = self.metadata_field_id(tx, name).await?;
+            sqlx::query(&self.store.dialect_query(
+                "INSERT INTO song_metadata (song_id, field_id, value, value_folded, value_number) \
+                     VALUES ($1, $2, $3, $4, CAST($5 AS {real})) ON CONFLICT DO NOTHING",
+            ))
+            .bind(song_id)
+            .bind(field_id)
+            .bind(value)
+            .bind(fold(value))
+            // As text: see the note on optional floats above.
+            .bind(
+                value
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|n| n.is_finite())
+                    .map(|n| n.to_string()),
+            )
+            .execute(&mut **tx)
+            .await?;
+        }
         Ok(())
+    }
+
+    async fn label_id(&mut self, tx: &mut Transaction<'_, Any>, name: &str) -> StoreResult<i64> {
+        if let Some(id) = self.labels.get(name) {
+            return Ok(*id);
+        }
+        let row = sqlx::query(
+            "INSERT INTO labels (name, name_folded) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET name_folded = excluded.name_folded RETURNING id",
+        )
+        .bind(name)
+        .bind(fold(name))
+        .fetch_one(&mut **tx)
+        .await?;
+        let id: i64 = row.get(0);
+        self.labels.insert(name.to_string(), id);
+        Ok(id)
+    }
+
+    async fn metadata_field_id(
+        &mut self,
+        tx: &mut Transaction<'_, Any>,
+        name: &str,
+    ) -> StoreResult<i64> {
+        if let Some(id) = self.metadata_fields.get(name) {
+            return Ok(*id);
+        }
+        let row = sqlx::query(
+            "INSERT INTO metadata_fields (name) VALUES ($1) \
+             ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id",
+        )
+        .bind(name)
+        .fetch_one(&mut **tx)
+        .await?;
+        let id: i64 = row.get(0);
+        self.metadata_fields.insert(name.to_string(), id);
+        Ok(id)
     }
 
     async fn artist_id(
@@ -542,7 +634,7 @@ impl LibraryWriter {
             "INSERT INTO albums (name, name_folded, sort_name, album_artist_id, year, mbid, created, updated) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
              ON CONFLICT (name, album_artist_id) DO UPDATE SET mbid = COALESCE(albums.mbid, excluded.mbid), updated = excluded.updated \
-             RETURNING id, art_kind",
+             RETURNING id",
         )
         .bind(name)
         .bind(fold(name))
@@ -554,10 +646,7 @@ impl LibraryWriter {
         .fetch_one(&mut **tx)
         .await?;
         let id: i64 = row.get(0);
-        let art_kind: Option<String> = row.get(1);
         self.albums.insert(key, id);
-        self.albums_with_file_art
-            .insert(id, art_kind.as_deref() == Some("file"));
         Ok(id)
     }
 

@@ -9,7 +9,14 @@
 //! videos, democratic play, localplay) so later features add queries, not rewrites.
 
 /// (version, name, sql). Versions are applied in order and recorded in `schema_migrations`.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial schema", INITIAL)];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial schema", INITIAL),
+    (
+        2,
+        "labels, custom metadata, art sizes, title and year index",
+        SEARCH_FIELDS,
+    ),
+];
 
 const INITIAL: &str = r#"
 CREATE TABLE meta (
@@ -340,4 +347,51 @@ CREATE TABLE localplay_instances (
     port {int} NOT NULL,
     password TEXT NOT NULL DEFAULT ''
 );
+"#;
+
+/// What advanced_search's `label`, `metadata`, `image_width` and `image_height` rules
+/// need, and a covering index for its most common pair of rules (title, year).
+///
+/// Songs already scanned get an impossible mtime, so that the next scan reads their
+/// tags again and fills in labels, metadata and art sizes.
+const SEARCH_FIELDS: &str = r#"
+-- Record labels (publishers), from the LABEL / ORGANIZATION / TPUB tags.
+CREATE TABLE labels (
+    id {pk},
+    name TEXT NOT NULL UNIQUE,
+    name_folded TEXT NOT NULL,
+    category TEXT NOT NULL DEFAULT ''
+);
+ALTER TABLE songs ADD COLUMN label_id {int} REFERENCES labels (id);
+CREATE INDEX songs_label ON songs (label_id);
+
+-- Tags the song columns do not hold (BPM, ISRC, MOOD, custom TXXX or Vorbis
+-- fields, ...): advanced_search's `metadata` rules, with rule_N_subtype naming the
+-- field by id or by name.
+CREATE TABLE metadata_fields (
+    id {pk},
+    name TEXT NOT NULL UNIQUE
+);
+CREATE TABLE song_metadata (
+    song_id {int} NOT NULL REFERENCES songs (id) ON DELETE CASCADE,
+    field_id {int} NOT NULL REFERENCES metadata_fields (id),
+    value TEXT NOT NULL,
+    value_folded TEXT NOT NULL,
+    -- The value as a number when it is one (BPM 128), for numeric comparisons.
+    value_number {real},
+    PRIMARY KEY (song_id, field_id)
+);
+CREATE INDEX song_metadata_field ON song_metadata (field_id);
+
+-- Pixel sizes of art: a song's embedded picture, and an album's chosen art.
+ALTER TABLE songs ADD COLUMN art_width {int} NOT NULL DEFAULT 0;
+ALTER TABLE songs ADD COLUMN art_height {int} NOT NULL DEFAULT 0;
+ALTER TABLE albums ADD COLUMN art_width {int} NOT NULL DEFAULT 0;
+ALTER TABLE albums ADD COLUMN art_height {int} NOT NULL DEFAULT 0;
+
+-- Title and year from the index alone: a search on both never reads the wide rows.
+DROP INDEX songs_title;
+CREATE INDEX songs_title ON songs (enabled, title_folded, id, year);
+
+UPDATE songs SET mtime = -1;
 "#;

@@ -16,6 +16,8 @@ pub enum SearchType {
     Playlist,
     User,
     Video,
+    /// Record labels; the results are the songs those labels published.
+    Label,
 }
 
 impl SearchType {
@@ -27,6 +29,7 @@ impl SearchType {
             "playlist" => SearchType::Playlist,
             "user" => SearchType::User,
             "video" => SearchType::Video,
+            "label" => SearchType::Label,
             _ => return None,
         })
     }
@@ -40,6 +43,7 @@ impl SearchType {
             SearchType::Playlist => ("playlists p", "(p.public = 1 OR p.user_id = $1 OR $2 = 1)"),
             SearchType::User => ("users u", "1 = 1"),
             SearchType::Video => ("videos v", "v.enabled = 1"),
+            SearchType::Label => ("songs s", "s.enabled = 1 AND s.label_id IS NOT NULL"),
         }
     }
 
@@ -51,6 +55,7 @@ impl SearchType {
             SearchType::Playlist => "p.id",
             SearchType::User => "u.id",
             SearchType::Video => "v.id",
+            SearchType::Label => "s.id",
         }
     }
 }
@@ -74,6 +79,9 @@ enum Kind {
     Recent,
     /// In (or not in) the results of a smart playlist.
     Subsearch,
+    /// A custom metadata field named by `rule_N_subtype`: text operators 0-9, then
+    /// numeric ones 10-15.
+    Metadata,
 }
 
 /// (field name, kind, SQL template). `$1` is the caller, `{cmp}` (text) the comparison,
@@ -90,7 +98,8 @@ const SONG_FIELDS: &[Field] = &[
     ("comment", Kind::Text, "LOWER(COALESCE(s.comment, '')) {cmp}"),
     ("lyrics", Kind::Text, "LOWER(COALESCE(s.lyrics, '')) {cmp}"),
     ("file", Kind::Text, "LOWER(s.path) {cmp}"),
-    ("label", Kind::Text, "'' {cmp}"),
+    ("label", Kind::Text, "EXISTS (SELECT 1 FROM labels l WHERE l.id = s.label_id AND l.name_folded {cmp})"),
+    ("metadata", Kind::Metadata, ""),
     ("playlist_name", Kind::Text, "EXISTS (SELECT 1 FROM playlist_items pi JOIN playlists x ON x.id = pi.playlist_id WHERE pi.song_id = s.id AND (x.public = 1 OR x.user_id = $1) AND LOWER(x.name) {cmp})"),
     ("favorite", Kind::Text, "EXISTS (SELECT 1 FROM flags f WHERE f.user_id = $1 AND f.object_kind = 'song' AND f.object_id = s.id) AND s.title_folded {cmp}"),
     ("tag", Kind::Text, "EXISTS (SELECT 1 FROM song_genres sg JOIN genres g ON g.id = sg.genre_id WHERE sg.song_id = s.id AND g.name_folded {cmp})"),
@@ -143,6 +152,8 @@ const ALBUM_FIELDS: &[Field] = &[
     ("played", Kind::Boolean, "EXISTS (SELECT 1 FROM plays p JOIN songs y ON y.id = p.song_id WHERE y.album_id = al.id)"),
     ("myplayed", Kind::Boolean, "EXISTS (SELECT 1 FROM plays p JOIN songs y ON y.id = p.song_id WHERE y.album_id = al.id AND p.user_id = $1)"),
     ("has_image", Kind::Boolean, "al.art_kind IS NOT NULL"),
+    ("image_width", Kind::Numeric, "al.art_width"),
+    ("image_height", Kind::Numeric, "al.art_height"),
     ("other_user", Kind::UserNumeric, "album:al.id"),
     ("catalog", Kind::Ids, "catalog_of_album"),
 ];
@@ -162,6 +173,9 @@ const ARTIST_FIELDS: &[Field] = &[
     ("played", Kind::Boolean, "EXISTS (SELECT 1 FROM plays p JOIN songs y ON y.id = p.song_id WHERE y.artist_id = ar.id)"),
     ("myplayed", Kind::Boolean, "EXISTS (SELECT 1 FROM plays p JOIN songs y ON y.id = p.song_id WHERE y.artist_id = ar.id AND p.user_id = $1)"),
     ("has_image", Kind::Boolean, "EXISTS (SELECT 1 FROM albums x WHERE x.album_artist_id = ar.id AND x.art_kind IS NOT NULL)"),
+    // The art an artist is shown with: their first album with art, as get_art picks it.
+    ("image_width", Kind::Numeric, "COALESCE((SELECT x.art_width FROM albums x WHERE x.album_artist_id = ar.id AND x.art_kind IS NOT NULL ORDER BY x.sort_name, x.id LIMIT 1), (SELECT x.art_width FROM albums x WHERE x.art_kind IS NOT NULL AND EXISTS (SELECT 1 FROM songs y WHERE y.album_id = x.id AND y.artist_id = ar.id) ORDER BY x.sort_name, x.id LIMIT 1), 0)"),
+    ("image_height", Kind::Numeric, "COALESCE((SELECT x.art_height FROM albums x WHERE x.album_artist_id = ar.id AND x.art_kind IS NOT NULL ORDER BY x.sort_name, x.id LIMIT 1), (SELECT x.art_height FROM albums x WHERE x.art_kind IS NOT NULL AND EXISTS (SELECT 1 FROM songs y WHERE y.album_id = x.id AND y.artist_id = ar.id) ORDER BY x.sort_name, x.id LIMIT 1), 0)"),
     ("other_user", Kind::UserNumeric, "artist:ar.id"),
 ];
 
@@ -179,6 +193,26 @@ const VIDEO_FIELDS: &[Field] = &[
     ("filename", Kind::Text, "LOWER(v.path) {cmp}"),
 ];
 
+/// Labels, matched through the songs' label: a song has one label at most, so a rule
+/// holds for a song exactly when it holds for its label.
+const LABEL_FIELDS: &[Field] = &[
+    (
+        "title",
+        Kind::Text,
+        "EXISTS (SELECT 1 FROM labels l WHERE l.id = s.label_id AND l.name_folded {cmp})",
+    ),
+    (
+        "name",
+        Kind::Text,
+        "EXISTS (SELECT 1 FROM labels l WHERE l.id = s.label_id AND l.name_folded {cmp})",
+    ),
+    (
+        "category",
+        Kind::Text,
+        "EXISTS (SELECT 1 FROM labels l WHERE l.id = s.label_id AND LOWER(l.category) {cmp})",
+    ),
+];
+
 fn fields(kind: SearchType) -> &'static [Field] {
     match kind {
         SearchType::Song => SONG_FIELDS,
@@ -187,6 +221,17 @@ fn fields(kind: SearchType) -> &'static [Field] {
         SearchType::Playlist => PLAYLIST_FIELDS,
         SearchType::User => USER_FIELDS,
         SearchType::Video => VIDEO_FIELDS,
+        SearchType::Label => LABEL_FIELDS,
+    }
+}
+
+/// The field a rule names, after the aliases: `name` is `title` (but for users), and
+/// on artists `artist` is `title` too.
+fn field_name(kind: SearchType, field: &str) -> &str {
+    match (kind, field) {
+        (SearchType::User, _) => field,
+        (_, "name") | (SearchType::Artist, "artist") => "title",
+        _ => field,
     }
 }
 
@@ -196,6 +241,8 @@ pub struct Rule {
     pub field: String,
     pub operator: i64,
     pub input: String,
+    /// `rule_N_subtype`: which metadata field a `metadata` rule looks at (id or name).
+    pub subtype: Option<String>,
 }
 
 /// Why a rule cannot be compiled; the API turns it into a 401 naming the rule.
@@ -218,6 +265,8 @@ struct Compiler {
     first: usize,
     /// The searches of the smart playlists that `smartplaylist` rules name, by rule.
     nested: std::collections::HashMap<usize, Search>,
+    /// The metadata field ids that `metadata` rules name, by rule.
+    metadata_fields: std::collections::HashMap<usize, i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -362,23 +411,28 @@ fn text_value(kind: SearchType, field: &str, template: &str) -> Option<String> {
     (!expr.contains("EXISTS") && !expr.starts_with('\'')).then(|| expr.to_string())
 }
 
-fn fuzzy_rule(kind: SearchType, rule: &Rule) -> Result<Option<(String, Fuzzy)>, RuleError> {
+fn fuzzy_rule(
+    kind: SearchType,
+    rule: &Rule,
+    metadata_field: Option<i64>,
+) -> Result<Option<(String, Fuzzy)>, RuleError> {
     if !(6..=9).contains(&rule.operator) {
         return Ok(None);
     }
-    let field = if rule.field == "name" && kind != SearchType::User {
-        "title"
-    } else {
-        rule.field.as_str()
-    };
+    let field = field_name(kind, &rule.field);
     let (_, field_kind, template) = fields(kind)
         .iter()
         .find(|(name, _, _)| *name == field)
         .ok_or(RuleError::UnknownField)?;
-    if *field_kind != Kind::Text {
-        return Err(RuleError::UnknownOperator);
-    }
-    let expr = text_value(kind, field, template).ok_or(RuleError::UnknownOperator)?;
+    let expr = match field_kind {
+        // The id comes from the database, never from the request.
+        Kind::Metadata => format!(
+            "(SELECT m.value FROM song_metadata m WHERE m.song_id = s.id AND m.field_id = {})",
+            metadata_field.ok_or(RuleError::BadInput("expected a metadata field"))?
+        ),
+        Kind::Text => text_value(kind, field, template).ok_or(RuleError::UnknownOperator)?,
+        _ => return Err(RuleError::UnknownOperator),
+    };
     let fuzzy = match rule.operator {
         6 | 7 => Fuzzy::SoundsLike {
             code: super::phonetic::soundex(&rule.input),
@@ -402,11 +456,7 @@ fn compile_rule(
     index: usize,
     rule: &Rule,
 ) -> Result<String, RuleError> {
-    let field = if rule.field == "name" && kind != SearchType::User {
-        "title"
-    } else {
-        rule.field.as_str()
-    };
+    let field = field_name(kind, &rule.field);
     let (_, field_kind, template) = fields(kind)
         .iter()
         .find(|(name, _, _)| *name == field)
@@ -481,6 +531,42 @@ fn compile_rule(
                 _ => Err(RuleError::UnknownOperator),
             }
         }
+        Kind::Metadata => {
+            let field_id = *c
+                .metadata_fields
+                .get(&index)
+                .ok_or(RuleError::BadInput("expected a metadata field"))?;
+            let field_id = c.bind(Value::Int(field_id));
+            let exists = |condition: &str| {
+                format!(
+                    "EXISTS (SELECT 1 FROM song_metadata m WHERE m.song_id = s.id AND m.field_id = {field_id} AND {condition})"
+                )
+            };
+            match rule.operator {
+                0..=5 => {
+                    // Text operators: "does not contain" and "is not" hold for songs
+                    // without the field too, as they do for other text fields.
+                    let positive_operator = match rule.operator {
+                        1 => 0,
+                        5 => 4,
+                        other => other,
+                    };
+                    let condition =
+                        text_condition(c, "m.value_folded {cmp}", positive_operator, input)?;
+                    Ok(if positive_operator == rule.operator {
+                        exists(&condition)
+                    } else {
+                        format!("NOT {}", exists(&condition))
+                    })
+                }
+                10..=15 => {
+                    let condition =
+                        numeric_condition(c, "m.value_number", rule.operator - 10, input)?;
+                    Ok(exists(&condition))
+                }
+                _ => Err(RuleError::UnknownOperator),
+            }
+        }
         Kind::Recent => {
             let count: i64 = input
                 .trim()
@@ -525,6 +611,22 @@ struct FuzzyQuery {
 }
 
 impl Store {
+    /// The id of a metadata field given by id or by (case-insensitive) name.
+    async fn metadata_field(&self, subtype: Option<&str>) -> StoreResult<Option<i64>> {
+        let Some(subtype) = subtype.map(str::trim).filter(|s| !s.is_empty()) else {
+            return Ok(None);
+        };
+        let id: i64 = subtype.parse().unwrap_or(-1);
+        let row = sqlx::query(
+            "SELECT id FROM metadata_fields WHERE id = $1 OR name = $2 ORDER BY id LIMIT 1",
+        )
+        .bind(id)
+        .bind(subtype.to_lowercase())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|row| row.get(0)))
+    }
+
     /// The search with fuzzy rules: every candidate row comes back with each SQL rule's
     /// truth and each fuzzy rule's text; Rust combines them, shuffles and pages.
     async fn search_with_fuzzy(
@@ -613,7 +715,23 @@ impl Store {
             args: Vec::new(),
             first: 4,
             nested: std::collections::HashMap::new(),
+            metadata_fields: std::collections::HashMap::new(),
         };
+        for (index, rule) in search.rules.iter().enumerate() {
+            if search.kind == SearchType::Song && rule.field == "metadata" {
+                match self.metadata_field(rule.subtype.as_deref()).await? {
+                    Some(id) => {
+                        compiler.metadata_fields.insert(index, id);
+                    }
+                    None => {
+                        return Ok(Err((
+                            index,
+                            RuleError::BadInput("subtype names no metadata field"),
+                        )))
+                    }
+                }
+            }
+        }
         if search.kind == SearchType::Song {
             for (index, rule) in search.rules.iter().enumerate() {
                 if rule.field == "smartplaylist" {
@@ -631,7 +749,11 @@ impl Store {
         let mut conditions = Vec::new();
         let mut fuzzy = Vec::new();
         for (index, rule) in search.rules.iter().enumerate() {
-            match fuzzy_rule(search.kind, rule) {
+            match fuzzy_rule(
+                search.kind,
+                rule,
+                compiler.metadata_fields.get(&index).copied(),
+            ) {
                 Err(error) => return Ok(Err((index, error))),
                 Ok(Some((expr, test))) => {
                     conditions.push(expr);

@@ -13,6 +13,8 @@ struct StoredRule {
     field: String,
     operator: i64,
     input: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    subtype: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +71,7 @@ impl Store {
                 field: r.field.clone(),
                 operator: r.operator,
                 input: r.input.clone(),
+                subtype: r.subtype.clone(),
             })
             .collect();
         let json =
@@ -121,6 +124,7 @@ impl Store {
                         field: r.field,
                         operator: r.operator,
                         input: r.input,
+                        subtype: r.subtype,
                     })
                     .collect(),
                 any: row.get::<String, _>(5) == "or",

@@ -491,7 +491,7 @@ on_both_engines!(advanced_search_per_type, |server: TestServer| async move {
         (vec![("rule_1", "title"), ("rule_1_input", "1")], "401"),
         (
             vec![
-                ("type", "label"),
+                ("type", "podcast"),
                 ("rule_1", "title"),
                 ("rule_1_operator", "0"),
                 ("rule_1_input", "x"),
@@ -605,4 +605,226 @@ on_both_engines!(advanced_search_per_type, |server: TestServer| async move {
     // Input that looks like SQL is only ever data.
     let sneaky = search(&server, t, &rule("title", "0", "x' OR '1'='1")).await;
     assert_eq!(sneaky, json!([]));
+});
+
+/// Adds tags to two files of the server's copy of the library and gives the Format
+/// Parade album a 100 x 50 cover, then rescans.
+fn retag_library(server: &TestServer) {
+    use lofty::config::WriteOptions;
+    use lofty::prelude::*;
+    let album = server.music.join("The Testers/Format Parade");
+    let tag = |file: &str, items: &[(ItemKey, &str)]| {
+        let path = album.join(file);
+        let mut tagged = lofty::read_from_path(&path).unwrap();
+        let tag = tagged.primary_tag_mut().unwrap();
+        for (key, value) in items {
+            assert!(tag.insert_text(key.clone(), value.to_string()), "{key:?}");
+        }
+        tag.save_to_path(&path, WriteOptions::default()).unwrap();
+    };
+    // A custom ID3v2 field (TXXX:ENERGY), which the generic tag cannot write.
+    let custom_id3 = |file: &str, description: &str, value: &str| {
+        let path = album.join(file);
+        let tagged = lofty::read_from_path(&path).unwrap();
+        let mut id3: lofty::id3::v2::Id3v2Tag = tagged.primary_tag().unwrap().clone().into();
+        id3.insert_user_text(description.to_string(), value.to_string());
+        id3.save_to_path(&path, WriteOptions::default()).unwrap();
+    };
+    tag(
+        "02 - FLAC Tone.flac",
+        &[
+            (ItemKey::Label, "Warp Records"),
+            (ItemKey::Bpm, "128"),
+            (ItemKey::Mood, "Calm"),
+        ],
+    );
+    tag(
+        "01 - MP3 Tone.mp3",
+        &[
+            (ItemKey::Publisher, "Ninja Tune"),
+            (ItemKey::IntegerBpm, "95"),
+        ],
+    );
+    custom_id3("01 - MP3 Tone.mp3", "ENERGY", "High");
+    image::RgbImage::new(100, 50)
+        .save(album.join("cover.jpg"))
+        .unwrap();
+    server.cli(&["scan"]).expect("the rescan succeeds");
+}
+
+on_both_engines!(
+    labels_metadata_and_art_sizes,
+    |server: TestServer| async move {
+        retag_library(&server);
+        let token = server.admin_token().await;
+        let t = token.as_str();
+        let titles = |doc: Value| names(&doc, "title");
+        let one = |field: &'static str, op: &'static str, input: &'static str| {
+            vec![
+                ("rule_1", field),
+                ("rule_1_operator", op),
+                ("rule_1_input", input),
+            ]
+        };
+
+        // The song `label` field, from LABEL (Vorbis) and TPUB (ID3v2).
+        assert_eq!(
+            titles(search(&server, t, &one("label", "0", "warp")).await),
+            ["FLAC Tone"]
+        );
+        assert_eq!(
+            titles(search(&server, t, &one("label", "4", "NINJA TUNE")).await),
+            ["MP3 Tone"]
+        );
+        // type=label matches labels and answers with their songs.
+        let mut by_label = one("title", "2", "ninja");
+        by_label.push(("type", "label"));
+        assert_eq!(titles(search(&server, t, &by_label).await), ["MP3 Tone"]);
+        let mut any_label = one("name", "1", "no such label");
+        any_label.push(("type", "label"));
+        assert_eq!(
+            titles(search(&server, t, &any_label).await),
+            ["FLAC Tone", "MP3 Tone"]
+        );
+        let mut by_category = one("category", "4", "");
+        by_category.push(("type", "label"));
+        assert_eq!(
+            search(&server, t, &by_category)
+                .await
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+
+        // Custom metadata: numeric operators 10-15, text 0-9, the field by name or id.
+        let metadata = |subtype: &'static str, op: &'static str, input: &'static str| {
+            let mut rule = one("metadata", op, input);
+            rule.push(("rule_1_subtype", subtype));
+            rule
+        };
+        assert_eq!(
+            titles(search(&server, t, &metadata("bpm", "12", "128")).await),
+            ["FLAC Tone"]
+        );
+        assert_eq!(
+            titles(search(&server, t, &metadata("BPM", "10", "90")).await),
+            ["FLAC Tone", "MP3 Tone"]
+        );
+        assert_eq!(
+            titles(search(&server, t, &metadata("bpm", "15", "100")).await),
+            ["MP3 Tone"]
+        );
+        assert_eq!(
+            titles(search(&server, t, &metadata("mood", "0", "cal")).await),
+            ["FLAC Tone"]
+        );
+        assert_eq!(
+            titles(search(&server, t, &metadata("energy", "4", "high")).await),
+            ["MP3 Tone"]
+        );
+        assert_eq!(
+            titles(search(&server, t, &metadata("mood", "8", "^c.l+m$")).await),
+            ["FLAC Tone"]
+        );
+        // Songs without the field do not contain the text either.
+        let without = search(&server, t, &metadata("mood", "1", "calm")).await;
+        assert!(without.as_array().unwrap().len() > 10, "{without}");
+        assert!(!titles(without).contains(&"FLAC Tone".to_string()));
+        let field_id = server
+            .query_strings("SELECT CAST(id AS TEXT) FROM metadata_fields WHERE name = 'bpm'")
+            .await;
+        let field_id: &'static str = Box::leak(field_id[0].clone().into_boxed_str());
+        assert_eq!(
+            titles(search(&server, t, &metadata(field_id, "12", "95")).await),
+            ["MP3 Tone"]
+        );
+        for bad in [
+            metadata("no-such-field", "0", "x"),
+            one("metadata", "0", "x"),
+            metadata("bpm", "16", "1"),
+            metadata("bpm", "12", "many"),
+        ] {
+            let mut params = vec![("action", "advanced_search"), ("auth", t)];
+            params.extend(bad);
+            assert_error(&server, &params, "401").await;
+        }
+
+        // Art sizes: the replaced folder cover of Format Parade, the 64 x 64 embedded
+        // pictures of Everything Tagged.
+        let albums = |op: &'static str, field: &'static str, input: &'static str| {
+            let mut rule = one(field, op, input);
+            rule.push(("type", "album"));
+            rule
+        };
+        assert_eq!(
+            names(
+                &search(&server, t, &albums("2", "image_width", "100")).await,
+                "name"
+            ),
+            ["Format Parade"]
+        );
+        assert_eq!(
+            names(
+                &search(&server, t, &albums("2", "image_height", "50")).await,
+                "name"
+            ),
+            ["Format Parade"]
+        );
+        let sixty_four = names(
+            &search(&server, t, &albums("2", "image_width", "64")).await,
+            "name",
+        );
+        assert!(
+            sixty_four.contains(&"Everything Tagged".to_string()),
+            "{sixty_four:?}"
+        );
+        assert!(!sixty_four.contains(&"Format Parade".to_string()));
+        let mut artists = one("image_width", "4", "99");
+        artists.push(("type", "artist"));
+        assert_eq!(
+            names(&search(&server, t, &artists).await, "name"),
+            ["The Testers"]
+        );
+    }
+);
+
+on_both_engines!(vertical_bar_splits_rules, |server: TestServer| async move {
+    let token = server.admin_token().await;
+    let t = token.as_str();
+    let bar = |operator: &'static str, op: &'static str, input: &'static str| {
+        vec![
+            ("operator", operator),
+            ("rule_1", "title"),
+            ("rule_1_operator", op),
+            ("rule_1_input", input),
+        ]
+    };
+    // "a|b" is two rules joined by the search's operator.
+    assert_eq!(
+        names(
+            &search(&server, t, &bar("or", "2", "mp3|flac")).await,
+            "title"
+        ),
+        ["FLAC Tone", "MP3 Tone"]
+    );
+    assert_eq!(
+        search(&server, t, &bar("and", "2", "mp3|flac")).await,
+        json!([])
+    );
+    assert_eq!(
+        names(
+            &search(&server, t, &bar("and", "0", "tone|mp3")).await,
+            "title"
+        ),
+        ["MP3 Tone"]
+    );
+    // A regular expression keeps its bar.
+    assert_eq!(
+        names(
+            &search(&server, t, &bar("and", "8", "^(mp3|flac) tone$")).await,
+            "title"
+        ),
+        ["FLAC Tone", "MP3 Tone"]
+    );
 });

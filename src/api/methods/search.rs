@@ -12,7 +12,10 @@ use crate::store::search::{Rule, RuleError, Search, SearchType};
 use crate::store::sessions::Session;
 use crate::store::users::access;
 
-/// The rules `rule_N` / `rule_N_operator` / `rule_N_input`, in number order (gaps allowed).
+/// The rules `rule_N` / `rule_N_operator` / `rule_N_input` (/ `rule_N_subtype`), in
+/// number order (gaps allowed). As in Ampache 4.2, an input holding `|` becomes one
+/// rule per part, joined like the other rules (by `operator`); a regular expression
+/// (operators 8 and 9) keeps its `|`.
 fn rules(params: &Params) -> Result<Vec<(String, Rule)>, ApiError> {
     let mut numbers: Vec<u32> = params
         .names()
@@ -28,18 +31,28 @@ fn rules(params: &Params) -> Result<Vec<(String, Rule)>, ApiError> {
         let operator = params
             .integer(&format!("{name}_operator"))?
             .ok_or_else(|| ApiError::missing(&format!("{name}_operator")))?;
-        let input = params
-            .get(&format!("{name}_input"))
-            .unwrap_or("")
-            .to_string();
-        rules.push((
-            name,
-            Rule {
-                field,
-                operator,
-                input,
-            },
-        ));
+        let input = params.get(&format!("{name}_input")).unwrap_or("");
+        let subtype = params.get(&format!("{name}_subtype")).map(str::to_string);
+        let inputs: Vec<&str> = if (8..=9).contains(&operator) {
+            vec![input]
+        } else {
+            input.split('|').collect()
+        };
+        for input in inputs {
+            // Far more than any search needs; keeps one request's SQL small.
+            if rules.len() >= 256 {
+                return Err(ApiError::bad_parameter(&name, "more than 256 rules"));
+            }
+            rules.push((
+                name.clone(),
+                Rule {
+                    field: field.clone(),
+                    operator,
+                    input: input.to_string(),
+                    subtype: subtype.clone(),
+                },
+            ));
+        }
     }
     Ok(rules)
 }
@@ -107,7 +120,9 @@ pub async fn advanced_search(
         }
     };
     let document = match kind {
-        SearchType::Song => {
+        // API4 has no label object: a label search answers with the labels' songs,
+        // the list 4.x clients read its answer as.
+        SearchType::Song | SearchType::Label => {
             let songs = b.songs(&SongScope::Ids(ids.clone()), Page::ALL).await?;
             Document::Songs {
                 songs: in_order(&ids, songs, |s| s.row.id),
