@@ -389,9 +389,12 @@ ALTER TABLE songs ADD COLUMN art_height {int} NOT NULL DEFAULT 0;
 ALTER TABLE albums ADD COLUMN art_width {int} NOT NULL DEFAULT 0;
 ALTER TABLE albums ADD COLUMN art_height {int} NOT NULL DEFAULT 0;
 
--- Title and year from the index alone: a search on both never reads the wide rows.
+-- Enabled songs by title, with their year: lists in title order, and searches on
+-- title and year, read this index alone, never the wide rows. Partial rather than
+-- led by `enabled`, so that no planner takes `enabled = 1` for a selective key and
+-- walks every song through it when it should look ids up or scan the table.
 DROP INDEX songs_title;
-CREATE INDEX songs_title ON songs (enabled, title_folded, id, year);
+CREATE INDEX songs_title ON songs (title_folded, id, year, enabled) WHERE enabled = 1;
 
 UPDATE songs SET mtime = -1;
 "#;
