@@ -697,6 +697,19 @@ on_both_engines!(
             2
         );
 
+        // XML: the same song list, with the song's title.
+        let mut xml_params = vec![("action", "advanced_search"), ("auth", t)];
+        xml_params.extend(by_label.iter().copied());
+        let xml = server.xml(&xml_params).await;
+        assert_eq!(xml.field("total_count").unwrap(), "1");
+        assert_eq!(xml.child_names(), ["total_count", "song"]);
+        let doc = xml.doc();
+        let title = doc
+            .descendants()
+            .find(|n| n.has_tag_name("title"))
+            .and_then(|n| n.text());
+        assert_eq!(title, Some("MP3 Tone"));
+
         // Custom metadata: numeric operators 10-15, text 0-9, the field by name or id.
         let metadata = |subtype: &'static str, op: &'static str, input: &'static str| {
             let mut rule = one("metadata", op, input);
