@@ -227,6 +227,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = Store::open(&ctx.database_url).await?;
             let progress = Arc::new(BarProgress::new());
             let summary = scanner::scan_all(&store, ScanOptions { full }, progress).await?;
+            store.close().await;
             println!("scan finished: {summary}");
             Ok(())
         }

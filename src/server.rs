@@ -44,7 +44,10 @@ pub async fn run(store: Store, settings: Settings, scan: bool) -> anyhow::Result
         }
     });
     tokio::spawn(return_freed_memory());
-    let state = Arc::new(AppState { store, settings });
+    let state = Arc::new(AppState {
+        store: store.clone(),
+        settings,
+    });
     let app = api::router(state).layer(tower_http::trace::TraceLayer::new_for_http());
     axum::serve(
         listener,
@@ -53,6 +56,14 @@ pub async fn run(store: Store, settings: Settings, scan: bool) -> anyhow::Result
     .with_graceful_shutdown(shutdown_signal())
     .await
     .context("the server stopped with an error")?;
+    // A background scan may hold a connection for the rest of its batch; do not wait
+    // on it for long.
+    if tokio::time::timeout(std::time::Duration::from_secs(5), store.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!("the database was still busy at exit");
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -130,6 +130,12 @@ impl Store {
     /// Applies every migration not yet recorded, each in its own transaction. On
     /// PostgreSQL an advisory lock keeps several processes starting at once from
     /// racing each other.
+    /// Closes every connection. On SQLite the last one to close checkpoints the
+    /// write-ahead log into the database file, so a stopped tonearm leaves one file.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     async fn migrate(&self) -> anyhow::Result<()> {
         let mut conn = self.pool.acquire().await?;
         if self.engine == Engine::Postgres {
