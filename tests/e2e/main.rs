@@ -11,4 +11,5 @@ mod playlists;
 mod scan;
 mod search;
 mod social;
+mod stats_random;
 mod userdata;
