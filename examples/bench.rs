@@ -4,6 +4,7 @@
 //! ```sh
 //! cargo build --release && cargo run --release --example bench -- [--tracks N] [--dir DIR] [--keep]
 //! cargo run --release --example bench -- --library tests/library/music   # an existing folder
+//! cargo run --release --example bench -- --dir /tmp/bench --only stats   # some request lines only
 //! ```
 
 #[path = "bench/library.rs"]
@@ -22,7 +23,7 @@ use clap::Parser;
 
 use library::Shape;
 use process::Measured;
-use requests::{Outcome, Runner, CASES};
+use requests::{Case, Outcome, Runner, CASES};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -53,6 +54,10 @@ struct Options {
     /// The tonearm binary (default: target/release/tonearm next to this example).
     #[arg(long)]
     tonearm: Option<PathBuf>,
+    /// Run only the request lines whose label contains SUBSTRING (may be repeated: a
+    /// line is run when it matches any).
+    #[arg(long, value_name = "SUBSTRING")]
+    only: Vec<String>,
 }
 
 /// Marks a folder as the benchmark's own (so it may clear parts of it) and records
@@ -68,6 +73,8 @@ fn main() -> anyhow::Result<()> {
     if options.tracks == 0 {
         bail!("--tracks must be at least 1");
     }
+    // Checked before the long scans, so that a mistyped --only fails at once.
+    let cases = selected_cases(&options.only)?;
     let tonearm = tonearm_binary(options.tonearm.clone())?;
 
     let (dir, temporary) = match &options.dir {
@@ -82,7 +89,7 @@ fn main() -> anyhow::Result<()> {
     };
     println!("working folder: {}", dir.display());
 
-    let result = run(&options, &tonearm, &dir);
+    let result = run(&options, &cases, &tonearm, &dir);
     if let Some(temp) = temporary {
         if options.keep {
             println!("kept {}", temp.keep().display());
@@ -96,7 +103,27 @@ fn main() -> anyhow::Result<()> {
     result
 }
 
-fn run(options: &Options, original: &Path, dir: &Path) -> anyhow::Result<()> {
+/// The request lines to run: all, or those whose label contains one of `only`.
+fn selected_cases(only: &[String]) -> anyhow::Result<Vec<&'static Case>> {
+    let cases: Vec<&'static Case> = CASES
+        .iter()
+        .filter(|case| {
+            only.is_empty() || only.iter().any(|part| case.label.contains(part.as_str()))
+        })
+        .collect();
+    if cases.is_empty() {
+        let mut labels: Vec<&str> = CASES.iter().map(|case| case.label).collect();
+        labels.dedup();
+        bail!(
+            "no request line's label contains {}; the labels are:\n  {}",
+            only.join(" or "),
+            labels.join("\n  ")
+        );
+    }
+    Ok(cases)
+}
+
+fn run(options: &Options, cases: &[&Case], original: &Path, dir: &Path) -> anyhow::Result<()> {
     // Run a private copy: a `cargo build` during the run (target/ may be shared) must
     // not swap the binary between the scan and the server.
     let built = std::fs::metadata(original)?.modified()?;
@@ -177,11 +204,28 @@ fn run(options: &Options, original: &Path, dir: &Path) -> anyhow::Result<()> {
     let word = library::SEARCH_WORD.to_lowercase();
     let context = runtime.block_on(runner.context(&word))?;
     report.counts = (context.songs, context.albums, context.artists);
+    if cases.iter().any(|case| case.needs_userdata()) {
+        println!("rating, flagging and playing songs for the stats lines ...");
+        let seeded = runtime.block_on(runner.seed_userdata(&context))?;
+        println!("  {seeded}");
+        report.seeded = Some(seeded);
+    }
+    if !options.only.is_empty() {
+        report.only = Some(format!(
+            "only the lines whose label contains {}",
+            options
+                .only
+                .iter()
+                .map(|part| format!("`{part}`"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ));
+    }
     let server_pid = server.pid().to_string();
     let ours = || process::process_cpu_seconds(&server_pid) + process::process_cpu_seconds("self");
     let ours_before = ours();
     let watch = process::CpuWatch::start();
-    for case in CASES {
+    for &case in cases {
         let started = Instant::now();
         let outcome = runtime.block_on(runner.run(case, &context));
         let line = RequestLine::new(case, &outcome);
@@ -505,6 +549,10 @@ struct Report {
     request_others: Option<f64>,
     /// Warnings in the server's log (DIR/server.log), of which slow statements.
     server_log: Option<(usize, usize)>,
+    /// What was rated, flagged and played before the requests, if anything.
+    seeded: Option<String>,
+    /// Which request lines ran, when --only chose some.
+    only: Option<String>,
 }
 
 impl Report {
@@ -635,6 +683,12 @@ impl Report {
             "\n### Requests (sequential on one keep-alive loopback connection; {} timed after 3 warm-ups, fewer when a line passes its time budget)\n",
             self.samples
         );
+        if let Some(only) = &self.only {
+            let _ = writeln!(out, "Request lines: {only}.\n");
+        }
+        if let Some(seeded) = &self.seeded {
+            let _ = writeln!(out, "Before them, for the stats lines: {seeded}.\n");
+        }
         let _ = writeln!(out, "| request | format | n | p50 | p99 | max | answer |");
         let _ = writeln!(out, "| --- | --- | ---: | ---: | ---: | ---: | ---: |");
         for line in &self.requests {

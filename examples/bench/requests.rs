@@ -35,11 +35,22 @@ impl Format {
 /// One measured request. The query may use these placeholders, filled in for every
 /// request: `{token}` (the session), `{user}`, `{timestamp}` and `{passphrase}` (fresh
 /// password-handshake credentials), `{song_id}` (a song), `{last_offset}` (songs −
-/// 5000, the last page of 5000), `{word}` (the word in 1% of the generated titles).
+/// 5000, the last page of 5000), `{word}` (the word in 1% of the generated titles),
+/// `{items_1000}` (the ids of the first 1000 songs, comma-separated), `{new_playlist}`
+/// (an empty playlist created for this one request before its timing starts, and
+/// deleted after it).
 pub struct Case {
     pub label: &'static str,
     pub format: Format,
     pub query: &'static str,
+}
+
+impl Case {
+    /// Whether the line lists ratings, flags or plays, which [`Runner::seed_userdata`]
+    /// must have put in first.
+    pub fn needs_userdata(&self) -> bool {
+        self.query.contains("action=stats")
+    }
 }
 
 const fn case(label: &'static str, format: Format, query: &'static str) -> Case {
@@ -82,8 +93,23 @@ pub const CASES: &[Case] = &[
     case("advanced_search, 3 rules (title, year, genre)", Json, ADVANCED_SEARCH),
     case("stats type=song filter=random", Xml, "action=stats&type=song&filter=random&auth={token}"),
     case("stats type=song filter=random", Json, "action=stats&type=song&filter=random&auth={token}"),
+    // Most other filters read ratings, flags and plays (see Runner::seed_userdata).
+    // Each answers 10 items, as random does: what differs is the SQL, so JSON alone.
+    case("stats type=song filter=newest", Json, "action=stats&type=song&filter=newest&auth={token}"),
+    case("stats type=song filter=highest", Json, "action=stats&type=song&filter=highest&auth={token}"),
+    case("stats type=song filter=frequent", Json, "action=stats&type=song&filter=frequent&auth={token}"),
+    case("stats type=song filter=recent", Json, "action=stats&type=song&filter=recent&auth={token}"),
+    case("stats type=song filter=forgotten", Json, "action=stats&type=song&filter=forgotten&auth={token}"),
+    case("stats type=song filter=flagged", Json, "action=stats&type=song&filter=flagged&auth={token}"),
+    case("stats type=album filter=random", Json, "action=stats&type=album&filter=random&auth={token}"),
+    case("stats type=artist filter=random", Json, "action=stats&type=artist&filter=random&auth={token}"),
     case("stream one song (redirect + whole file)", Json, "action=stream&type=song&id={song_id}&auth={token}"),
+    // Last: it writes, and each request gets a fresh empty playlist (see Case).
+    case("playlist_edit adding 1,000 songs in one call", Json, "action=playlist_edit&filter={new_playlist}&items={items_1000}&auth={token}"),
 ];
+
+/// How many songs (at most) playlist_edit adds and the seeding rates and flags.
+const SONGS_USED: usize = 1000;
 
 /// What was learnt from the server before measuring, to fill in the placeholders.
 pub struct Context {
@@ -93,6 +119,30 @@ pub struct Context {
     pub artists: i64,
     pub song_id: String,
     pub word: String,
+    /// The first songs of `songs` (up to [`SONGS_USED`]).
+    pub first_songs: Vec<SongRef>,
+    /// Their ids, comma-separated.
+    items: String,
+}
+
+/// What the seeding needs to know of a song: its id, and the names a scrobble gives.
+pub struct SongRef {
+    pub id: String,
+    title: String,
+    artist: String,
+    album: String,
+}
+
+impl SongRef {
+    fn from_json(song: &serde_json::Value) -> anyhow::Result<SongRef> {
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
+        Ok(SongRef {
+            id: json_id(song).with_context(|| format!("a song without id: {song}"))?,
+            title: text(&song["title"]),
+            artist: text(&song["artist"]["name"]),
+            album: text(&song["album"]["name"]),
+        })
+    }
 }
 
 impl Context {
@@ -107,6 +157,7 @@ impl Context {
             .replace("{song_id}", &self.song_id)
             .replace("{last_offset}", &(self.songs - 5000).max(0).to_string())
             .replace("{word}", &urlencode(&self.word))
+            .replace("{items_1000}", &self.items)
     }
 }
 
@@ -181,7 +232,7 @@ impl Runner {
         Ok((status, kind, body.to_vec(), elapsed))
     }
 
-    /// Logs in and learns the library's size and a song id.
+    /// Logs in and learns the library's size and its first songs.
     pub async fn context(&self, word: &str) -> anyhow::Result<Context> {
         let mut context = Context {
             token: String::new(),
@@ -190,6 +241,8 @@ impl Runner {
             artists: 0,
             song_id: String::new(),
             word: word.to_string(),
+            first_songs: Vec::new(),
+            items: String::new(),
         };
         let (_, _, body, _) = self.get(Json, &context.expand(HANDSHAKE)).await?;
         let doc: serde_json::Value = serde_json::from_slice(&body)
@@ -202,22 +255,118 @@ impl Runner {
         context.songs = count("songs");
         context.albums = count("albums");
         context.artists = count("artists");
-        let (_, _, body, _) = self
-            .get(Json, &context.expand("action=songs&limit=1&auth={token}"))
-            .await?;
-        let doc: serde_json::Value = serde_json::from_slice(&body)?;
-        // API 4 answers a bare array; later versions {"song": [...]}.
-        let first = if doc.is_array() {
-            &doc[0]
-        } else {
-            &doc["song"][0]
-        };
-        context.song_id = first["id"]
-            .as_str()
-            .map(str::to_string)
-            .or_else(|| first["id"].as_i64().map(|id| id.to_string()))
-            .with_context(|| format!("no song in the library: {doc}"))?;
+        let query = format!("action=songs&limit={SONGS_USED}&auth={{token}}");
+        let doc = self.json(&context, &query).await?;
+        context.first_songs = list(&doc)
+            .iter()
+            .map(SongRef::from_json)
+            .collect::<anyhow::Result<_>>()?;
+        context.song_id = context
+            .first_songs
+            .first()
+            .with_context(|| format!("no song in the library: {doc}"))?
+            .id
+            .clone();
+        let ids: Vec<&str> = context.first_songs.iter().map(|s| s.id.as_str()).collect();
+        context.items = ids.join(",");
         Ok(context)
+    }
+
+    /// One JSON request that must succeed (setup, not timed): its parsed answer.
+    async fn json(&self, context: &Context, query: &str) -> anyhow::Result<serde_json::Value> {
+        let (status, kind, body, _) = self.get(Json, &context.expand(query)).await?;
+        let action = query.split('&').next().unwrap_or(query);
+        if let Some((code, message)) = api_error(Json, &kind, &body) {
+            bail!("{action}: error {code}: {message}");
+        }
+        if status != 200 {
+            bail!("{action}: HTTP {status}");
+        }
+        serde_json::from_slice(&body).with_context(|| format!("{action}: not JSON"))
+    }
+
+    /// Gives the stats filters other than newest and random something to list, as the
+    /// admin, through the API: the first songs (up to 1000) rated 1–5 stars in turn
+    /// (highest) and flagged (flagged); 2000 plays now of the first half of them,
+    /// unevenly (frequent, recent); and plays dated 30 days ago of up to 100 songs of
+    /// the second half, by scrobble, the only method that takes a date (forgotten:
+    /// last played before the 7-day window). Returns a summary for the report.
+    pub async fn seed_userdata(&self, context: &Context) -> anyhow::Result<String> {
+        let started = Instant::now();
+        let songs = &context.first_songs;
+        for (i, song) in songs.iter().enumerate() {
+            let rating = 1 + i % 5;
+            let rate = format!(
+                "action=rate&type=song&id={}&rating={rating}&auth={{token}}",
+                song.id
+            );
+            self.json(context, &rate).await?;
+            let flag = format!("action=flag&type=song&id={}&flag=1&auth={{token}}", song.id);
+            self.json(context, &flag).await?;
+        }
+        let (played, rest) = songs.split_at(songs.len().div_ceil(2));
+        const PLAYS: usize = 2000;
+        for k in 0..PLAYS {
+            // Each song once, then k² mod n: some songs get many plays, some few, as
+            // real listening does.
+            let n = played.len();
+            let song = &played[if k < n { k } else { (k * k) % n }];
+            let play = format!("action=record_play&id={}&auth={{token}}", song.id);
+            self.json(context, &play).await?;
+        }
+        let month_ago = unix_now() - 30 * 24 * 3600;
+        let mut scrobbled = 0;
+        for (k, song) in rest.iter().take(100).enumerate() {
+            let scrobble = format!(
+                "action=scrobble&song={}&artist={}&album={}&date={}&auth={{token}}",
+                urlencode(&song.title),
+                urlencode(&song.artist),
+                urlencode(&song.album),
+                month_ago - k as i64
+            );
+            // A song whose names another song shares may not be found; that is fine.
+            if self.json(context, &scrobble).await.is_ok() {
+                scrobbled += 1;
+            }
+        }
+        Ok(format!(
+            "as the admin, {n} songs rated and flagged, {PLAYS} plays of {} songs, {scrobbled} songs \
+             played 30 days ago (through rate, flag, record_play and scrobble; {:.1} s)",
+            played.len(),
+            started.elapsed().as_secs_f64(),
+            n = songs.len(),
+        ))
+    }
+
+    /// The query of one request, with `{new_playlist}` replaced by a playlist created
+    /// for it; returns that playlist's id too, to delete it afterwards. A fresh empty
+    /// playlist each time, so that every timed playlist_edit does the same work
+    /// (appending to one playlist would rewrite a longer list at each call).
+    async fn prepare(
+        &self,
+        case: &Case,
+        context: &Context,
+    ) -> anyhow::Result<(String, Option<String>)> {
+        let query = context.expand(case.query);
+        if !query.contains("{new_playlist}") {
+            return Ok((query, None));
+        }
+        let create = "action=playlist_create&name=bench&type=private&auth={token}";
+        let doc = self.json(context, create).await?;
+        let id = list(&doc)
+            .first()
+            .and_then(json_id)
+            .with_context(|| format!("playlist_create: no id in {doc}"))?;
+        Ok((query.replace("{new_playlist}", &id), Some(id)))
+    }
+
+    /// Deletes what [`Runner::prepare`] created.
+    async fn clean_up(&self, context: &Context, playlist: Option<String>) -> anyhow::Result<()> {
+        if let Some(id) = playlist {
+            let delete = format!("action=playlist_delete&filter={id}&auth={{token}}");
+            self.json(context, &delete).await?;
+        }
+        Ok(())
     }
 
     pub async fn run(&self, case: &Case, context: &Context) -> Outcome {
@@ -231,8 +380,9 @@ impl Runner {
         let mut bytes = 0;
         let mut items = None;
         for i in 0..self.warmup.max(1) {
-            let (status, kind, body, _) =
-                self.get(case.format, &context.expand(case.query)).await?;
+            let (query, created) = self.prepare(case, context).await?;
+            let (status, kind, body, _) = self.get(case.format, &query).await?;
+            self.clean_up(context, created).await?;
             if let Some((code, message)) = api_error(case.format, &kind, &body) {
                 if code == "405" {
                     return Ok(Outcome::NotImplemented);
@@ -252,8 +402,9 @@ impl Runner {
         while latencies.len() < self.samples
             && (latencies.len() < self.min_samples || started.elapsed() < self.budget)
         {
-            let query = context.expand(case.query);
+            let (query, created) = self.prepare(case, context).await?;
             let (status, _, body, elapsed) = self.get(case.format, &query).await?;
+            self.clean_up(context, created).await?;
             if status != 200 || body.is_empty() {
                 bail!("HTTP {status} with {} bytes during the run", body.len());
             }
@@ -265,6 +416,27 @@ impl Runner {
             items,
         })
     }
+}
+
+/// The items of a JSON list answer: API 4 answers a bare array, later versions
+/// {"song": [...]}.
+fn list(doc: &serde_json::Value) -> &[serde_json::Value] {
+    match doc {
+        serde_json::Value::Array(items) => items,
+        serde_json::Value::Object(map) => map
+            .values()
+            .find_map(|v| v.as_array())
+            .map_or(&[], Vec::as_slice),
+        _ => &[],
+    }
+}
+
+/// An object's id, a string in API 4 and a number in some later versions.
+fn json_id(item: &serde_json::Value) -> Option<String> {
+    item["id"]
+        .as_str()
+        .map(str::to_string)
+        .or_else(|| item["id"].as_i64().map(|id| id.to_string()))
 }
 
 /// (code, message) when the body is an Ampache error document.
