@@ -105,22 +105,42 @@ impl Store {
         )
     }
 
+    /// The library's totals: songs, albums, artists and videos as the last scan stored
+    /// them (counted here only before any scan stored them), the small tables counted.
     pub async fn library_counts(&self) -> StoreResult<LibraryCounts> {
         let row = sqlx::query(
-            "SELECT (SELECT COUNT(*) FROM songs WHERE enabled = 1), (SELECT COUNT(*) FROM albums), \
-             (SELECT COUNT(*) FROM artists), (SELECT COUNT(*) FROM videos WHERE enabled = 1), \
+            "SELECT (SELECT value FROM meta WHERE key = 'library_counts'), \
              (SELECT COUNT(*) FROM catalogs), (SELECT COUNT(*) FROM genres), (SELECT COUNT(*) FROM users)",
         )
         .fetch_one(&self.pool)
         .await?;
+        let stored: Option<String> = row.get(0);
+        let stored: Option<Vec<i64>> = stored.and_then(|text| {
+            text.split(' ')
+                .map(|n| n.parse().ok())
+                .collect::<Option<Vec<i64>>>()
+                .filter(|numbers| numbers.len() == 4)
+        });
+        let numbers = match stored {
+            Some(numbers) => numbers,
+            None => {
+                let row = sqlx::query(
+                    "SELECT (SELECT COUNT(*) FROM songs WHERE enabled = 1), (SELECT COUNT(*) FROM albums), \
+                     (SELECT COUNT(*) FROM artists), (SELECT COUNT(*) FROM videos WHERE enabled = 1)",
+                )
+                .fetch_one(&self.pool)
+                .await?;
+                (0..4).map(|i| row.get(i)).collect()
+            }
+        };
         Ok(LibraryCounts {
-            songs: row.get(0),
-            albums: row.get(1),
-            artists: row.get(2),
-            videos: row.get(3),
-            catalogs: row.get(4),
-            genres: row.get(5),
-            users: row.get(6),
+            songs: numbers[0],
+            albums: numbers[1],
+            artists: numbers[2],
+            videos: numbers[3],
+            catalogs: row.get(1),
+            genres: row.get(2),
+            users: row.get(3),
         })
     }
 
@@ -207,6 +227,14 @@ impl Store {
              WHERE art_kind = 'embedded'",
             "UPDATE albums SET art_width = 0, art_height = 0 WHERE art_kind IS NULL",
             "DELETE FROM labels WHERE NOT EXISTS (SELECT 1 FROM songs s WHERE s.label_id = labels.id)",
+            // The totals the handshake and every ping report, so that those do not
+            // count 100,000 songs each time; only a scan changes them.
+            "DELETE FROM meta WHERE key = 'library_counts'",
+            "INSERT INTO meta (key, value) SELECT 'library_counts', \
+               CAST((SELECT COUNT(*) FROM songs WHERE enabled = 1) AS TEXT) || ' ' || \
+               CAST((SELECT COUNT(*) FROM albums) AS TEXT) || ' ' || \
+               CAST((SELECT COUNT(*) FROM artists) AS TEXT) || ' ' || \
+               CAST((SELECT COUNT(*) FROM videos WHERE enabled = 1) AS TEXT)",
         ] {
             sqlx::query(statement).execute(&mut *tx).await?;
         }
