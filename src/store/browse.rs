@@ -315,46 +315,92 @@ const SONG_FROM: &str =
     " FROM songs s JOIN artists ar ON ar.id = s.artist_id JOIN albums al ON al.id = s.album_id \
      LEFT JOIN artists aa ON aa.id = s.album_artist_id";
 
-fn song_from_row(row: &AnyRow) -> SongRow {
-    let album_artist_id: Option<i64> = row.get(6);
-    let album_artist_name: Option<String> = row.get(7);
+/// One song as the database's JSON array holds it: its position in the list, then
+/// `SONG_COLUMNS` and the opinion columns, in order.
+#[derive(serde::Deserialize)]
+struct SongTuple(
+    i64,
+    i64,
+    String,
+    i64,
+    String,
+    i64,
+    String,
+    Option<i64>,
+    Option<String>,
+    i64,
+    i64,
+    String,
+    f64,
+    i64,
+    i64,
+    i64,
+    i64,
+    String,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i64,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+    i64,
+    Option<i64>,
+    Option<f64>,
+    i64,
+);
+
+/// The songs of a `{json_agg}` list, in list order (an empty list is NULL on
+/// PostgreSQL).
+fn songs_from_json(json: Option<&str>) -> StoreResult<Vec<SongRow>> {
+    let Some(json) = json else {
+        return Ok(Vec::new());
+    };
+    let mut tuples: Vec<SongTuple> = serde_json::from_str(json)
+        .map_err(|e| super::StoreError::Invalid(format!("song list from the database: {e}")))?;
+    tuples.sort_by_key(|t| t.0);
+    Ok(tuples.into_iter().map(song_from_tuple).collect())
+}
+
+fn song_from_tuple(t: SongTuple) -> SongRow {
     SongRow {
-        id: row.get(0),
-        title: row.get(1),
-        artist: Named {
-            id: row.get(2),
-            name: row.get(3),
+        id: t.1,
+        title: t.2,
+        artist: Named { id: t.3, name: t.4 },
+        album: Named { id: t.5, name: t.6 },
+        album_artist: t.7.zip(t.8).map(|(id, name)| Named { id, name }),
+        disc: t.9,
+        track: t.10,
+        path: t.11,
+        duration: t.12,
+        year: t.13,
+        bitrate: t.14,
+        sample_rate: t.15,
+        channels: t.16,
+        mime: t.17,
+        size: t.18,
+        mbid: t.19,
+        album_mbid: t.20,
+        artist_mbid: t.21,
+        album_artist_mbid: t.22,
+        composer: t.23,
+        comment: t.24,
+        catalog_id: t.25,
+        rg_album_gain: t.26,
+        rg_album_peak: t.27,
+        rg_track_gain: t.28,
+        rg_track_peak: t.29,
+        play_count: t.30,
+        opinion: Opinion {
+            rating: t.31,
+            average_rating: t.32,
+            flag: t.33 != 0,
         },
-        album: Named {
-            id: row.get(4),
-            name: row.get(5),
-        },
-        album_artist: album_artist_id
-            .zip(album_artist_name)
-            .map(|(id, name)| Named { id, name }),
-        disc: row.get(8),
-        track: row.get(9),
-        path: row.get(10),
-        duration: row.get(11),
-        year: row.get(12),
-        bitrate: row.get(13),
-        sample_rate: row.get(14),
-        channels: row.get(15),
-        mime: row.get(16),
-        size: row.get(17),
-        mbid: row.get(18),
-        album_mbid: row.get(19),
-        artist_mbid: row.get(20),
-        album_artist_mbid: row.get(21),
-        composer: row.get(22),
-        comment: row.get(23),
-        catalog_id: row.get(24),
-        rg_album_gain: row.get(25),
-        rg_album_peak: row.get(26),
-        rg_track_gain: row.get(27),
-        rg_track_peak: row.get(28),
-        play_count: row.get(29),
-        opinion: opinion_from(row, 30),
         genres: Vec::new(),
     }
 }
@@ -363,8 +409,16 @@ impl Store {
     /// Applies dialect tokens to a runtime query (`{real}`).
     pub(crate) fn dialect_query(&self, sql: &str) -> String {
         match self.engine {
-            Engine::Sqlite => sql.replace("{real}", "REAL"),
-            Engine::Postgres => sql.replace("{real}", "DOUBLE PRECISION"),
+            Engine::Sqlite => sql
+                .replace("{real}", "REAL")
+                .replace("{json_array}", "json_array")
+                // A JSON value loses its JSON subtype through a subquery; json() restores
+                // it, so the list embeds each song's array rather than quoting it.
+                .replace("{json_agg}", "json_group_array(json(sub.j))"),
+            Engine::Postgres => sql
+                .replace("{real}", "DOUBLE PRECISION")
+                .replace("{json_array}", "json_build_array")
+                .replace("{json_agg}", "json_agg(sub.j)"),
         }
     }
 
@@ -390,16 +444,11 @@ impl Store {
             }
         }
         let mut q = Query::new(user_id);
-        q.sql = format!(
-            "SELECT {SONG_COLUMNS}, {}{SONG_FROM}",
-            opinion_columns("song", "s.id")
-        );
         let mut conditions = vec!["s.enabled = 1".to_string()];
+        let mut joins = String::new();
         if let SongScope::Playlist(id) = scope {
             let id = q.int(*id);
-            q.sql.push_str(&format!(
-                " JOIN playlist_items pi ON pi.song_id = s.id AND pi.playlist_id = {id}"
-            ));
+            joins = format!(" JOIN playlist_items pi ON pi.song_id = s.id AND pi.playlist_id = {id}");
         }
         let order = match scope {
             SongScope::All(filter) => {
@@ -448,24 +497,36 @@ impl Store {
                 "s.id"
             }
         };
-        if matches!(scope, SongScope::All(_) | SongScope::Search(_)) {
+        let tail = if matches!(scope, SongScope::All(_) | SongScope::Search(_)) {
             // Page on the songs table alone (a covering index for the default order),
             // then join and compute the page's columns: a deep offset then skips index
             // entries, not joined rows.
             let limit = q.int(page.limit.unwrap_or(i64::MAX));
             let offset = q.int(page.offset);
-            q.sql.push_str(&format!(
-                " WHERE s.id IN (SELECT s.id FROM songs s WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset}) ORDER BY {order}",
+            format!(
+                " WHERE s.id IN (SELECT s.id FROM songs s WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset})",
                 conditions.join(" AND ")
-            ));
+            )
         } else {
-            q.sql.push_str(&format!(
-                " WHERE {} ORDER BY {order}",
+            let limit = q.int(page.limit.unwrap_or(i64::MAX));
+            let offset = q.int(page.offset);
+            format!(
+                " WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
                 conditions.join(" AND ")
-            ));
-            q.page(page);
-        }
-        let mut songs: Vec<SongRow> = q.fetch(self).await?.iter().map(song_from_row).collect();
+            )
+        };
+        // The database builds the whole list as one JSON text: one row crosses from the
+        // driver instead of thousands (sqlx's per-row hand-off and copies cost several
+        // times the query). Each song carries its position in `order`, so the list's
+        // order never depends on how the aggregate reads its input.
+        q.sql = format!(
+            "SELECT CAST({{json_agg}} AS TEXT) FROM (SELECT {{json_array}}(ROW_NUMBER() OVER (ORDER BY {order}), \
+             {SONG_COLUMNS}, {}) AS j{SONG_FROM}{joins}{tail}) sub",
+            opinion_columns("song", "s.id")
+        );
+        let rows = q.fetch(self).await?;
+        let json: Option<String> = rows.first().and_then(|row| row.get(0));
+        let mut songs = songs_from_json(json.as_deref())?;
         let ids: Vec<i64> = songs.iter().map(|s| s.id).collect();
         let genres = self
             .genres_of("SELECT sg.song_id, g.id, g.name FROM song_genres sg JOIN genres g ON g.id = sg.genre_id WHERE sg.song_id IN", &ids)
