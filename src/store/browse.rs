@@ -297,14 +297,6 @@ fn opinion_columns(kind: &str, column: &str) -> String {
     )
 }
 
-fn opinion_from(row: &AnyRow, at: usize) -> Opinion {
-    Opinion {
-        rating: row.get(at),
-        average_rating: row.get(at + 1),
-        flag: row.get::<i64, _>(at + 2) != 0,
-    }
-}
-
 const SONG_COLUMNS: &str = "s.id, s.title, s.artist_id, ar.name, s.album_id, al.name, s.album_artist_id, aa.name, \
      s.disc, s.track, s.path, s.duration, s.year, s.bitrate, s.sample_rate, s.channels, s.mime, s.size, \
      s.mbid, s.album_mbid, s.artist_mbid, s.album_artist_mbid, s.composer, s.comment, s.catalog_id, \
@@ -315,7 +307,38 @@ const SONG_FROM: &str =
     " FROM songs s JOIN artists ar ON ar.id = s.artist_id JOIN albums al ON al.id = s.album_id \
      LEFT JOIN artists aa ON aa.id = s.album_artist_id";
 
-/// One song as the database's JSON array holds it: its position in the list, then
+/// A list query wrapped so that the database returns the whole list as one JSON text:
+/// one row crosses from the driver instead of thousands (sqlx's per-row hand-off and
+/// copies cost several times the query). Each item is the JSON array of its position
+/// in `order` followed by `columns`, so the list's order never depends on how the
+/// aggregate reads its input. `rest` is the FROM clause onwards.
+fn json_list_sql(columns: &str, rest: &str, order: &str) -> String {
+    format!(
+        "SELECT CAST({{json_agg}} AS TEXT) FROM (SELECT {{json_array}}(ROW_NUMBER() OVER (ORDER BY {order}), \
+         {columns}) AS j{rest}) sub"
+    )
+}
+
+impl Query {
+    /// Runs a [`json_list_sql`] query and decodes its items (tuples led by their
+    /// position) in list order; an empty list is NULL on PostgreSQL.
+    async fn fetch_json_list<T: serde::de::DeserializeOwned>(
+        self,
+        store: &Store,
+        position: impl Fn(&T) -> i64,
+    ) -> StoreResult<Vec<T>> {
+        let rows = self.fetch(store).await?;
+        let Some(json) = rows.first().and_then(|row| row.get::<Option<String>, _>(0)) else {
+            return Ok(Vec::new());
+        };
+        let mut items: Vec<T> = serde_json::from_str(&json)
+            .map_err(|e| super::StoreError::Invalid(format!("a list from the database: {e}")))?;
+        items.sort_by_key(|item| position(item));
+        Ok(items)
+    }
+}
+
+/// One song as [`json_list_sql`] gives it: its position in the list, then
 /// `SONG_COLUMNS` and the opinion columns, in order.
 #[derive(serde::Deserialize)]
 struct SongTuple(
@@ -354,18 +377,6 @@ struct SongTuple(
     Option<f64>,
     i64,
 );
-
-/// The songs of a `{json_agg}` list, in list order (an empty list is NULL on
-/// PostgreSQL).
-fn songs_from_json(json: Option<&str>) -> StoreResult<Vec<SongRow>> {
-    let Some(json) = json else {
-        return Ok(Vec::new());
-    };
-    let mut tuples: Vec<SongTuple> = serde_json::from_str(json)
-        .map_err(|e| super::StoreError::Invalid(format!("song list from the database: {e}")))?;
-    tuples.sort_by_key(|t| t.0);
-    Ok(tuples.into_iter().map(song_from_tuple).collect())
-}
 
 fn song_from_tuple(t: SongTuple) -> SongRow {
     SongRow {
@@ -448,7 +459,8 @@ impl Store {
         let mut joins = String::new();
         if let SongScope::Playlist(id) = scope {
             let id = q.int(*id);
-            joins = format!(" JOIN playlist_items pi ON pi.song_id = s.id AND pi.playlist_id = {id}");
+            joins =
+                format!(" JOIN playlist_items pi ON pi.song_id = s.id AND pi.playlist_id = {id}");
         }
         let order = match scope {
             SongScope::All(filter) => {
@@ -515,18 +527,17 @@ impl Store {
                 conditions.join(" AND ")
             )
         };
-        // The database builds the whole list as one JSON text: one row crosses from the
-        // driver instead of thousands (sqlx's per-row hand-off and copies cost several
-        // times the query). Each song carries its position in `order`, so the list's
-        // order never depends on how the aggregate reads its input.
-        q.sql = format!(
-            "SELECT CAST({{json_agg}} AS TEXT) FROM (SELECT {{json_array}}(ROW_NUMBER() OVER (ORDER BY {order}), \
-             {SONG_COLUMNS}, {}) AS j{SONG_FROM}{joins}{tail}) sub",
-            opinion_columns("song", "s.id")
+        q.sql = json_list_sql(
+            &format!("{SONG_COLUMNS}, {}", opinion_columns("song", "s.id")),
+            &format!("{SONG_FROM}{joins}{tail}"),
+            order,
         );
-        let rows = q.fetch(self).await?;
-        let json: Option<String> = rows.first().and_then(|row| row.get(0));
-        let mut songs = songs_from_json(json.as_deref())?;
+        let mut songs: Vec<SongRow> = q
+            .fetch_json_list(self, |t: &SongTuple| t.0)
+            .await?
+            .into_iter()
+            .map(song_from_tuple)
+            .collect();
         let ids: Vec<i64> = songs.iter().map(|s| s.id).collect();
         let genres = self
             .genres_of("SELECT sg.song_id, g.id, g.name FROM song_genres sg JOIN genres g ON g.id = sg.genre_id WHERE sg.song_id IN", &ids)
@@ -559,11 +570,6 @@ impl Store {
             }
         }
         let mut q = Query::new(user_id);
-        q.sql = format!(
-            "SELECT al.id, al.name, al.album_artist_id, ar.name, al.year, al.song_count, al.disc_count, al.total_time, al.mbid, {} \
-             FROM albums al JOIN artists ar ON ar.id = al.album_artist_id",
-            opinion_columns("album", "al.id")
-        );
         let mut conditions = Vec::new();
         let order = match scope {
             AlbumScope::All(filter) => {
@@ -595,29 +601,55 @@ impl Store {
                 "al.sort_name, al.id"
             }
         };
+        let mut rest = " FROM albums al JOIN artists ar ON ar.id = al.album_artist_id".to_string();
         if !conditions.is_empty() {
-            q.sql
-                .push_str(&format!(" WHERE {}", conditions.join(" AND ")));
+            rest.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
         }
-        q.sql.push_str(&format!(" ORDER BY {order}"));
-        q.page(page);
+        rest.push_str(&format!(" ORDER BY {order}"));
+        let limit = q.int(page.limit.unwrap_or(i64::MAX));
+        let offset = q.int(page.offset);
+        rest.push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
+        q.sql = json_list_sql(
+            &format!(
+                "al.id, al.name, al.album_artist_id, ar.name, al.year, al.song_count, al.disc_count, al.total_time, al.mbid, {}",
+                opinion_columns("album", "al.id")
+            ),
+            &rest,
+            order,
+        );
+        type AlbumTuple = (
+            i64,
+            i64,
+            String,
+            i64,
+            String,
+            i64,
+            i64,
+            i64,
+            i64,
+            Option<String>,
+            Option<i64>,
+            Option<f64>,
+            i64,
+        );
         let mut albums: Vec<AlbumRow> = q
-            .fetch(self)
+            .fetch_json_list(self, |t: &AlbumTuple| t.0)
             .await?
-            .iter()
-            .map(|row| AlbumRow {
-                id: row.get(0),
-                name: row.get(1),
-                artist: Named {
-                    id: row.get(2),
-                    name: row.get(3),
+            .into_iter()
+            .map(|t| AlbumRow {
+                id: t.1,
+                name: t.2,
+                artist: Named { id: t.3, name: t.4 },
+                year: t.5,
+                song_count: t.6,
+                disc_count: t.7,
+                total_time: t.8,
+                mbid: t.9,
+                opinion: Opinion {
+                    rating: t.10,
+                    average_rating: t.11,
+                    flag: t.12 != 0,
                 },
-                year: row.get(4),
-                song_count: row.get(5),
-                disc_count: row.get(6),
-                total_time: row.get(7),
-                mbid: row.get(8),
-                opinion: opinion_from(row, 9),
                 genres: Vec::new(),
             })
             .collect();
@@ -657,10 +689,6 @@ impl Store {
             }
         }
         let mut q = Query::new(user_id);
-        q.sql = format!(
-            "SELECT ar.id, ar.name, ar.album_count, ar.song_count, ar.total_time, ar.mbid, {} FROM artists ar",
-            opinion_columns("artist", "ar.id")
-        );
         let mut conditions = Vec::new();
         let order = match scope {
             ArtistScope::All(filter) => {
@@ -685,24 +713,50 @@ impl Store {
                 "ar.sort_name, ar.id"
             }
         };
+        let mut rest = " FROM artists ar".to_string();
         if !conditions.is_empty() {
-            q.sql
-                .push_str(&format!(" WHERE {}", conditions.join(" AND ")));
+            rest.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
         }
-        q.sql.push_str(&format!(" ORDER BY {order}"));
-        q.page(page);
+        rest.push_str(&format!(" ORDER BY {order}"));
+        let limit = q.int(page.limit.unwrap_or(i64::MAX));
+        let offset = q.int(page.offset);
+        rest.push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
+        q.sql = json_list_sql(
+            &format!(
+                "ar.id, ar.name, ar.album_count, ar.song_count, ar.total_time, ar.mbid, {}",
+                opinion_columns("artist", "ar.id")
+            ),
+            &rest,
+            order,
+        );
+        type ArtistTuple = (
+            i64,
+            i64,
+            String,
+            i64,
+            i64,
+            i64,
+            Option<String>,
+            Option<i64>,
+            Option<f64>,
+            i64,
+        );
         let mut artists: Vec<ArtistRow> = q
-            .fetch(self)
+            .fetch_json_list(self, |t: &ArtistTuple| t.0)
             .await?
-            .iter()
-            .map(|row| ArtistRow {
-                id: row.get(0),
-                name: row.get(1),
-                album_count: row.get(2),
-                song_count: row.get(3),
-                total_time: row.get(4),
-                mbid: row.get(5),
-                opinion: opinion_from(row, 6),
+            .into_iter()
+            .map(|t| ArtistRow {
+                id: t.1,
+                name: t.2,
+                album_count: t.3,
+                song_count: t.4,
+                total_time: t.5,
+                mbid: t.6,
+                opinion: Opinion {
+                    rating: t.7,
+                    average_rating: t.8,
+                    flag: t.9 != 0,
+                },
                 genres: Vec::new(),
             })
             .collect();
