@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 
 use super::{iso8601, json_items};
 use crate::api::error::ApiError;
-use crate::api::reply::{Document, ServerStats, UserView};
+use crate::api::reply::{Document, Index, ServerStats, UserView};
 
 pub fn document(reply: &Document) -> String {
     let value = match reply {
@@ -32,16 +32,30 @@ pub fn document(reply: &Document) -> String {
         }
         Document::Success(message) => json!({ "success": message }),
         Document::User(view) => json!({ "user": user(view) }),
-        // The largest answers are serialised straight, without an intermediate value.
+        // Item lists, the largest answers, are serialised straight, without an
+        // intermediate value.
         Document::Songs {
             songs,
             first_position,
         } => return pretty(&json_items::song_objects(songs, *first_position)),
-        Document::Albums(albums) => json_items::albums(albums),
-        Document::Artists(artists) => json_items::artists(artists),
+        Document::Albums(albums) => return pretty(&json_items::album_objects(albums)),
+        Document::Artists(artists) => return pretty(&json_items::artist_objects(artists)),
         Document::Genres(genres) => json_items::genres(genres),
         Document::Playlists(playlists) => json_items::playlists(playlists),
-        Document::Index(index) => json_items::index(index),
+        // get_indexes answers with the full objects.
+        Document::Index(index) => {
+            return match index {
+                Index::Songs(list) => pretty(&json_items::song_objects(list, 1)),
+                Index::Albums(list) => pretty(&json_items::album_objects(list)),
+                Index::Artists(list) => pretty(
+                    &list
+                        .iter()
+                        .map(|(artist, _)| json_items::artist_json(artist))
+                        .collect::<Vec<_>>(),
+                ),
+                Index::Playlists(list) => pretty(&json_items::playlists(list)),
+            }
+        }
         Document::Ids(ids) => json!(ids),
         Document::Videos(videos) => json_items::videos(videos),
         Document::Users(users) => json_items::users(users),

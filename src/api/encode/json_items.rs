@@ -1,36 +1,11 @@
 //! JSON for library items: ids as strings, numbers as numbers, missing text as null.
 
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use crate::api::reply::{Album, Artist, Index, Song, Video};
+use crate::api::reply::{Album, Artist, Song, Video};
 use crate::store::browse::{GenreRow, Named, Opinion, PlaylistRow};
 use crate::store::social::{ActivityRow, ShoutRow};
-
-fn named(value: &Named) -> Value {
-    json!({ "id": value.id.to_string(), "name": value.name })
-}
-
-fn tags(genres: &[Named]) -> Value {
-    Value::Array(genres.iter().map(named).collect())
-}
-
-fn text_or_null(value: Option<&str>) -> Value {
-    match value {
-        Some(text) if !text.is_empty() => json!(text),
-        _ => Value::Null,
-    }
-}
-
-fn opinion(object: &mut Map<String, Value>, opinion: &Opinion) {
-    object.insert("flag".into(), json!(opinion.flag as i64));
-    object.insert("preciserating".into(), json!(opinion.rating));
-    object.insert("rating".into(), json!(opinion.rating));
-    object.insert(
-        "averagerating".into(),
-        json!(opinion.average_rating.map(|v| (v * 100.0).round() / 100.0)),
-    );
-}
 
 /// A song as JSON, serialised straight from borrowed fields: song lists are the
 /// largest answers, so they skip building a map per song.
@@ -164,65 +139,123 @@ pub fn song_objects(songs: &[Song], first_position: i64) -> Vec<SongJson<'_>> {
         .collect()
 }
 
-/// Songs as a JSON value, for lists nested in other objects.
-pub fn songs(songs: &[Song], first_position: i64) -> Value {
-    serde_json::to_value(song_objects(songs, first_position)).unwrap_or(Value::Null)
+/// A count, or the list it counts when the client asked to include it.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum CountOr<T> {
+    Count(i64),
+    List(T),
 }
 
-pub fn albums(albums: &[Album]) -> Value {
-    Value::Array(albums.iter().map(album_object).collect())
+/// An album as JSON, serialised straight from borrowed fields (no map per album).
+#[derive(Serialize)]
+pub struct AlbumJson<'a> {
+    id: String,
+    name: &'a str,
+    artist: RefJson<'a>,
+    time: i64,
+    year: i64,
+    tracks: CountOr<Vec<SongJson<'a>>>,
+    songcount: i64,
+    #[serde(rename = "type")]
+    kind: Option<&'a str>,
+    disk: i64,
+    tag: Vec<RefJson<'a>>,
+    art: &'a str,
+    flag: i64,
+    preciserating: Option<i64>,
+    rating: Option<i64>,
+    averagerating: Option<f64>,
+    mbid: Option<&'a str>,
 }
 
-fn album_object(album: &Album) -> Value {
-    let a = &album.row;
-    let mut o = Map::new();
-    o.insert("id".into(), json!(a.id.to_string()));
-    o.insert("name".into(), json!(a.name));
-    o.insert("artist".into(), named(&a.artist));
-    o.insert("time".into(), json!(a.total_time));
-    o.insert("year".into(), json!(a.year));
-    match &album.songs {
-        Some(list) => o.insert("tracks".into(), songs(list, 1)),
-        None => o.insert("tracks".into(), json!(a.song_count)),
-    };
-    o.insert("songcount".into(), json!(a.song_count));
-    o.insert("type".into(), Value::Null);
-    o.insert("disk".into(), json!(a.disc_count));
-    o.insert("tag".into(), tags(&a.genres));
-    o.insert("art".into(), json!(album.art));
-    opinion(&mut o, &a.opinion);
-    o.insert("mbid".into(), text_or_null(a.mbid.as_deref()));
-    Value::Object(o)
+fn rounded_average(opinion: &Opinion) -> Option<f64> {
+    opinion.average_rating.map(|v| (v * 100.0).round() / 100.0)
 }
 
-pub fn artists(artists: &[Artist]) -> Value {
-    Value::Array(artists.iter().map(artist_object).collect())
+pub fn album_objects(albums: &[Album]) -> Vec<AlbumJson<'_>> {
+    albums
+        .iter()
+        .map(|album| {
+            let a = &album.row;
+            AlbumJson {
+                id: a.id.to_string(),
+                name: &a.name,
+                artist: RefJson::of(&a.artist),
+                time: a.total_time,
+                year: a.year,
+                tracks: match &album.songs {
+                    Some(list) => CountOr::List(song_objects(list, 1)),
+                    None => CountOr::Count(a.song_count),
+                },
+                songcount: a.song_count,
+                kind: None,
+                disk: a.disc_count,
+                tag: a.genres.iter().map(RefJson::of).collect(),
+                art: &album.art,
+                flag: a.opinion.flag as i64,
+                preciserating: a.opinion.rating,
+                rating: a.opinion.rating,
+                averagerating: rounded_average(&a.opinion),
+                mbid: non_empty(a.mbid.as_deref()),
+            }
+        })
+        .collect()
 }
 
-fn artist_object(artist: &Artist) -> Value {
+/// An artist as JSON, serialised straight from borrowed fields.
+#[derive(Serialize)]
+pub struct ArtistJson<'a> {
+    id: String,
+    name: &'a str,
+    albums: CountOr<Vec<AlbumJson<'a>>>,
+    albumcount: i64,
+    songs: CountOr<Vec<SongJson<'a>>>,
+    songcount: i64,
+    tag: Vec<RefJson<'a>>,
+    art: &'a str,
+    flag: i64,
+    preciserating: Option<i64>,
+    rating: Option<i64>,
+    averagerating: Option<f64>,
+    mbid: Option<&'a str>,
+    summary: Option<&'a str>,
+    time: i64,
+    yearformed: i64,
+    placeformed: Option<&'a str>,
+}
+
+pub fn artist_objects(artists: &[Artist]) -> Vec<ArtistJson<'_>> {
+    artists.iter().map(artist_json).collect()
+}
+
+pub fn artist_json(artist: &Artist) -> ArtistJson<'_> {
     let a = &artist.row;
-    let mut o = Map::new();
-    o.insert("id".into(), json!(a.id.to_string()));
-    o.insert("name".into(), json!(a.name));
-    match &artist.albums {
-        Some(list) => o.insert("albums".into(), albums(list)),
-        None => o.insert("albums".into(), json!(a.album_count)),
-    };
-    o.insert("albumcount".into(), json!(a.album_count));
-    match &artist.songs {
-        Some(list) => o.insert("songs".into(), songs(list, 1)),
-        None => o.insert("songs".into(), json!(a.song_count)),
-    };
-    o.insert("songcount".into(), json!(a.song_count));
-    o.insert("tag".into(), tags(&a.genres));
-    o.insert("art".into(), json!(artist.art));
-    opinion(&mut o, &a.opinion);
-    o.insert("mbid".into(), text_or_null(a.mbid.as_deref()));
-    o.insert("summary".into(), Value::Null);
-    o.insert("time".into(), json!(a.total_time));
-    o.insert("yearformed".into(), json!(0));
-    o.insert("placeformed".into(), Value::Null);
-    Value::Object(o)
+    ArtistJson {
+        id: a.id.to_string(),
+        name: &a.name,
+        albums: match &artist.albums {
+            Some(list) => CountOr::List(album_objects(list)),
+            None => CountOr::Count(a.album_count),
+        },
+        albumcount: a.album_count,
+        songs: match &artist.songs {
+            Some(list) => CountOr::List(song_objects(list, 1)),
+            None => CountOr::Count(a.song_count),
+        },
+        songcount: a.song_count,
+        tag: a.genres.iter().map(RefJson::of).collect(),
+        art: &artist.art,
+        flag: a.opinion.flag as i64,
+        preciserating: a.opinion.rating,
+        rating: a.opinion.rating,
+        averagerating: rounded_average(&a.opinion),
+        mbid: non_empty(a.mbid.as_deref()),
+        summary: None,
+        time: a.total_time,
+        yearformed: 0,
+        placeformed: None,
+    }
 }
 
 /// Tags are wrapped: `[{"tag": [...]}]`.
@@ -260,20 +293,6 @@ pub fn playlists(playlists: &[PlaylistRow]) -> Value {
             })
             .collect(),
     )
-}
-
-/// JSON `get_indexes` answers with the full objects.
-pub fn index(index: &Index) -> Value {
-    match index {
-        Index::Songs(list) => songs(list, 1),
-        Index::Albums(list) => albums(list),
-        Index::Artists(list) => Value::Array(
-            list.iter()
-                .map(|(artist, _)| artist_object(artist))
-                .collect(),
-        ),
-        Index::Playlists(list) => playlists(list),
-    }
 }
 
 fn user_list(user: &Named) -> Value {
