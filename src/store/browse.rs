@@ -425,7 +425,10 @@ impl Store {
                 .replace("{json_array}", "json_array")
                 // Each item is JSON text already: joined as text, not re-parsed by
                 // json_group_array(json(...)) (15% of a 5000-song page's query).
-                .replace("{json_agg}", "'[' || COALESCE(group_concat(sub.j, ','), '') || ']'"),
+                .replace(
+                    "{json_agg}",
+                    "'[' || COALESCE(group_concat(sub.j, ','), '') || ']'",
+                ),
             Engine::Postgres => sql
                 .replace("{real}", "DOUBLE PRECISION")
                 .replace("{json_array}", "json_build_array")
