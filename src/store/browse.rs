@@ -218,6 +218,24 @@ impl Query {
         format!("({})", list.join(", "))
     }
 
+    /// `from`, then the conditions (all must hold), the order and the page.
+    fn list_clauses(
+        &mut self,
+        from: &str,
+        conditions: &[String],
+        order: &str,
+        page: Page,
+    ) -> String {
+        let mut sql = from.to_string();
+        if !conditions.is_empty() {
+            sql.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
+        }
+        let limit = self.int(page.limit.unwrap_or(i64::MAX));
+        let offset = self.int(page.offset);
+        sql.push_str(&format!(" ORDER BY {order} LIMIT {limit} OFFSET {offset}"));
+        sql
+    }
+
     fn page(&mut self, page: Page) {
         let limit = page.limit.unwrap_or(i64::MAX);
         let limit = self.int(limit);
@@ -306,6 +324,15 @@ const SONG_COLUMNS: &str = "s.id, s.title, s.artist_id, ar.name, s.album_id, al.
 const SONG_FROM: &str =
     " FROM songs s JOIN artists ar ON ar.id = s.artist_id JOIN albums al ON al.id = s.album_id \
      LEFT JOIN artists aa ON aa.id = s.album_artist_id";
+
+/// The three opinion columns of [`opinion_columns`], as decoded from a JSON list.
+fn opinion(rating: Option<i64>, average_rating: Option<f64>, flag: i64) -> Opinion {
+    Opinion {
+        rating,
+        average_rating,
+        flag: flag != 0,
+    }
+}
 
 /// A list query wrapped so that the database returns the whole list as one JSON text:
 /// one row crosses from the driver instead of thousands (sqlx's per-row hand-off and
@@ -407,11 +434,7 @@ fn song_from_tuple(t: SongTuple) -> SongRow {
         rg_track_gain: t.28,
         rg_track_peak: t.29,
         play_count: t.30,
-        opinion: Opinion {
-            rating: t.31,
-            average_rating: t.32,
-            flag: t.33 != 0,
-        },
+        opinion: opinion(t.31, t.32, t.33),
         genres: Vec::new(),
     }
 }
@@ -523,12 +546,7 @@ impl Store {
                 conditions.join(" AND ")
             )
         } else {
-            let limit = q.int(page.limit.unwrap_or(i64::MAX));
-            let offset = q.int(page.offset);
-            format!(
-                " WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
-                conditions.join(" AND ")
-            )
+            q.list_clauses("", &conditions, order, page)
         };
         q.sql = json_list_sql(
             &format!("{SONG_COLUMNS}, {}", opinion_columns("song", "s.id")),
@@ -604,14 +622,12 @@ impl Store {
                 "al.sort_name, al.id"
             }
         };
-        let mut rest = " FROM albums al JOIN artists ar ON ar.id = al.album_artist_id".to_string();
-        if !conditions.is_empty() {
-            rest.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
-        }
-        rest.push_str(&format!(" ORDER BY {order}"));
-        let limit = q.int(page.limit.unwrap_or(i64::MAX));
-        let offset = q.int(page.offset);
-        rest.push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
+        let rest = q.list_clauses(
+            " FROM albums al JOIN artists ar ON ar.id = al.album_artist_id",
+            &conditions,
+            order,
+            page,
+        );
         q.sql = json_list_sql(
             &format!(
                 "al.id, al.name, al.album_artist_id, ar.name, al.year, al.song_count, al.disc_count, al.total_time, al.mbid, {}",
@@ -648,11 +664,7 @@ impl Store {
                 disc_count: t.7,
                 total_time: t.8,
                 mbid: t.9,
-                opinion: Opinion {
-                    rating: t.10,
-                    average_rating: t.11,
-                    flag: t.12 != 0,
-                },
+                opinion: opinion(t.10, t.11, t.12),
                 genres: Vec::new(),
             })
             .collect();
@@ -716,14 +728,7 @@ impl Store {
                 "ar.sort_name, ar.id"
             }
         };
-        let mut rest = " FROM artists ar".to_string();
-        if !conditions.is_empty() {
-            rest.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
-        }
-        rest.push_str(&format!(" ORDER BY {order}"));
-        let limit = q.int(page.limit.unwrap_or(i64::MAX));
-        let offset = q.int(page.offset);
-        rest.push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
+        let rest = q.list_clauses(" FROM artists ar", &conditions, order, page);
         q.sql = json_list_sql(
             &format!(
                 "ar.id, ar.name, ar.album_count, ar.song_count, ar.total_time, ar.mbid, {}",
@@ -755,11 +760,7 @@ impl Store {
                 song_count: t.4,
                 total_time: t.5,
                 mbid: t.6,
-                opinion: Opinion {
-                    rating: t.7,
-                    average_rating: t.8,
-                    flag: t.9 != 0,
-                },
+                opinion: opinion(t.7, t.8, t.9),
                 genres: Vec::new(),
             })
             .collect();

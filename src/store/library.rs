@@ -624,20 +624,7 @@ impl LibraryWriter {
     }
 
     async fn label_id(&mut self, tx: &mut Transaction<'_, Any>, name: &str) -> StoreResult<i64> {
-        if let Some(id) = self.labels.get(name) {
-            return Ok(*id);
-        }
-        let row = sqlx::query(
-            "INSERT INTO labels (name, name_folded) VALUES ($1, $2) \
-             ON CONFLICT (name) DO UPDATE SET name_folded = excluded.name_folded RETURNING id",
-        )
-        .bind(name)
-        .bind(fold(name))
-        .fetch_one(&mut **tx)
-        .await?;
-        let id: i64 = row.get(0);
-        self.labels.insert(name.to_string(), id);
-        Ok(id)
+        named_row_id(tx, &mut self.labels, "labels", name).await
     }
 
     async fn metadata_field_id(
@@ -645,19 +632,7 @@ impl LibraryWriter {
         tx: &mut Transaction<'_, Any>,
         name: &str,
     ) -> StoreResult<i64> {
-        if let Some(id) = self.metadata_fields.get(name) {
-            return Ok(*id);
-        }
-        let row = sqlx::query(
-            "INSERT INTO metadata_fields (name) VALUES ($1) \
-             ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id",
-        )
-        .bind(name)
-        .fetch_one(&mut **tx)
-        .await?;
-        let id: i64 = row.get(0);
-        self.metadata_fields.insert(name.to_string(), id);
-        Ok(id)
+        named_row_id(tx, &mut self.metadata_fields, "metadata_fields", name).await
     }
 
     async fn artist_id(
@@ -719,21 +694,41 @@ impl LibraryWriter {
     }
 
     async fn genre_id(&mut self, tx: &mut Transaction<'_, Any>, name: &str) -> StoreResult<i64> {
-        if let Some(id) = self.genres.get(name) {
-            return Ok(*id);
-        }
-        let row = sqlx::query(
-            "INSERT INTO genres (name, name_folded) VALUES ($1, $2) \
-             ON CONFLICT (name) DO UPDATE SET name_folded = excluded.name_folded RETURNING id",
-        )
-        .bind(name)
-        .bind(fold(name))
-        .fetch_one(&mut **tx)
-        .await?;
-        let id: i64 = row.get(0);
-        self.genres.insert(name.to_string(), id);
-        Ok(id)
+        named_row_id(tx, &mut self.genres, "genres", name).await
     }
+}
+
+/// The id of the row of `table` (genres, labels, metadata_fields) named `name`,
+/// created if missing, remembered in `cache` for the rest of the scan. `table` is one
+/// of those constants, never input.
+async fn named_row_id(
+    tx: &mut Transaction<'_, Any>,
+    cache: &mut HashMap<String, i64>,
+    table: &str,
+    name: &str,
+) -> StoreResult<i64> {
+    if let Some(id) = cache.get(name) {
+        return Ok(*id);
+    }
+    // metadata_fields keeps names folded already; the others keep a folded copy.
+    let sql = if table == "metadata_fields" {
+        format!(
+            "INSERT INTO {table} (name) VALUES ($1) \
+             ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id"
+        )
+    } else {
+        format!(
+            "INSERT INTO {table} (name, name_folded) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET name_folded = excluded.name_folded RETURNING id"
+        )
+    };
+    let mut query = sqlx::query(&sql).bind(name);
+    if table != "metadata_fields" {
+        query = query.bind(fold(name));
+    }
+    let id: i64 = query.fetch_one(&mut **tx).await?.get(0);
+    cache.insert(name.to_string(), id);
+    Ok(id)
 }
 
 async fn forget_skipped(tx: &mut Transaction<'_, Any>, path: &str) -> StoreResult<()> {
