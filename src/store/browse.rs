@@ -465,21 +465,24 @@ impl Store {
         scope: &SongScope,
         page: Page,
     ) -> StoreResult<Vec<SongRow>> {
-        // A long id list (every match of a search) goes in chunks, sorted so that the
-        // concatenation keeps this scope's id order.
         if let SongScope::Ids(ids) = scope {
-            if ids.len() > ID_CHUNK && page == Page::ALL {
-                let mut sorted = ids.clone();
-                sorted.sort_unstable();
-                sorted.dedup();
-                let mut rows: Vec<SongRow> = Vec::with_capacity(sorted.len());
-                for chunk in sorted.chunks(ID_CHUNK) {
-                    let chunk = SongScope::Ids(chunk.to_vec());
-                    rows.extend(Box::pin(self.songs(user_id, &chunk, Page::ALL)).await?);
-                }
+            let fetch = |chunk: Vec<i64>| async move {
+                self.songs_query(user_id, &SongScope::Ids(chunk), Page::ALL)
+                    .await
+            };
+            if let Some(rows) = in_id_chunks(ids, page, fetch).await? {
                 return Ok(rows);
             }
         }
+        self.songs_query(user_id, scope, page).await
+    }
+
+    async fn songs_query(
+        &self,
+        user_id: i64,
+        scope: &SongScope,
+        page: Page,
+    ) -> StoreResult<Vec<SongRow>> {
         let mut q = Query::new(user_id);
         let mut conditions = vec!["s.enabled = 1".to_string()];
         let mut joins = String::new();
@@ -575,21 +578,24 @@ impl Store {
         scope: &AlbumScope,
         page: Page,
     ) -> StoreResult<Vec<AlbumRow>> {
-        // A long id list (every match of a search) goes in chunks, sorted so that the
-        // concatenation keeps this scope's id order.
         if let AlbumScope::Ids(ids) = scope {
-            if ids.len() > ID_CHUNK && page == Page::ALL {
-                let mut sorted = ids.clone();
-                sorted.sort_unstable();
-                sorted.dedup();
-                let mut rows: Vec<AlbumRow> = Vec::with_capacity(sorted.len());
-                for chunk in sorted.chunks(ID_CHUNK) {
-                    let chunk = AlbumScope::Ids(chunk.to_vec());
-                    rows.extend(Box::pin(self.albums(user_id, &chunk, Page::ALL)).await?);
-                }
+            let fetch = |chunk: Vec<i64>| async move {
+                self.albums_query(user_id, &AlbumScope::Ids(chunk), Page::ALL)
+                    .await
+            };
+            if let Some(rows) = in_id_chunks(ids, page, fetch).await? {
                 return Ok(rows);
             }
         }
+        self.albums_query(user_id, scope, page).await
+    }
+
+    async fn albums_query(
+        &self,
+        user_id: i64,
+        scope: &AlbumScope,
+        page: Page,
+    ) -> StoreResult<Vec<AlbumRow>> {
         let mut q = Query::new(user_id);
         let mut conditions = Vec::new();
         let order = match scope {
@@ -688,21 +694,24 @@ impl Store {
         scope: &ArtistScope,
         page: Page,
     ) -> StoreResult<Vec<ArtistRow>> {
-        // A long id list (every match of a search) goes in chunks, sorted so that the
-        // concatenation keeps this scope's id order.
         if let ArtistScope::Ids(ids) = scope {
-            if ids.len() > ID_CHUNK && page == Page::ALL {
-                let mut sorted = ids.clone();
-                sorted.sort_unstable();
-                sorted.dedup();
-                let mut rows: Vec<ArtistRow> = Vec::with_capacity(sorted.len());
-                for chunk in sorted.chunks(ID_CHUNK) {
-                    let chunk = ArtistScope::Ids(chunk.to_vec());
-                    rows.extend(Box::pin(self.artists(user_id, &chunk, Page::ALL)).await?);
-                }
+            let fetch = |chunk: Vec<i64>| async move {
+                self.artists_query(user_id, &ArtistScope::Ids(chunk), Page::ALL)
+                    .await
+            };
+            if let Some(rows) = in_id_chunks(ids, page, fetch).await? {
                 return Ok(rows);
             }
         }
+        self.artists_query(user_id, scope, page).await
+    }
+
+    async fn artists_query(
+        &self,
+        user_id: i64,
+        scope: &ArtistScope,
+        page: Page,
+    ) -> StoreResult<Vec<ArtistRow>> {
         let mut q = Query::new(user_id);
         let mut conditions = Vec::new();
         let order = match scope {
@@ -996,6 +1005,27 @@ impl Store {
             })
             .collect())
     }
+}
+
+/// A long id list (every match of a search) fetched in chunks, sorted so that the
+/// concatenation keeps the id order of an `Ids` scope. None when the list fits one
+/// statement (or is paged), for the caller to fetch as usual.
+async fn in_id_chunks<T, F, Fut>(ids: &[i64], page: Page, fetch: F) -> StoreResult<Option<Vec<T>>>
+where
+    F: Fn(Vec<i64>) -> Fut,
+    Fut: std::future::Future<Output = StoreResult<Vec<T>>>,
+{
+    if ids.len() <= ID_CHUNK || page != Page::ALL {
+        return Ok(None);
+    }
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut rows = Vec::with_capacity(sorted.len());
+    for chunk in sorted.chunks(ID_CHUNK) {
+        rows.extend(fetch(chunk.to_vec()).await?);
+    }
+    Ok(Some(rows))
 }
 
 /// Ids per statement when a list of ids is bound one placeholder each.
