@@ -1,9 +1,9 @@
 //! Playlists: ordered song lists owned by a user, public or private.
 
-use sqlx::Row;
+use sqlx::{Any, Row, Transaction};
 
 use super::browse::PlaylistRow;
-use super::{now, Store, StoreResult};
+use super::{now, Store, StoreError, StoreResult};
 
 /// A playlist with what access checks need.
 #[derive(Debug, Clone)]
@@ -85,19 +85,6 @@ impl Store {
         Ok(())
     }
 
-    /// The song ids of a playlist, in order.
-    pub async fn playlist_song_ids(&self, id: i64) -> StoreResult<Vec<i64>> {
-        Ok(sqlx::query(
-            "SELECT song_id FROM playlist_items WHERE playlist_id = $1 ORDER BY position",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|row| row.get(0))
-        .collect())
-    }
-
     /// How many of `song_ids` exist (to refuse unknown songs before changing anything).
     pub async fn count_existing_songs(&self, song_ids: &[i64]) -> StoreResult<usize> {
         let mut unique: Vec<i64> = song_ids.to_vec();
@@ -121,33 +108,142 @@ impl Store {
 
     /// Replaces a playlist's songs with `song_ids`, in that order, in one transaction.
     pub async fn set_playlist_songs(&self, id: i64, song_ids: &[i64]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM playlist_items WHERE playlist_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        // Multi-row inserts: a thousand songs are a handful of statements.
-        for (chunk_index, chunk) in song_ids.chunks(300).enumerate() {
-            let mut sql =
-                String::from("INSERT INTO playlist_items (playlist_id, position, song_id) VALUES ");
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|i| format!("($1, ${}, ${})", 2 + 2 * i, 3 + 2 * i))
-                .collect();
-            sql.push_str(&rows.join(", "));
-            let mut query = sqlx::query(&sql).bind(id);
-            for (i, song) in chunk.iter().enumerate() {
-                query = query.bind((chunk_index * 300 + i + 1) as i64).bind(*song);
-            }
-            query.execute(&mut *tx).await?;
-        }
-        sqlx::query("UPDATE playlists SET updated = $1 WHERE id = $2")
-            .bind(now())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        self.edit_playlist_songs(id, |songs| {
+            *songs = song_ids.to_vec();
+            Ok::<(), StoreError>(())
+        })
+        .await
     }
+
+    /// Appends `song_ids` to a playlist as one atomic step: concurrent appends, from this
+    /// process or another sharing the database, each land whole and none is lost. With
+    /// `unless_present`, nothing is added if the playlist holds any of them already
+    /// (`Ok(false)`). `Ok(true)` only once the transaction has committed.
+    pub async fn append_playlist_songs(
+        &self,
+        id: i64,
+        song_ids: &[i64],
+        unless_present: bool,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        lock_playlist(&mut tx, id).await?;
+        if unless_present {
+            for chunk in song_ids.chunks(ID_CHUNK) {
+                let sql = format!(
+                    "SELECT COUNT(*) FROM playlist_items WHERE playlist_id = $1 AND song_id IN ({})",
+                    placeholders(2, chunk.len())
+                );
+                let mut query = sqlx::query(&sql).bind(id);
+                for song in chunk {
+                    query = query.bind(*song);
+                }
+                if query.fetch_one(&mut *tx).await?.get::<i64, _>(0) > 0 {
+                    return Ok(false);
+                }
+            }
+        }
+        let last: i64 = sqlx::query(
+            "SELECT COALESCE(MAX(position), 0) FROM playlist_items WHERE playlist_id = $1",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?
+        .get(0);
+        insert_items(&mut tx, id, last, song_ids).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Changes a playlist's songs as one atomic step: the playlist is locked (its row
+    /// written first, so SQLite takes its write lock and PostgreSQL the row's lock
+    /// before anything is read), its songs read, `change` applied, and the new list
+    /// written, all in one transaction. Concurrent edits of one playlist run one after
+    /// the other, each on the result of the last. An `Err` from `change` changes nothing.
+    pub async fn edit_playlist_songs<T, E>(
+        &self,
+        id: i64,
+        change: impl FnOnce(&mut Vec<i64>) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
+        lock_playlist(&mut tx, id).await?;
+        let mut songs: Vec<i64> = sqlx::query(
+            "SELECT song_id FROM playlist_items WHERE playlist_id = $1 ORDER BY position",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(StoreError::from)?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+        let before = songs.clone();
+        let outcome = change(&mut songs)?;
+        if songs != before {
+            sqlx::query("DELETE FROM playlist_items WHERE playlist_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from)?;
+            insert_items(&mut tx, id, 0, &songs).await?;
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(outcome)
+    }
+}
+
+/// Ids bound per statement: well under SQLite's and PostgreSQL's parameter limits.
+const ID_CHUNK: usize = 500;
+
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The first statement of every playlist change: a write to the playlist's row, so
+/// that the transaction holds the lock that orders concurrent changes before it reads.
+async fn lock_playlist(tx: &mut Transaction<'_, Any>, id: i64) -> StoreResult<()> {
+    let updated = sqlx::query("UPDATE playlists SET updated = $1 WHERE id = $2")
+        .bind(now())
+        .bind(id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    if updated == 0 {
+        return Err(StoreError::Invalid("the playlist no longer exists".into()));
+    }
+    Ok(())
+}
+
+/// Inserts `song_ids` at positions after `last`, a few hundred rows per statement.
+async fn insert_items(
+    tx: &mut Transaction<'_, Any>,
+    id: i64,
+    last: i64,
+    song_ids: &[i64],
+) -> StoreResult<()> {
+    const ROWS: usize = 300;
+    for (chunk_index, chunk) in song_ids.chunks(ROWS).enumerate() {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| format!("($1, ${}, ${})", 2 + 2 * i, 3 + 2 * i))
+            .collect();
+        let sql = format!(
+            "INSERT INTO playlist_items (playlist_id, position, song_id) VALUES {}",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(id);
+        for (i, song) in chunk.iter().enumerate() {
+            query = query
+                .bind(last + (chunk_index * ROWS + i + 1) as i64)
+                .bind(*song);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 /// What `playlist_generate` picks from.

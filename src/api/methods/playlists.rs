@@ -197,18 +197,24 @@ pub async fn playlist_edit(
         } {
             return Err(ApiError::new(404, "Library item not found"));
         }
-        let mut songs = store.playlist_song_ids(id).await?;
         match &tracks {
-            None => songs.extend(items),
+            None => {
+                store.append_playlist_songs(id, items, false).await?;
+            }
             Some(tracks) if tracks.len() == items.len() => {
-                for (song, track) in items.iter().zip(tracks) {
-                    let position = (*track - 1) as usize;
-                    if position < songs.len() {
-                        songs[position] = *song;
-                    } else {
-                        songs.push(*song);
-                    }
-                }
+                store
+                    .edit_playlist_songs(id, |songs| {
+                        for (song, track) in items.iter().zip(tracks) {
+                            let position = (*track - 1) as usize;
+                            if position < songs.len() {
+                                songs[position] = *song;
+                            } else {
+                                songs.push(*song);
+                            }
+                        }
+                        Ok::<(), ApiError>(())
+                    })
+                    .await?;
             }
             Some(_) => {
                 return Err(ApiError::bad_parameter(
@@ -217,7 +223,6 @@ pub async fn playlist_edit(
                 ))
             }
         }
-        store.set_playlist_songs(id, &songs).await?;
     }
     if name.is_some() || public.is_some() {
         store.rename_playlist(id, name, public).await?;
@@ -251,15 +256,13 @@ pub async fn playlist_add_song(
     if store.count_existing_songs(&[song]).await? == 0 {
         return Err(ApiError::new(404, "Library item not found"));
     }
-    let mut songs = store.playlist_song_ids(id).await?;
-    if params.boolean("check")?.unwrap_or(false) && songs.contains(&song) {
+    let check = params.boolean("check")?.unwrap_or(false);
+    if !store.append_playlist_songs(id, &[song], check).await? {
         return Err(ApiError::new(
             400,
             "Can't add a duplicate item when check is enabled",
         ));
     }
-    songs.push(song);
-    store.set_playlist_songs(id, &songs).await?;
     success("song added to playlist")
 }
 
@@ -277,22 +280,31 @@ pub async fn playlist_remove_song(
         store.set_playlist_songs(id, &[]).await?;
         return success("all songs removed from playlist");
     }
-    let mut songs = store.playlist_song_ids(id).await?;
-    if params.get("song").is_some() {
-        let song = params.object_id(&["song"])?;
-        let before = songs.len();
-        songs.retain(|s| *s != song);
-        if songs.len() == before {
-            return Err(ApiError::new(404, "Song not found in playlist"));
-        }
-    } else {
-        let track = params.object_id(&["track"])?;
-        if track as usize > songs.len() {
-            return Err(ApiError::new(404, "Track ID not found in playlist"));
-        }
-        songs.remove(track as usize - 1);
-    }
-    store.set_playlist_songs(id, &songs).await?;
+    let song = match params.get("song") {
+        Some(_) => Some(params.object_id(&["song"])?),
+        None => None,
+    };
+    let track = match song {
+        Some(_) => 0,
+        None => params.object_id(&["track"])?,
+    };
+    store
+        .edit_playlist_songs(id, |songs| {
+            if let Some(song) = song {
+                let before = songs.len();
+                songs.retain(|s| *s != song);
+                if songs.len() == before {
+                    return Err(ApiError::new(404, "Song not found in playlist"));
+                }
+            } else {
+                if track as usize > songs.len() {
+                    return Err(ApiError::new(404, "Track ID not found in playlist"));
+                }
+                songs.remove(track as usize - 1);
+            }
+            Ok(())
+        })
+        .await?;
     success("song removed from playlist")
 }
 
