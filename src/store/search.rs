@@ -100,7 +100,7 @@ const SONG_FIELDS: &[Field] = &[
     ("file", Kind::Text, "LOWER(s.path) {cmp}"),
     ("label", Kind::Text, "EXISTS (SELECT 1 FROM labels l WHERE l.id = s.label_id AND l.name_folded {cmp})"),
     ("metadata", Kind::Metadata, ""),
-    ("playlist_name", Kind::Text, "EXISTS (SELECT 1 FROM playlist_items pi JOIN playlists x ON x.id = pi.playlist_id WHERE pi.song_id = s.id AND (x.public = 1 OR x.user_id = $1) AND LOWER(x.name) {cmp})"),
+    ("playlist_name", Kind::Text, "EXISTS (SELECT 1 FROM playlist_items pi JOIN playlists x ON x.id = pi.playlist_id WHERE pi.song_id = s.id AND (x.public = 1 OR x.user_id = $1 OR $2 = 1) AND LOWER(x.name) {cmp})"),
     ("favorite", Kind::Text, "EXISTS (SELECT 1 FROM flags f WHERE f.user_id = $1 AND f.object_kind = 'song' AND f.object_id = s.id) AND s.title_folded {cmp}"),
     ("tag", Kind::Text, "EXISTS (SELECT 1 FROM song_genres sg JOIN genres g ON g.id = sg.genre_id WHERE sg.song_id = s.id AND g.name_folded {cmp})"),
     ("album_tag", Kind::Text, "EXISTS (SELECT 1 FROM songs y JOIN song_genres sg ON sg.song_id = y.id JOIN genres g ON g.id = sg.genre_id WHERE y.album_id = s.album_id AND g.name_folded {cmp})"),
@@ -359,7 +359,9 @@ fn id_condition(
         .map_err(|_| RuleError::BadInput("expected an id"))?;
     let placeholder = c.bind(Value::Int(id));
     let positive = match template {
-        "playlist" => format!("EXISTS (SELECT 1 FROM playlist_items pi WHERE pi.song_id = {} AND pi.playlist_id = {placeholder})", kind.id_column()),
+        // Only playlists the caller may read ($1 the caller, $2 admin), as `playlist`
+        // and `playlist_songs` allow: someone else's private list matches nothing.
+        "playlist" => format!("EXISTS (SELECT 1 FROM playlist_items pi JOIN playlists x ON x.id = pi.playlist_id WHERE pi.song_id = {} AND pi.playlist_id = {placeholder} AND (x.public = 1 OR x.user_id = $1 OR $2 = 1))", kind.id_column()),
         "catalog_of_album" => format!("EXISTS (SELECT 1 FROM songs y WHERE y.album_id = al.id AND y.catalog_id = {placeholder})"),
         column => format!("{column} = {placeholder}"),
     };
@@ -737,10 +739,15 @@ impl Store {
                 if rule.field == "smartplaylist" {
                     let id = super::smartlists::smart_id(&rule.input)
                         .or_else(|| rule.input.trim().parse().ok());
-                    if let Some(list) = match id {
+                    let list = match id {
                         Some(id) => self.smartlist(id).await?,
                         None => None,
-                    } {
+                    };
+                    // Someone else's private smart playlist is treated as no smart
+                    // playlist at all, so its rules neither apply nor leak.
+                    if let Some(list) =
+                        list.filter(|list| list.row.public || list.owner_id == user_id || admin)
+                    {
                         compiler.nested.insert(index, list.search);
                     }
                 }
