@@ -86,9 +86,26 @@ struct ServeArgs {
     #[arg(long, env = "TONEARM_API_VERSION")]
     api_version: Option<String>,
     /// Public base URL of the server (e.g. https://music.example.org) for the stream and
-    /// art URLs in responses; default: from each request's Host header.
+    /// art URLs in responses; default: the address each connection arrived on, or a
+    /// trusted Host header.
     #[arg(long, env = "TONEARM_PUBLIC_URL")]
     public_url: Option<String>,
+    /// A host name (`host` or `host:port`) whose Host header may be used in the URLs of
+    /// responses (repeatable).
+    #[arg(
+        long = "trusted-host",
+        env = "TONEARM_TRUSTED_HOSTS",
+        value_delimiter = ','
+    )]
+    trusted_hosts: Vec<String>,
+    /// A reverse proxy's address or CIDR block whose X-Forwarded-Host and
+    /// X-Forwarded-Proto are used in the URLs of responses (repeatable).
+    #[arg(
+        long = "trusted-proxy",
+        env = "TONEARM_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<String>,
     /// Do not scan the catalogs at start-up.
     #[arg(long, env = "TONEARM_NO_SCAN")]
     no_scan: bool,
@@ -296,6 +313,27 @@ async fn serve(ctx: Context_, args: ServeArgs) -> anyhow::Result<()> {
         .public_url
         .or(ctx.file.public_url.clone())
         .map(|url| url.trim_end_matches('/').to_string());
+    let trusted_hosts = if args.trusted_hosts.is_empty() {
+        ctx.file.trusted_hosts.clone().unwrap_or_default()
+    } else {
+        args.trusted_hosts
+    };
+    settings.trusted_hosts = trusted_hosts
+        .iter()
+        .map(|host| host.trim().to_ascii_lowercase())
+        .filter(|host| !host.is_empty())
+        .collect();
+    let trusted_proxies = if args.trusted_proxies.is_empty() {
+        ctx.file.trusted_proxies.clone().unwrap_or_default()
+    } else {
+        args.trusted_proxies
+    };
+    for proxy in trusted_proxies.iter().filter(|p| !p.trim().is_empty()) {
+        let range = crate::api::base_url::IpRange::parse(proxy).with_context(|| {
+            format!("trusted proxy {proxy:?} is not an address or a block like 10.0.0.0/8")
+        })?;
+        settings.trusted_proxies.push(range);
+    }
     if let Some(enabled) = ctx.file.access_control {
         settings.access_control = enabled;
     }
@@ -335,9 +373,10 @@ async fn ensure_first_admin(store: &Store) -> anyhow::Result<()> {
         Ok(p) if !p.is_empty() => (p, false),
         _ => (crate::store::users::random_token()[..16].to_string(), true),
     };
-    store
-        .create_user(&name, &password, access::ADMIN, "")
-        .await?;
+    if !store.create_first_admin(&name, &password).await? {
+        // Another process sharing the database created it first.
+        return Ok(());
+    }
     if generated {
         println!("created the first admin user {name:?} with password {password} (shown once; change it with `tonearm user password {name}`)");
     } else {

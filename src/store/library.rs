@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use sqlx::{Any, Row, Transaction};
 
+use super::counts::{self, Touched};
 use super::{fold, now, sort_key, Store, StoreResult};
 use crate::scanner::tags::{TrackInfo, UNKNOWN_ARTIST, VARIOUS_ARTISTS};
 
@@ -48,6 +49,16 @@ pub enum ScannedFile {
         mtime: i64,
         reason: String,
     },
+}
+
+impl ScannedFile {
+    pub fn path(&self) -> &str {
+        match self {
+            ScannedFile::Track { path, .. }
+            | ScannedFile::Video { path, .. }
+            | ScannedFile::Skipped { path, .. } => path,
+        }
+    }
 }
 
 /// Library-wide totals, as the handshake and ping report them.
@@ -167,6 +178,9 @@ impl Store {
         for chunk in paths.chunks(500) {
             let mut tx = self.pool.begin().await?;
             mark_dirty(&mut tx, catalog_id).await?;
+            let mut touched = Touched::default();
+            let paths: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            touched.before_change(&mut tx, &paths).await?;
             for path in chunk {
                 removed += sqlx::query("DELETE FROM songs WHERE path = $1")
                     .bind(path)
@@ -183,6 +197,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
+            counts::refresh(&mut tx, &touched).await?;
             tx.commit().await?;
         }
         Ok(removed)
@@ -310,6 +325,14 @@ impl LibraryWriter {
         let mut tx = self.store.pool.begin().await?;
         mark_dirty(&mut tx, self.catalog_id).await?;
         let now = now();
+        // What the batch's known songs belong to before it changes them.
+        let mut touched = Touched::default();
+        let known_songs: Vec<&str> = files
+            .iter()
+            .map(ScannedFile::path)
+            .filter(|path| known.get(*path).is_some_and(|k| k.kind == KnownKind::Song))
+            .collect();
+        touched.before_change(&mut tx, &known_songs).await?;
         for file in files {
             match file {
                 ScannedFile::Track {
@@ -338,7 +361,7 @@ impl LibraryWriter {
                         mtime,
                         known_song,
                     };
-                    self.write_track(&mut tx, track, &info, folder_art, now)
+                    self.write_track(&mut tx, track, &info, folder_art, now, &mut touched)
                         .await?;
                 }
                 ScannedFile::Video {
@@ -400,6 +423,7 @@ impl LibraryWriter {
                 }
             }
         }
+        counts::refresh(&mut tx, &touched).await?;
         tx.commit().await?;
         Ok(outcome)
     }
@@ -411,6 +435,7 @@ impl LibraryWriter {
         info: &TrackInfo,
         folder_art: Option<PathBuf>,
         now: i64,
+        touched: &mut Touched,
     ) -> StoreResult<()> {
         let TrackFile {
             path,
@@ -544,6 +569,11 @@ impl LibraryWriter {
             .await?;
         let song_id: i64 = row.get(0);
         let created: i64 = row.get(1);
+        touched.songs.push(song_id);
+        touched.albums.insert(album_id);
+        touched.artists.extend(&artist_ids);
+        touched.artists.insert(artist_id);
+        touched.artists.extend(album_artist_id);
         // A song this statement created has no artists, genres or metadata to replace:
         // skipping three DELETEs per file speeds a first scan up. Another process
         // scanning the same file at once cannot make this wrong, only redundant: the
@@ -574,6 +604,7 @@ impl LibraryWriter {
         }
         for genre in &info.genres {
             let genre_id = self.genre_id(tx, genre).await?;
+            touched.genres.insert(genre_id);
             sqlx::query("INSERT INTO song_genres (song_id, genre_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                 .bind(song_id)
                 .bind(genre_id)

@@ -5,6 +5,7 @@
 pub mod acl;
 pub mod browse;
 pub mod catalogs;
+mod counts;
 pub mod library;
 pub mod media;
 pub mod phonetic;
@@ -50,6 +51,10 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The PostgreSQL advisory lock that migrations and the first admin's creation hold,
+/// so that processes starting together on one database do them once.
+const MIGRATION_LOCK: i64 = 7401001;
 
 impl Store {
     /// Opens (creating if needed) the database at `url` and brings its schema up to date.
@@ -139,7 +144,10 @@ impl Store {
     async fn migrate(&self) -> anyhow::Result<()> {
         let mut conn = self.pool.acquire().await?;
         if self.engine == Engine::Postgres {
-            conn.execute("SELECT pg_advisory_lock(7401001)").await?;
+            sqlx::query("SELECT pg_advisory_lock($1)")
+                .bind(MIGRATION_LOCK)
+                .execute(&mut *conn)
+                .await?;
         }
         let result = async {
             conn.execute(
@@ -156,26 +164,39 @@ impl Store {
                 if applied.contains(version) {
                     continue;
                 }
-                tracing::info!(version, name, "applying migration");
+                // The version's record is the transaction's first statement: it takes
+                // SQLite's write lock (waiting for a process migrating at the same time)
+                // and tells whether that process applied this version meanwhile.
                 let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let claimed = sqlx::query(
+                    "INSERT INTO schema_migrations (version, name, applied) VALUES ($1, $2, $3) ON CONFLICT (version) DO NOTHING",
+                )
+                .bind(*version)
+                .bind(*name)
+                .bind(now())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if claimed == 0 {
+                    tx.rollback().await?;
+                    continue;
+                }
+                tracing::info!(version, name, "applying migration");
                 for statement in split_statements(&self.dialect(sql)) {
                     tx.execute(statement.as_str())
                         .await
                         .with_context(|| format!("migration {version} failed at: {statement}"))?;
                 }
-                sqlx::query("INSERT INTO schema_migrations (version, name, applied) VALUES ($1, $2, $3)")
-                    .bind(*version)
-                    .bind(*name)
-                    .bind(now())
-                    .execute(&mut *tx)
-                    .await?;
                 tx.commit().await?;
             }
             anyhow::Ok(())
         }
         .await;
         if self.engine == Engine::Postgres {
-            conn.execute("SELECT pg_advisory_unlock(7401001)").await?;
+            sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(MIGRATION_LOCK)
+                .execute(&mut *conn)
+                .await?;
         }
         result
     }

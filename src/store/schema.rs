@@ -16,7 +16,19 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "labels, custom metadata, art sizes, title and year index",
         SEARCH_FIELDS,
     ),
+    (
+        3,
+        "genre pair indexes for counts kept per batch",
+        GENRE_PAIRS,
+    ),
 ];
+
+/// Genre counts are refreshed in every scan batch from the pair tables: counting a
+/// genre's albums and artists reads these indexes instead of joining its songs.
+const GENRE_PAIRS: &str = r#"
+CREATE INDEX album_genres_genre ON album_genres (genre_id);
+CREATE INDEX artist_genres_genre ON artist_genres (genre_id);
+"#;
 
 const INITIAL: &str = r#"
 CREATE TABLE meta (

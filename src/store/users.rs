@@ -156,6 +156,38 @@ impl Store {
         .await
     }
 
+    /// Creates the first admin if the store has no user yet; false when there was one.
+    /// Idempotent when several processes start together on one empty database: on
+    /// PostgreSQL it runs under the migrations' advisory lock, and the insert itself
+    /// only happens while no user exists and never conflicts with a concurrent one.
+    pub async fn create_first_admin(&self, username: &str, password: &str) -> StoreResult<bool> {
+        let mut conn = self.pool.acquire().await?;
+        if self.engine == super::Engine::Postgres {
+            sqlx::query("SELECT pg_advisory_lock($1)")
+                .bind(super::MIGRATION_LOCK)
+                .execute(&mut *conn)
+                .await?;
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO users (username, fullname, access, password_hash, email, disabled, created) \
+             SELECT $1, '', $2, $3, '', 0, $4 WHERE NOT EXISTS (SELECT 1 FROM users) \
+             ON CONFLICT (username) DO NOTHING",
+        )
+        .bind(username.trim())
+        .bind(access::ADMIN)
+        .bind(sha256_hex(password))
+        .bind(now())
+        .execute(&mut *conn)
+        .await;
+        if self.engine == super::Engine::Postgres {
+            sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(super::MIGRATION_LOCK)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(inserted?.rows_affected() == 1)
+    }
+
     /// Creates a user from an already hashed password (hex SHA-256), as API4's
     /// `user_create` sends it.
     pub async fn create_user_hashed(&self, new: &NewUser<'_>) -> StoreResult<User> {

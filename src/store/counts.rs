@@ -1,0 +1,256 @@
+//! Counts kept right at every commit. A scan writes in batches, and each batch's
+//! transaction also refreshes the counts (songs, albums, time, genres) of exactly the
+//! albums, artists and genres its songs belonged to before and after, drops those of
+//! them nothing refers to any more, and stores the library totals. So a scan killed
+//! at any point leaves counts that match the songs it committed, and the API never
+//! shows an album of 0 songs beside its songs.
+//!
+//! Set-based over id lists: a batch of 1,000 songs touches some hundred rows, and each
+//! count reads an index range, never the whole song table.
+
+use std::collections::HashSet;
+
+use sqlx::{Any, Row, Transaction};
+
+use super::StoreResult;
+
+/// Ids bound per statement.
+const CHUNK: usize = 500;
+
+/// The rows whose counts a batch may have changed.
+#[derive(Debug, Default)]
+pub struct Touched {
+    pub albums: HashSet<i64>,
+    pub artists: HashSet<i64>,
+    pub genres: HashSet<i64>,
+    /// Songs written by the batch: their (album, genre) and (artist, genre) pairs are
+    /// added.
+    pub songs: Vec<i64>,
+}
+
+impl Touched {
+    pub fn is_empty(&self) -> bool {
+        self.albums.is_empty() && self.artists.is_empty() && self.genres.is_empty()
+    }
+
+    /// Records what the songs at `paths` belong to now, before they are changed or
+    /// deleted, so that the rows they leave are counted again too.
+    pub async fn before_change(
+        &mut self,
+        tx: &mut Transaction<'_, Any>,
+        paths: &[&str],
+    ) -> StoreResult<()> {
+        for chunk in paths.chunks(CHUNK) {
+            let list = placeholders(chunk.len());
+            let sql = format!(
+                "SELECT s.album_id, s.artist_id, COALESCE(s.album_artist_id, 0), \
+                 COALESCE((SELECT al.album_artist_id FROM albums al WHERE al.id = s.album_id), 0) \
+                 FROM songs s WHERE s.path IN ({list})"
+            );
+            let mut query = sqlx::query(&sql);
+            for path in chunk {
+                query = query.bind(*path);
+            }
+            for row in query.fetch_all(&mut **tx).await? {
+                self.albums.insert(row.get(0));
+                for column in 1..4 {
+                    let id: i64 = row.get(column);
+                    if id > 0 {
+                        self.artists.insert(id);
+                    }
+                }
+            }
+            for (sql, into_genres) in [
+                (
+                    format!("SELECT DISTINCT sa.artist_id FROM song_artists sa JOIN songs s ON s.id = sa.song_id WHERE s.path IN ({list})"),
+                    false,
+                ),
+                (
+                    format!("SELECT DISTINCT sg.genre_id FROM song_genres sg JOIN songs s ON s.id = sg.song_id WHERE s.path IN ({list})"),
+                    true,
+                ),
+            ] {
+                let mut query = sqlx::query(&sql);
+                for path in chunk {
+                    query = query.bind(*path);
+                }
+                for row in query.fetch_all(&mut **tx).await? {
+                    let id: i64 = row.get(0);
+                    if into_genres {
+                        self.genres.insert(id);
+                    } else {
+                        self.artists.insert(id);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn placeholders(count: usize) -> String {
+    (1..=count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Runs `template` (with `{ids}` for the id list) over `ids`, a chunk at a time.
+async fn for_ids(
+    tx: &mut Transaction<'_, Any>,
+    template: &str,
+    ids: &HashSet<i64>,
+) -> StoreResult<()> {
+    let ids: Vec<i64> = ids.iter().copied().collect();
+    for chunk in ids.chunks(CHUNK) {
+        let sql = template.replace("{ids}", &placeholders(chunk.len()));
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Brings the counts of everything in `touched` up to date, inside the batch's
+/// transaction.
+pub async fn refresh(tx: &mut Transaction<'_, Any>, touched: &Touched) -> StoreResult<()> {
+    if !touched.is_empty() {
+        refresh_rows(tx, touched).await?;
+    }
+    store_totals(tx).await
+}
+
+async fn refresh_rows(tx: &mut Transaction<'_, Any>, touched: &Touched) -> StoreResult<()> {
+    // Rows nothing refers to any more go first (albums before the artists they name).
+    for_ids(
+        tx,
+        "DELETE FROM albums WHERE id IN ({ids}) AND NOT EXISTS (SELECT 1 FROM songs s WHERE s.album_id = albums.id)",
+        &touched.albums,
+    )
+    .await?;
+    for_ids(
+        tx,
+        "DELETE FROM genres WHERE id IN ({ids}) AND NOT EXISTS (SELECT 1 FROM song_genres g WHERE g.genre_id = genres.id)",
+        &touched.genres,
+    )
+    .await?;
+    for_ids(
+        tx,
+        "DELETE FROM artists WHERE id IN ({ids}) \
+           AND NOT EXISTS (SELECT 1 FROM songs s WHERE s.artist_id = artists.id) \
+           AND NOT EXISTS (SELECT 1 FROM songs s WHERE s.album_artist_id = artists.id) \
+           AND NOT EXISTS (SELECT 1 FROM song_artists a WHERE a.artist_id = artists.id) \
+           AND NOT EXISTS (SELECT 1 FROM albums a WHERE a.album_artist_id = artists.id)",
+        &touched.artists,
+    )
+    .await?;
+    // Genre pairs: the written songs' pairs added, pairs no song supports any more
+    // dropped (only among the touched albums and artists).
+    let songs: HashSet<i64> = touched.songs.iter().copied().collect();
+    for_ids(
+        tx,
+        "INSERT INTO album_genres (album_id, genre_id) SELECT DISTINCT s.album_id, sg.genre_id \
+         FROM songs s JOIN song_genres sg ON sg.song_id = s.id WHERE s.id IN ({ids}) ON CONFLICT DO NOTHING",
+        &songs,
+    )
+    .await?;
+    for_ids(
+        tx,
+        "INSERT INTO artist_genres (artist_id, genre_id) SELECT DISTINCT s.artist_id, sg.genre_id \
+         FROM songs s JOIN song_genres sg ON sg.song_id = s.id WHERE s.id IN ({ids}) ON CONFLICT DO NOTHING",
+        &songs,
+    )
+    .await?;
+    for_ids(
+        tx,
+        "DELETE FROM album_genres WHERE album_id IN ({ids}) AND NOT EXISTS (SELECT 1 FROM songs s \
+         JOIN song_genres sg ON sg.song_id = s.id WHERE s.album_id = album_genres.album_id AND sg.genre_id = album_genres.genre_id)",
+        &touched.albums,
+    )
+    .await?;
+    for_ids(
+        tx,
+        "DELETE FROM artist_genres WHERE artist_id IN ({ids}) AND NOT EXISTS (SELECT 1 FROM songs s \
+         JOIN song_genres sg ON sg.song_id = s.id WHERE s.artist_id = artist_genres.artist_id AND sg.genre_id = artist_genres.genre_id)",
+        &touched.artists,
+    )
+    .await?;
+    for_ids(
+        tx,
+        "UPDATE albums SET \
+           song_count = (SELECT COUNT(*) FROM songs s WHERE s.album_id = albums.id), \
+           total_time = (SELECT CAST(COALESCE(SUM(s.duration), 0) AS BIGINT) FROM songs s WHERE s.album_id = albums.id), \
+           year = (SELECT COALESCE(MAX(s.year), 0) FROM songs s WHERE s.album_id = albums.id), \
+           disc_count = (SELECT CASE WHEN MAX(s.disc) > 0 THEN MAX(s.disc) ELSE 1 END FROM songs s WHERE s.album_id = albums.id) \
+         WHERE id IN ({ids})",
+        &touched.albums,
+    )
+    .await?;
+    for_ids(
+        tx,
+        "UPDATE artists SET \
+           song_count = (SELECT COUNT(*) FROM songs s WHERE s.artist_id = artists.id), \
+           total_time = (SELECT CAST(COALESCE(SUM(s.duration), 0) AS BIGINT) FROM songs s WHERE s.artist_id = artists.id), \
+           album_count = (SELECT COUNT(DISTINCT s.album_id) FROM songs s WHERE s.artist_id = artists.id OR s.album_artist_id = artists.id) \
+         WHERE id IN ({ids})",
+        &touched.artists,
+    )
+    .await?;
+    // The pair tables hold exactly the distinct albums and artists per genre.
+    for_ids(
+        tx,
+        "UPDATE genres SET \
+           song_count = (SELECT COUNT(*) FROM song_genres g WHERE g.genre_id = genres.id), \
+           album_count = (SELECT COUNT(*) FROM album_genres g WHERE g.genre_id = genres.id), \
+           artist_count = (SELECT COUNT(*) FROM artist_genres g WHERE g.genre_id = genres.id) \
+         WHERE id IN ({ids})",
+        &touched.genres,
+    )
+    .await?;
+    // Embedded art: an album whose chosen song left or lost its picture, or that has
+    // none yet, points at a song of its own with one.
+    for_ids(
+        tx,
+        "UPDATE albums SET art_kind = NULL, art_path = NULL, art_mime = NULL, art_width = 0, art_height = 0 \
+         WHERE id IN ({ids}) AND art_kind = 'embedded' \
+           AND NOT EXISTS (SELECT 1 FROM songs s WHERE s.path = albums.art_path AND s.embedded_art = 1)",
+        &touched.albums,
+    )
+    .await?;
+    for_ids(
+        tx,
+        "UPDATE albums SET art_kind = 'embedded', art_mime = NULL, art_path = \
+           (SELECT MIN(s.path) FROM songs s WHERE s.album_id = albums.id AND s.embedded_art = 1) \
+         WHERE id IN ({ids}) AND art_kind IS NULL \
+           AND EXISTS (SELECT 1 FROM songs s WHERE s.album_id = albums.id AND s.embedded_art = 1)",
+        &touched.albums,
+    )
+    .await?;
+    for_ids(
+        tx,
+        "UPDATE albums SET \
+           art_width = COALESCE((SELECT MAX(s.art_width) FROM songs s WHERE s.path = albums.art_path), 0), \
+           art_height = COALESCE((SELECT MAX(s.art_height) FROM songs s WHERE s.path = albums.art_path), 0) \
+         WHERE id IN ({ids}) AND art_kind = 'embedded'",
+        &touched.albums,
+    )
+    .await
+}
+
+/// The totals the handshake and every ping report, so that those do not count
+/// 100,000 songs each time.
+pub async fn store_totals(tx: &mut Transaction<'_, Any>) -> StoreResult<()> {
+    for statement in [
+        "DELETE FROM meta WHERE key = 'library_counts'",
+        "INSERT INTO meta (key, value) SELECT 'library_counts', \
+           CAST((SELECT COUNT(*) FROM songs WHERE enabled = 1) AS TEXT) || ' ' || \
+           CAST((SELECT COUNT(*) FROM albums) AS TEXT) || ' ' || \
+           CAST((SELECT COUNT(*) FROM artists) AS TEXT) || ' ' || \
+           CAST((SELECT COUNT(*) FROM videos WHERE enabled = 1) AS TEXT)",
+    ] {
+        sqlx::query(statement).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
