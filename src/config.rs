@@ -23,6 +23,8 @@ pub struct FileConfig {
     pub timestamp_window: Option<i64>,
     pub scan_on_start: Option<bool>,
     pub public_url: Option<String>,
+    pub trusted_hosts: Option<Vec<String>>,
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 impl FileConfig {
@@ -44,8 +46,14 @@ pub struct Settings {
     /// Holds the database (SQLite), config.toml and caches (resized art).
     pub data_dir: PathBuf,
     /// The public base URL clients reach the server at (for the stream and art URLs in
-    /// responses); when unset, taken from each request's Host header.
+    /// responses); when unset, see [`crate::api::base_url`].
     pub public_url: Option<String>,
+    /// Host names (`host` or `host:port`, lower case) whose `Host` header is used for
+    /// those URLs.
+    pub trusted_hosts: Vec<String>,
+    /// Addresses or CIDR blocks of reverse proxies whose `X-Forwarded-Host` and
+    /// `X-Forwarded-Proto` are used for those URLs.
+    pub trusted_proxies: Vec<crate::api::base_url::IpRange>,
     pub database_url: String,
     pub listen: SocketAddr,
     /// Seconds a session lives without use.
@@ -67,6 +75,8 @@ impl Settings {
             database_url: Store::sqlite_url(data_dir),
             data_dir: data_dir.to_path_buf(),
             public_url: None,
+            trusted_hosts: Vec::new(),
+            trusted_proxies: Vec::new(),
             listen: DEFAULT_LISTEN.parse().expect("valid default address"),
             session_length: 3600,
             api_version: DEFAULT_API_VERSION.into(),

@@ -3,6 +3,7 @@
 mod api;
 mod cli;
 mod config;
+mod files;
 mod media;
 mod scanner;
 mod server;

@@ -1,10 +1,8 @@
 //! Running the HTTP server: bind, scan in the background, serve until a signal.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 
 use crate::api::{self, AppState};
 use crate::config::Settings;
@@ -37,12 +35,7 @@ pub async fn run(store: Store, settings: Settings, scan: bool) -> anyhow::Result
             }
         });
     }
-    // Small answers (a redirect, a ping) must not wait for the peer's delayed ACK.
-    let listener = listener.tap_io(|stream| {
-        if let Err(e) = stream.set_nodelay(true) {
-            tracing::debug!("cannot set TCP_NODELAY: {e}");
-        }
-    });
+    let listener = api::Listener(listener);
     keep_large_buffers_out_of_the_heap();
     tokio::spawn(return_freed_memory());
     let state = Arc::new(AppState {
@@ -52,7 +45,7 @@ pub async fn run(store: Store, settings: Settings, scan: bool) -> anyhow::Result
     let app = api::router(state).layer(tower_http::trace::TraceLayer::new_for_http());
     axum::serve(
         listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        app.into_make_service_with_connect_info::<api::Connection>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await

@@ -45,6 +45,11 @@ impl ApiError {
         ApiError::new(401, format!("Invalid parameter '{name}': {why}"))
     }
 
+    /// 400: more parameters than any method takes; refused before reading them all.
+    pub fn too_many_parameters(max: usize) -> ApiError {
+        ApiError::new(400, format!("Bad Request: more than {max} parameters"))
+    }
+
     /// 403: the client's address is not allowed by the ACLs.
     pub fn acl_denied() -> ApiError {
         ApiError::new(403, "Unauthorized access attempt to API - ACL Error")

@@ -4,6 +4,7 @@
 //! checked once here; a handler returns a typed [`Reply`]; the encoder for the
 //! endpoint's format writes it. Every failure becomes an Ampache error with HTTP 200.
 
+pub mod base_url;
 pub mod encode;
 pub mod error;
 mod methods;
@@ -29,6 +30,45 @@ use encode::Format;
 use error::ApiError;
 use params::Params;
 use reply::Reply;
+
+/// Both ends of a client's connection: whom it came from, and which of our addresses
+/// it reached (the only host a response's URLs may name without configuration).
+#[derive(Debug, Clone, Copy)]
+pub struct Connection {
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+}
+
+/// The server's listener: TCP, with Nagle's algorithm off on every connection, so
+/// small answers (a redirect, a ping) do not wait for the peer's delayed ACK.
+pub struct Listener(pub tokio::net::TcpListener);
+
+impl axum::serve::Listener for Listener {
+    type Io = tokio::net::TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let (stream, peer) = axum::serve::Listener::accept(&mut self.0).await;
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY: {e}");
+        }
+        (stream, peer)
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.0.local_addr()
+    }
+}
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, Listener>>
+    for Connection
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, Listener>) -> Connection {
+        let peer = *stream.remote_addr();
+        let local = stream.io().local_addr().unwrap_or(peer);
+        Connection { peer, local }
+    }
+}
 
 /// What every request handler can reach. Holds nothing a request needs beyond the
 /// store, so any number of processes can serve the same database.
@@ -58,28 +98,28 @@ async fn not_found() -> impl IntoResponse {
 
 async fn xml_endpoint(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(connection): ConnectInfo<Connection>,
     headers: HeaderMap,
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    endpoint(&state, Format::Xml, peer, &headers, &uri, &body).await
+    endpoint(&state, Format::Xml, connection, &headers, &uri, &body).await
 }
 
 async fn json_endpoint(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(connection): ConnectInfo<Connection>,
     headers: HeaderMap,
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    endpoint(&state, Format::Json, peer, &headers, &uri, &body).await
+    endpoint(&state, Format::Json, connection, &headers, &uri, &body).await
 }
 
 async fn endpoint(
     state: &AppState,
     format: Format,
-    peer: SocketAddr,
+    connection: Connection,
     headers: &HeaderMap,
     uri: &Uri,
     body: &[u8],
@@ -87,10 +127,11 @@ async fn endpoint(
     let form_body = is_form(headers).then_some(body).filter(|b| !b.is_empty());
     let request = Request {
         state,
-        ip: peer.ip().to_canonical(),
+        ip: connection.peer.ip().to_canonical(),
+        local: connection.local,
         headers,
     };
-    let result = match Params::parse(uri.query(), form_body) {
+    let result = match parse_params(uri, form_body).await {
         Ok(params) => request.handle(&params).await,
         Err(error) => Err(error),
     };
@@ -113,6 +154,23 @@ async fn endpoint(
         );
     }
     response
+}
+
+/// Inputs larger than this are parsed on a blocking thread: parsing is linear, but a
+/// 2 MB body still takes milliseconds that other requests on this worker should not
+/// wait for.
+const PARSE_INLINE_MAX: usize = 64 * 1024;
+
+async fn parse_params(uri: &Uri, body: Option<&[u8]>) -> Result<Params, ApiError> {
+    let size = uri.query().map_or(0, str::len) + body.map_or(0, <[u8]>::len);
+    if size <= PARSE_INLINE_MAX {
+        return Params::parse(uri.query(), body);
+    }
+    let query = uri.query().map(str::to_owned);
+    let body = body.map(<[u8]>::to_vec);
+    tokio::task::spawn_blocking(move || Params::parse(query.as_deref(), body.as_deref()))
+        .await
+        .unwrap_or_else(|_| Err(ApiError::internal()))
 }
 
 fn redirect(url: &str) -> Response {
@@ -156,6 +214,8 @@ fn is_form(headers: &HeaderMap) -> bool {
 pub struct Request<'a> {
     pub state: &'a AppState,
     pub ip: IpAddr,
+    /// The address the connection arrived on.
+    pub local: SocketAddr,
     pub headers: &'a HeaderMap,
 }
 
@@ -234,22 +294,15 @@ impl Request<'_> {
         Ok(())
     }
 
-    /// The base URL clients reach this server at, for URLs inside responses: the
-    /// configured public URL, else `http://` and the request's Host header.
+    /// The base URL for URLs inside responses: see [`base_url`].
     pub fn base_url(&self) -> String {
-        if let Some(url) = &self.state.settings.public_url {
-            return url.clone();
-        }
-        let host = self
-            .headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .filter(|h| {
-                h.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
-            })
-            .unwrap_or("localhost");
-        format!("http://{host}")
+        let settings = &self.state.settings;
+        let trust = base_url::Trust {
+            public_url: settings.public_url.as_deref(),
+            hosts: &settings.trusted_hosts,
+            proxies: &settings.trusted_proxies,
+        };
+        base_url::base_url(&trust, self.headers, self.ip, self.local)
     }
 
     pub fn user_agent(&self) -> String {

@@ -4,7 +4,7 @@
 //! control characters, absurd lengths and a parameter given twice are refused with a
 //! clear error instead of being guessed at.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use percent_encoding::percent_decode;
 
@@ -20,6 +20,11 @@ pub const MAX_LIST_LEN: usize = 400_000;
 /// The largest offset or limit accepted; beyond any library's size, below overflow.
 pub const MAX_COUNT: i64 = 1_000_000_000_000;
 
+/// The most parameters one request may carry (query and body together). The widest
+/// legitimate request, an advanced_search of 256 rules at four parameters each, stays
+/// well under it; past it the request is refused before anything else is read.
+pub const MAX_PARAMETERS: usize = 2000;
+
 #[derive(Debug, Default, Clone)]
 pub struct Params {
     values: HashMap<String, String>,
@@ -29,11 +34,15 @@ pub struct Params {
 
 impl Params {
     /// Parses the query string and the body; the query wins where both name a parameter.
+    ///
+    /// Linear in the size of the input: each parameter is looked up in hash maps, never
+    /// compared with the ones before it, and counting stops at [`MAX_PARAMETERS`].
     pub fn parse(query: Option<&str>, body: Option<&[u8]>) -> Result<Params, ApiError> {
         let mut params = Params::default();
-        let query_names = params.absorb(query.unwrap_or("").as_bytes(), None)?;
+        let mut count = 0;
+        let query_names = params.absorb(query.unwrap_or("").as_bytes(), None, &mut count)?;
         if let Some(body) = body {
-            params.absorb(body, Some(&query_names))?;
+            params.absorb(body, Some(&query_names), &mut count)?;
         }
         Ok(params)
     }
@@ -41,12 +50,17 @@ impl Params {
     fn absorb(
         &mut self,
         raw: &[u8],
-        shadowed_by: Option<&Vec<String>>,
-    ) -> Result<Vec<String>, ApiError> {
-        let mut names = Vec::new();
+        shadowed_by: Option<&HashSet<String>>,
+        count: &mut usize,
+    ) -> Result<HashSet<String>, ApiError> {
+        let mut names = HashSet::new();
         for pair in raw.split(|b| *b == b'&') {
             if pair.is_empty() {
                 continue;
+            }
+            *count += 1;
+            if *count > MAX_PARAMETERS {
+                return Err(ApiError::too_many_parameters(MAX_PARAMETERS));
             }
             let (raw_name, raw_value) = match pair.iter().position(|b| *b == b'=') {
                 Some(eq) => (&pair[..eq], &pair[eq + 1..]),
@@ -92,10 +106,9 @@ impl Params {
             if shadowed_by.is_some_and(|names| names.contains(&name)) {
                 continue;
             }
-            if names.contains(&name) {
+            if !names.insert(name.clone()) {
                 return Err(ApiError::bad_parameter(&name, "given more than once"));
             }
-            names.push(name.clone());
             self.values.insert(name, value);
         }
         Ok(names)

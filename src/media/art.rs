@@ -187,11 +187,17 @@ fn original(source: &ArtSource, length: u64) -> std::io::Result<Option<Vec<u8>>>
                 tracing::warn!("art file {} is too large to serve", source.path);
                 return Ok(None);
             }
-            match std::fs::read(&source.path) {
-                Ok(bytes) => Ok(Some(bytes)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(e),
-            }
+            let mut file = match crate::files::open_regular(Path::new(&source.path)) {
+                Ok(file) => file,
+                Err(e) => {
+                    // Gone, unreadable or not a file: no art, rather than a failure.
+                    tracing::warn!("cannot read art file {}: {e}", source.path);
+                    return Ok(None);
+                }
+            };
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut file, &mut bytes)?;
+            Ok(Some(bytes))
         }
         ArtKind::Embedded => Ok(embedded_picture(Path::new(&source.path))),
     }
@@ -201,7 +207,12 @@ fn original(source: &ArtSource, length: u64) -> std::io::Result<Option<Vec<u8>>>
 /// first picture.
 pub fn embedded_picture(path: &Path) -> Option<Vec<u8>> {
     let read = || -> lofty::error::Result<lofty::file::TaggedFile> {
-        Probe::open(path)?
+        let file = crate::files::open_regular(path).map_err(std::io::Error::from)?;
+        let mut probe = Probe::new(std::io::BufReader::new(file));
+        if let Some(file_type) = lofty::file::FileType::from_path(path) {
+            probe = probe.set_file_type(file_type);
+        }
+        probe
             .options(
                 ParseOptions::new()
                     .read_properties(false)

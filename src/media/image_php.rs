@@ -2,7 +2,6 @@
 //! `art` URLs inside API objects (spec section 7.3). `size=N` (or `WxH`) or Ampache's
 //! `thumb=N` codes ask for a resized JPEG.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, State};
@@ -17,7 +16,7 @@ use crate::store::acl::AclKind;
 
 pub async fn image(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(connection): ConnectInfo<crate::api::Connection>,
     uri: Uri,
 ) -> Response {
     let Ok(params) = Params::parse(uri.query(), None) else {
@@ -28,7 +27,7 @@ pub async fn image(
         &state,
         params.get("auth"),
         AclKind::Api,
-        peer.ip().to_canonical(),
+        connection.peer.ip().to_canonical(),
     )
     .await
     {

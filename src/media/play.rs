@@ -6,7 +6,7 @@
 //! Transcoding parameters (`transcode_to`, `bitrate`, `format`, `frame`) are accepted
 //! and, for now, the original file is served.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -20,6 +20,7 @@ use super::range::ByteRange;
 use super::{authenticate, internal_error, text, urls};
 use crate::api::params::Params;
 use crate::api::AppState;
+use crate::files::OpenError;
 use crate::store::acl::AclKind;
 use crate::store::media::{MediaFile, MediaKind};
 use crate::store::now;
@@ -27,7 +28,7 @@ use crate::store::sessions::Session;
 
 pub async fn play(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(connection): ConnectInfo<crate::api::Connection>,
     method: Method,
     headers: HeaderMap,
     uri: Uri,
@@ -36,7 +37,15 @@ pub async fn play(
         Some(params) => params,
         None => return text(StatusCode::BAD_REQUEST, "Bad request\n"),
     };
-    match serve(&state, peer.ip().to_canonical(), &method, &headers, &params).await {
+    match serve(
+        &state,
+        connection.peer.ip().to_canonical(),
+        &method,
+        &headers,
+        &params,
+    )
+    .await
+    {
         Ok(response) | Err(response) => response,
     }
 }
@@ -103,11 +112,33 @@ async fn serve(
             return Err(internal_error());
         }
     };
-    let file = match tokio::fs::File::open(&media.path).await {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    let path = std::path::PathBuf::from(&media.path);
+    let opened = tokio::task::spawn_blocking(move || crate::files::open_regular(&path)).await;
+    let file = match opened {
+        Ok(Ok(file)) => tokio::fs::File::from_std(file),
+        Ok(Err(OpenError::Missing)) => {
             tracing::warn!("{} {id}: {} is gone", kind.as_str(), media.path);
             return Err(not_found());
+        }
+        Ok(Err(OpenError::NotAFile)) => {
+            tracing::warn!(
+                "{} {id}: {} is not a regular file",
+                kind.as_str(),
+                media.path
+            );
+            return Err(not_found());
+        }
+        Ok(Err(OpenError::Denied)) => {
+            tracing::warn!(
+                "{} {id}: no permission to read {}",
+                kind.as_str(),
+                media.path
+            );
+            return Err(text(StatusCode::FORBIDDEN, "The file cannot be read\n"));
+        }
+        Ok(Err(OpenError::Other(e))) => {
+            tracing::error!("cannot open {}: {e}", media.path);
+            return Err(internal_error());
         }
         Err(e) => {
             tracing::error!("cannot open {}: {e}", media.path);

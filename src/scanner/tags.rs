@@ -66,8 +66,12 @@ pub fn read_track(path: &Path, size: u64) -> Result<TrackInfo, String> {
     if size == 0 {
         return Err("empty file".into());
     }
-    let tagged = Probe::open(path)
-        .map_err(|e| format!("cannot open: {e}"))?
+    let file = crate::files::open_regular(path).map_err(|e| format!("cannot open: {e}"))?;
+    let mut probe = Probe::new(std::io::BufReader::new(file));
+    if let Some(file_type) = lofty::file::FileType::from_path(path) {
+        probe = probe.set_file_type(file_type);
+    }
+    let tagged = probe
         .options(
             ParseOptions::new()
                 .read_cover_art(true)
