@@ -370,6 +370,7 @@ async fn sessions_expire() {
         Options {
             session_length: Some(60),
             scan: false,
+            ..Options::default()
         },
     )
     .await

@@ -78,12 +78,20 @@ pub struct TestServer {
     pub database_url: String,
     child: Child,
     pub client: reqwest::Client,
+    /// A command every tonearm process of this server runs under (see `restricted`).
+    wrapper: Vec<String>,
 }
 
 pub struct Options {
     pub session_length: Option<i64>,
     /// Scan the library (with the `scan` command) before the server starts.
     pub scan: bool,
+    /// Run tonearm as root would be run without the right to read any file: when the
+    /// tests run as root (as CI does), without CAP_DAC_OVERRIDE and
+    /// CAP_DAC_READ_SEARCH, so that file permissions apply to it as to any user.
+    pub restricted: bool,
+    /// More arguments for `serve`.
+    pub serve_args: Vec<String>,
 }
 
 impl Default for Options {
@@ -91,7 +99,41 @@ impl Default for Options {
         Options {
             session_length: None,
             scan: true,
+            restricted: false,
+            serve_args: Vec::new(),
         }
+    }
+}
+
+pub fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// A tonearm command, under `wrapper` if any.
+fn tonearm_command(wrapper: &[String]) -> Command {
+    match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut command = Command::new(program);
+            command.args(args).arg(env!("CARGO_BIN_EXE_tonearm"));
+            command
+        }
+        None => Command::new(env!("CARGO_BIN_EXE_tonearm")),
+    }
+}
+
+/// A database nobody has used yet: a new file in `data` on SQLite, a new database on
+/// the test PostgreSQL; None when that engine is not available here.
+pub async fn empty_database_url(engine: Engine, data: &Path) -> Option<String> {
+    match engine {
+        Engine::Sqlite => Some(format!(
+            "sqlite://{}?mode=rwc",
+            data.join("tonearm.db").display()
+        )),
+        Engine::Postgres => postgres_database().await,
     }
 }
 
@@ -129,7 +171,18 @@ impl TestServer {
         database_url: String,
         options: &Options,
     ) -> TestServer {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_tonearm"));
+        let wrapper: Vec<String> = if options.restricted && running_as_root() {
+            [
+                "setpriv",
+                "--bounding-set=-dac_override,-dac_read_search",
+                "--",
+            ]
+            .map(String::from)
+            .to_vec()
+        } else {
+            Vec::new()
+        };
+        let mut command = tonearm_command(&wrapper);
         command
             .args(["serve", "--no-scan", "--listen", "127.0.0.1:0", "--music"])
             .arg(&music)
@@ -143,6 +196,7 @@ impl TestServer {
         if let Some(length) = options.session_length {
             command.args(["--session-length", &length.to_string()]);
         }
+        command.args(&options.serve_args);
         let mut child = command.spawn().expect("tonearm starts");
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
@@ -167,7 +221,39 @@ impl TestServer {
                 .timeout(Duration::from_secs(30))
                 .build()
                 .unwrap(),
+            wrapper,
         }
+    }
+
+    /// Starts a tonearm command against this server's data and database, without
+    /// waiting for it.
+    pub fn spawn_cli(&self, args: &[&str]) -> Child {
+        tonearm_command(&self.wrapper)
+            .args(args)
+            .arg("--data")
+            .arg(self.data.path())
+            .args(["--database", &self.database_url])
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tonearm runs")
+    }
+
+    /// Asks the server to stop (SIGTERM); true if it exited within `within`.
+    pub fn terminate(&mut self, within: Duration) -> bool {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = std::time::Instant::now() + within;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
     }
 
     /// Runs a tonearm command against this server's data and database.
@@ -176,7 +262,7 @@ impl TestServer {
     }
 
     pub fn cli_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Result<String, String> {
-        let output = Command::new(env!("CARGO_BIN_EXE_tonearm"))
+        let output = tonearm_command(&self.wrapper)
             .args(args)
             .arg("--data")
             .arg(self.data.path())

@@ -5,6 +5,7 @@ mod harness;
 
 mod auth;
 mod browse;
+mod defects;
 mod errors;
 mod media;
 mod playlists;
