@@ -86,6 +86,10 @@ impl From<crate::store::StoreError> for ApiError {
                 tracing::error!("store error: {e}");
                 ApiError::internal()
             }
+            crate::store::StoreError::Native(e) => {
+                tracing::error!("store error: {e}");
+                ApiError::internal()
+            }
             crate::store::StoreError::Conflict(m) | crate::store::StoreError::Invalid(m) => {
                 ApiError::new(400, m)
             }

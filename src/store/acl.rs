@@ -2,8 +2,9 @@
 
 use std::net::IpAddr;
 
-use sqlx::Row;
+use sqlx::Row as _;
 
+use super::db::{Row, Sql};
 use super::{Store, StoreError, StoreResult};
 
 /// What an ACL rule governs.
@@ -131,18 +132,24 @@ impl Store {
         ip: IpAddr,
         user_id: Option<i64>,
     ) -> StoreResult<AclDecision> {
-        let row = sqlx::query(
-            "SELECT COUNT(*), MAX(CASE WHEN start_key <= $2 AND end_key >= $2 \
-               AND (user_id IS NULL OR user_id = $3) THEN level ELSE -1 END) \
-             FROM acls WHERE kind = $1",
-        )
-        .bind(kind.as_str())
-        .bind(ip_key(ip))
-        .bind(user_id.unwrap_or(-1))
-        .fetch_one(&self.pool)
-        .await?;
-        let rules: i64 = row.get(0);
-        let best: Option<i64> = row.get(1);
+        // Asked on every request: on the native driver.
+        let mut sql = Sql::default();
+        let kind = sql.arg(kind.as_str());
+        let key = sql.arg(ip_key(ip));
+        let user = sql.arg(user_id.unwrap_or(-1));
+        sql.push(&format!(
+            "SELECT COUNT(*) AS rules, MAX(CASE WHEN start_key <= {key} AND end_key >= {key} \
+               AND (user_id IS NULL OR user_id = {user}) THEN level ELSE -1 END) AS best \
+             FROM acls WHERE kind = {kind}"
+        ));
+        fn decode(r: &mut dyn Row) -> StoreResult<(i64, Option<i64>)> {
+            Ok((r.int("rules")?, r.opt_int("best")?))
+        }
+        let (rules, best) = self
+            .db
+            .fetch_optional(sql, decode)
+            .await?
+            .unwrap_or((0, None));
         Ok(if rules == 0 {
             AclDecision::Open
         } else if best.unwrap_or(-1) >= MIN_API_LEVEL {

@@ -6,9 +6,10 @@
 
 use std::collections::HashMap;
 
-use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::Row as _;
 
+use super::db::{Row, Sql, Value, ID_CHUNK};
+use super::text_index::{self, IndexedColumn};
 use super::{Engine, Store, StoreResult};
 
 /// An id with the name it displays as.
@@ -174,17 +175,10 @@ pub enum ArtistScope {
     Genre(i64),
 }
 
-/// A value to bind to a placeholder.
-#[derive(Debug, Clone)]
-enum Arg {
-    Int(i64),
-    Text(String),
-}
-
 /// A query under construction: SQL text and its arguments, numbered as they are added.
 struct Query {
     sql: String,
-    args: Vec<Arg>,
+    args: Vec<Value>,
 }
 
 impl Query {
@@ -192,22 +186,22 @@ impl Query {
         // $1 is always the calling user.
         Query {
             sql: String::new(),
-            args: vec![Arg::Int(user_id)],
+            args: vec![Value::Int(user_id)],
         }
     }
 
     /// Adds an argument and returns its placeholder.
-    fn arg(&mut self, arg: Arg) -> String {
+    fn arg(&mut self, arg: Value) -> String {
         self.args.push(arg);
         format!("${}", self.args.len())
     }
 
     fn int(&mut self, value: i64) -> String {
-        self.arg(Arg::Int(value))
+        self.arg(Value::Int(value))
     }
 
     fn text(&mut self, value: &str) -> String {
-        self.arg(Arg::Text(value.to_string()))
+        self.arg(Value::Text(value.to_string()))
     }
 
     fn ids(&mut self, ids: &[i64]) -> String {
@@ -244,27 +238,21 @@ impl Query {
             .push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
     }
 
-    async fn fetch(self, store: &Store) -> StoreResult<Vec<AnyRow>> {
-        let sql = store.dialect_query(&self.sql);
-        let mut query = sqlx::query(&sql);
-        for arg in self.args {
-            query = match arg {
-                Arg::Int(value) => query.bind(value),
-                Arg::Text(value) => query.bind(value),
-            };
-        }
-        Ok(query.fetch_all(&store.pool).await?)
+    /// Runs the query on the store's native connection, decoding each row.
+    async fn fetch<T: Send + 'static>(
+        self,
+        store: &Store,
+        decode: fn(&mut dyn Row) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        let sql = Sql {
+            text: store.dialect_query(&self.sql),
+            args: self.args,
+        };
+        store.db.fetch_all(sql, decode).await
     }
 }
 
-/// `LIKE` pattern for a substring, with the pattern characters escaped.
-pub(crate) fn like_pattern(folded: &str) -> String {
-    let escaped = folded
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
+pub(crate) use super::text_index::like_pattern;
 
 fn name_condition(q: &mut Query, column: &str, filter: &NameFilter) -> String {
     let folded = super::fold(filter.text.trim());
@@ -309,153 +297,84 @@ fn list_conditions(
 /// The user's opinion of an item of `kind` whose id is `column`, as three columns.
 fn opinion_columns(kind: &str, column: &str) -> String {
     format!(
-        "(SELECT r.rating FROM ratings r WHERE r.user_id = $1 AND r.object_kind = '{kind}' AND r.object_id = {column}), \
-         (SELECT CAST(AVG(r.rating) AS {{real}}) FROM ratings r WHERE r.object_kind = '{kind}' AND r.object_id = {column}), \
-         CASE WHEN EXISTS (SELECT 1 FROM flags f WHERE f.user_id = $1 AND f.object_kind = '{kind}' AND f.object_id = {column}) THEN 1 ELSE 0 END"
+        "(SELECT r.rating FROM ratings r WHERE r.user_id = $1 AND r.object_kind = '{kind}' AND r.object_id = {column}) AS rating, \
+         (SELECT CAST(AVG(r.rating) AS {{real}}) FROM ratings r WHERE r.object_kind = '{kind}' AND r.object_id = {column}) AS average_rating, \
+         CASE WHEN EXISTS (SELECT 1 FROM flags f WHERE f.user_id = $1 AND f.object_kind = '{kind}' AND f.object_id = {column}) THEN 1 ELSE 0 END AS flag"
     )
 }
 
-const SONG_COLUMNS: &str = "s.id, s.title, s.artist_id, ar.name, s.album_id, al.name, s.album_artist_id, aa.name, \
-     s.disc, s.track, s.path, s.duration, s.year, s.bitrate, s.sample_rate, s.channels, s.mime, s.size, \
-     s.mbid, s.album_mbid, s.artist_mbid, s.album_artist_mbid, s.composer, s.comment, s.catalog_id, \
-     s.rg_album_gain, s.rg_album_peak, s.rg_track_gain, s.rg_track_peak, \
-     (SELECT COUNT(*) FROM plays p WHERE p.song_id = s.id)";
+/// A song's columns, named for [`decode_song`].
+const SONG_COLUMNS: &str = "s.id AS id, s.title AS title, s.artist_id AS artist_id, ar.name AS artist_name, \
+     s.album_id AS album_id, al.name AS album_name, s.album_artist_id AS album_artist_id, aa.name AS album_artist_name, \
+     s.disc AS disc, s.track AS track, s.path AS path, s.duration AS duration, s.year AS year, s.bitrate AS bitrate, \
+     s.sample_rate AS sample_rate, s.channels AS channels, s.mime AS mime, s.size AS size, \
+     s.mbid AS mbid, s.album_mbid AS album_mbid, s.artist_mbid AS artist_mbid, s.album_artist_mbid AS album_artist_mbid, \
+     s.composer AS composer, s.comment AS comment, s.catalog_id AS catalog_id, \
+     s.rg_album_gain AS rg_album_gain, s.rg_album_peak AS rg_album_peak, s.rg_track_gain AS rg_track_gain, \
+     s.rg_track_peak AS rg_track_peak, (SELECT COUNT(*) FROM plays p WHERE p.song_id = s.id) AS play_count";
 
 const SONG_FROM: &str =
     " FROM songs s JOIN artists ar ON ar.id = s.artist_id JOIN albums al ON al.id = s.album_id \
      LEFT JOIN artists aa ON aa.id = s.album_artist_id";
 
-/// The three opinion columns of [`opinion_columns`], as decoded from a JSON list.
-fn opinion(rating: Option<i64>, average_rating: Option<f64>, flag: i64) -> Opinion {
-    Opinion {
-        rating,
-        average_rating,
-        flag: flag != 0,
-    }
+fn decode_opinion(r: &mut dyn Row) -> StoreResult<Opinion> {
+    Ok(Opinion {
+        rating: r.opt_int("rating")?,
+        average_rating: r.opt_real("average_rating")?,
+        flag: r.int("flag")? != 0,
+    })
 }
 
-/// A list query wrapped so that the database returns the whole list as one JSON text:
-/// one row crosses from the driver instead of thousands (sqlx's per-row hand-off and
-/// copies cost several times the query). Each item is the JSON array of its position
-/// in `order` followed by `columns`, so the list's order never depends on how the
-/// aggregate reads its input. `rest` is the FROM clause onwards.
-fn json_list_sql(columns: &str, rest: &str, order: &str) -> String {
-    format!(
-        "SELECT CAST({{json_agg}} AS TEXT) FROM (SELECT {{json_array}}(ROW_NUMBER() OVER (ORDER BY {order}), \
-         {columns}) AS j{rest}) sub"
-    )
-}
-
-impl Query {
-    /// Runs a [`json_list_sql`] query and decodes its items (tuples led by their
-    /// position) in list order; an empty list is NULL on PostgreSQL.
-    async fn fetch_json_list<T: serde::de::DeserializeOwned>(
-        self,
-        store: &Store,
-        position: impl Fn(&T) -> i64,
-    ) -> StoreResult<Vec<T>> {
-        let rows = self.fetch(store).await?;
-        let Some(json) = rows.first().and_then(|row| row.get::<Option<String>, _>(0)) else {
-            return Ok(Vec::new());
-        };
-        let mut items: Vec<T> = serde_json::from_str(&json)
-            .map_err(|e| super::StoreError::Invalid(format!("a list from the database: {e}")))?;
-        items.sort_by_key(|item| position(item));
-        Ok(items)
-    }
-}
-
-/// One song as [`json_list_sql`] gives it: its position in the list, then
-/// `SONG_COLUMNS` and the opinion columns, in order.
-#[derive(serde::Deserialize)]
-struct SongTuple(
-    i64,
-    i64,
-    String,
-    i64,
-    String,
-    i64,
-    String,
-    Option<i64>,
-    Option<String>,
-    i64,
-    i64,
-    String,
-    f64,
-    i64,
-    i64,
-    i64,
-    i64,
-    String,
-    i64,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    i64,
-    Option<f64>,
-    Option<f64>,
-    Option<f64>,
-    Option<f64>,
-    i64,
-    Option<i64>,
-    Option<f64>,
-    i64,
-);
-
-fn song_from_tuple(t: SongTuple) -> SongRow {
-    SongRow {
-        id: t.1,
-        title: t.2,
-        artist: Named { id: t.3, name: t.4 },
-        album: Named { id: t.5, name: t.6 },
-        album_artist: t.7.zip(t.8).map(|(id, name)| Named { id, name }),
-        disc: t.9,
-        track: t.10,
-        path: t.11,
-        duration: t.12,
-        year: t.13,
-        bitrate: t.14,
-        sample_rate: t.15,
-        channels: t.16,
-        mime: t.17,
-        size: t.18,
-        mbid: t.19,
-        album_mbid: t.20,
-        artist_mbid: t.21,
-        album_artist_mbid: t.22,
-        composer: t.23,
-        comment: t.24,
-        catalog_id: t.25,
-        rg_album_gain: t.26,
-        rg_album_peak: t.27,
-        rg_track_gain: t.28,
-        rg_track_peak: t.29,
-        play_count: t.30,
-        opinion: opinion(t.31, t.32, t.33),
+fn decode_song(r: &mut dyn Row) -> StoreResult<SongRow> {
+    Ok(SongRow {
+        id: r.int("id")?,
+        title: r.text("title")?,
+        artist: Named {
+            id: r.int("artist_id")?,
+            name: r.text("artist_name")?,
+        },
+        album: Named {
+            id: r.int("album_id")?,
+            name: r.text("album_name")?,
+        },
+        album_artist: {
+            let id = r.opt_int("album_artist_id")?;
+            let name = r.opt_text("album_artist_name")?;
+            id.zip(name).map(|(id, name)| Named { id, name })
+        },
+        disc: r.int("disc")?,
+        track: r.int("track")?,
+        path: r.text("path")?,
+        duration: r.real("duration")?,
+        year: r.int("year")?,
+        bitrate: r.int("bitrate")?,
+        sample_rate: r.int("sample_rate")?,
+        channels: r.int("channels")?,
+        mime: r.text("mime")?,
+        size: r.int("size")?,
+        mbid: r.opt_text("mbid")?,
+        album_mbid: r.opt_text("album_mbid")?,
+        artist_mbid: r.opt_text("artist_mbid")?,
+        album_artist_mbid: r.opt_text("album_artist_mbid")?,
+        composer: r.opt_text("composer")?,
+        comment: r.opt_text("comment")?,
+        catalog_id: r.int("catalog_id")?,
+        rg_album_gain: r.opt_real("rg_album_gain")?,
+        rg_album_peak: r.opt_real("rg_album_peak")?,
+        rg_track_gain: r.opt_real("rg_track_gain")?,
+        rg_track_peak: r.opt_real("rg_track_peak")?,
+        play_count: r.int("play_count")?,
+        opinion: decode_opinion(r)?,
         genres: Vec::new(),
-    }
+    })
 }
 
 impl Store {
     /// Applies dialect tokens to a runtime query (`{real}`).
     pub(crate) fn dialect_query(&self, sql: &str) -> String {
         match self.engine {
-            Engine::Sqlite => sql
-                .replace("{real}", "REAL")
-                .replace("{json_array}", "json_array")
-                // Each item is JSON text already: joined as text, not re-parsed by
-                // json_group_array(json(...)) (15% of a 5000-song page's query).
-                .replace(
-                    "{json_agg}",
-                    "'[' || COALESCE(group_concat(sub.j, ','), '') || ']'",
-                ),
-            Engine::Postgres => sql
-                .replace("{real}", "DOUBLE PRECISION")
-                .replace("{json_array}", "json_build_array")
-                .replace("{json_agg}", "json_agg(sub.j)"),
+            Engine::Sqlite => sql.replace("{real}", "REAL"),
+            Engine::Postgres => sql.replace("{real}", "DOUBLE PRECISION"),
         }
     }
 
@@ -493,9 +412,19 @@ impl Store {
         }
         let order = match scope {
             SongScope::All(filter) => {
+                let mut filter = filter.clone();
+                if let Some(name) = filter.name.take_if(|name| !name.exact) {
+                    conditions.push(text_index::contains(
+                        self.engine,
+                        "s",
+                        IndexedColumn::Title,
+                        &super::fold(name.text.trim()),
+                        |text| q.arg(Value::Text(text)),
+                    ));
+                }
                 conditions.extend(list_conditions(
                     &mut q,
-                    filter,
+                    &filter,
                     "s.title_folded",
                     "s.created",
                     "s.updated",
@@ -531,9 +460,12 @@ impl Store {
                 "s.artist_id, al.sort_name, s.album_id, s.disc, s.track, s.id"
             }
             SongScope::Search(word) => {
-                conditions.push(format!(
-                    "s.search_text LIKE {} ESCAPE '\\'",
-                    q.text(&like_pattern(word))
+                conditions.push(text_index::contains(
+                    self.engine,
+                    "s",
+                    IndexedColumn::SearchText,
+                    word,
+                    |text| q.arg(Value::Text(text)),
                 ));
                 "s.id"
             }
@@ -545,26 +477,20 @@ impl Store {
             let limit = q.int(page.limit.unwrap_or(i64::MAX));
             let offset = q.int(page.offset);
             format!(
-                " WHERE s.id IN (SELECT s.id FROM songs s WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset})",
+                " WHERE s.id IN (SELECT s.id FROM songs s WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset}) ORDER BY {order}",
                 conditions.join(" AND ")
             )
         } else {
             q.list_clauses("", &conditions, order, page)
         };
-        q.sql = json_list_sql(
-            &format!("{SONG_COLUMNS}, {}", opinion_columns("song", "s.id")),
-            &format!("{SONG_FROM}{joins}{tail}"),
-            order,
+        q.sql = format!(
+            "SELECT {SONG_COLUMNS}, {}{SONG_FROM}{joins}{tail}",
+            opinion_columns("song", "s.id")
         );
-        let mut songs: Vec<SongRow> = q
-            .fetch_json_list(self, |t: &SongTuple| t.0)
-            .await?
-            .into_iter()
-            .map(song_from_tuple)
-            .collect();
+        let mut songs: Vec<SongRow> = q.fetch(self, decode_song).await?;
         let ids: Vec<i64> = songs.iter().map(|s| s.id).collect();
         let genres = self
-            .genres_of("SELECT sg.song_id, g.id, g.name FROM song_genres sg JOIN genres g ON g.id = sg.genre_id WHERE sg.song_id IN", &ids)
+            .genres_of("SELECT sg.song_id AS owner, g.id AS id, g.name AS name FROM song_genres sg JOIN genres g ON g.id = sg.genre_id WHERE sg.song_id IN", &ids)
             .await?;
         for song in &mut songs {
             song.genres = genres.get(&song.id).cloned().unwrap_or_default();
@@ -634,50 +560,34 @@ impl Store {
             order,
             page,
         );
-        q.sql = json_list_sql(
-            &format!(
-                "al.id, al.name, al.album_artist_id, ar.name, al.year, al.song_count, al.disc_count, al.total_time, al.mbid, {}",
-                opinion_columns("album", "al.id")
-            ),
-            &rest,
-            order,
+        q.sql = format!(
+            "SELECT al.id AS id, al.name AS name, al.album_artist_id AS artist_id, ar.name AS artist_name, \
+             al.year AS year, al.song_count AS song_count, al.disc_count AS disc_count, al.total_time AS total_time, \
+             al.mbid AS mbid, {}{rest}",
+            opinion_columns("album", "al.id")
         );
-        type AlbumTuple = (
-            i64,
-            i64,
-            String,
-            i64,
-            String,
-            i64,
-            i64,
-            i64,
-            i64,
-            Option<String>,
-            Option<i64>,
-            Option<f64>,
-            i64,
-        );
-        let mut albums: Vec<AlbumRow> = q
-            .fetch_json_list(self, |t: &AlbumTuple| t.0)
-            .await?
-            .into_iter()
-            .map(|t| AlbumRow {
-                id: t.1,
-                name: t.2,
-                artist: Named { id: t.3, name: t.4 },
-                year: t.5,
-                song_count: t.6,
-                disc_count: t.7,
-                total_time: t.8,
-                mbid: t.9,
-                opinion: opinion(t.10, t.11, t.12),
+        fn decode_album(r: &mut dyn Row) -> StoreResult<AlbumRow> {
+            Ok(AlbumRow {
+                id: r.int("id")?,
+                name: r.text("name")?,
+                artist: Named {
+                    id: r.int("artist_id")?,
+                    name: r.text("artist_name")?,
+                },
+                year: r.int("year")?,
+                song_count: r.int("song_count")?,
+                disc_count: r.int("disc_count")?,
+                total_time: r.int("total_time")?,
+                mbid: r.opt_text("mbid")?,
+                opinion: decode_opinion(r)?,
                 genres: Vec::new(),
             })
-            .collect();
+        }
+        let mut albums: Vec<AlbumRow> = q.fetch(self, decode_album).await?;
         let ids: Vec<i64> = albums.iter().map(|a| a.id).collect();
         let mut genres = self
             .genres_of(
-                "SELECT ag.album_id, g.id, g.name FROM album_genres ag JOIN genres g ON g.id = ag.genre_id \
+                "SELECT ag.album_id AS owner, g.id AS id, g.name AS name FROM album_genres ag JOIN genres g ON g.id = ag.genre_id \
                  WHERE ag.album_id IN",
                 &ids,
             )
@@ -738,45 +648,28 @@ impl Store {
             }
         };
         let rest = q.list_clauses(" FROM artists ar", &conditions, order, page);
-        q.sql = json_list_sql(
-            &format!(
-                "ar.id, ar.name, ar.album_count, ar.song_count, ar.total_time, ar.mbid, {}",
-                opinion_columns("artist", "ar.id")
-            ),
-            &rest,
-            order,
+        q.sql = format!(
+            "SELECT ar.id AS id, ar.name AS name, ar.album_count AS album_count, ar.song_count AS song_count, \
+             ar.total_time AS total_time, ar.mbid AS mbid, {}{rest}",
+            opinion_columns("artist", "ar.id")
         );
-        type ArtistTuple = (
-            i64,
-            i64,
-            String,
-            i64,
-            i64,
-            i64,
-            Option<String>,
-            Option<i64>,
-            Option<f64>,
-            i64,
-        );
-        let mut artists: Vec<ArtistRow> = q
-            .fetch_json_list(self, |t: &ArtistTuple| t.0)
-            .await?
-            .into_iter()
-            .map(|t| ArtistRow {
-                id: t.1,
-                name: t.2,
-                album_count: t.3,
-                song_count: t.4,
-                total_time: t.5,
-                mbid: t.6,
-                opinion: opinion(t.7, t.8, t.9),
+        fn decode_artist(r: &mut dyn Row) -> StoreResult<ArtistRow> {
+            Ok(ArtistRow {
+                id: r.int("id")?,
+                name: r.text("name")?,
+                album_count: r.int("album_count")?,
+                song_count: r.int("song_count")?,
+                total_time: r.int("total_time")?,
+                mbid: r.opt_text("mbid")?,
+                opinion: decode_opinion(r)?,
                 genres: Vec::new(),
             })
-            .collect();
+        }
+        let mut artists: Vec<ArtistRow> = q.fetch(self, decode_artist).await?;
         let ids: Vec<i64> = artists.iter().map(|a| a.id).collect();
         let mut genres = self
             .genres_of(
-                "SELECT ag.artist_id, g.id, g.name FROM artist_genres ag JOIN genres g ON g.id = ag.genre_id \
+                "SELECT ag.artist_id AS owner, g.id AS id, g.name AS name FROM artist_genres ag JOIN genres g ON g.id = ag.genre_id \
                  WHERE ag.artist_id IN",
                 &ids,
             )
@@ -803,11 +696,17 @@ impl Store {
             };
             let list = q.ids(chunk);
             q.sql = format!("{select} {list}");
-            for row in q.fetch(self).await? {
-                out.entry(row.get(0)).or_default().push(Named {
-                    id: row.get(1),
-                    name: row.get(2),
-                });
+            fn decode(r: &mut dyn Row) -> StoreResult<(i64, Named)> {
+                Ok((
+                    r.int("owner")?,
+                    Named {
+                        id: r.int("id")?,
+                        name: r.text("name")?,
+                    },
+                ))
+            }
+            for (owner, genre) in q.fetch(self, decode).await? {
+                out.entry(owner).or_default().push(genre);
             }
         }
         for list in out.values_mut() {
@@ -827,16 +726,21 @@ impl Store {
             let first = q.ids(chunk);
             let second = q.ids(chunk);
             q.sql = format!(
-                "SELECT DISTINCT s.artist_id, al.id, al.name, al.sort_name FROM songs s JOIN albums al ON al.id = s.album_id WHERE s.artist_id IN {first} \
+                "SELECT DISTINCT s.artist_id AS artist_id, al.id AS id, al.name AS name, al.sort_name AS sort_name FROM songs s JOIN albums al ON al.id = s.album_id WHERE s.artist_id IN {first} \
                  UNION SELECT al.album_artist_id, al.id, al.name, al.sort_name FROM albums al WHERE al.album_artist_id IN {second} \
                  ORDER BY 4, 2"
             );
-            for row in q.fetch(self).await? {
-                let entry = out.entry(row.get(0)).or_default();
-                let album = Named {
-                    id: row.get(1),
-                    name: row.get(2),
-                };
+            fn decode(r: &mut dyn Row) -> StoreResult<(i64, Named)> {
+                Ok((
+                    r.int("artist_id")?,
+                    Named {
+                        id: r.int("id")?,
+                        name: r.text("name")?,
+                    },
+                ))
+            }
+            for (artist, album) in q.fetch(self, decode).await? {
+                let entry = out.entry(artist).or_default();
                 if !entry.contains(&album) {
                     entry.push(album);
                 }
@@ -862,25 +766,23 @@ impl Store {
         if let Some(ids) = ids {
             conditions.push(format!("g.id IN {}", q.ids(ids)));
         }
-        q.sql =
-            "SELECT g.id, g.name, g.album_count, g.artist_count, g.song_count FROM genres g".into();
+        q.sql = "SELECT g.id AS id, g.name AS name, g.album_count AS albums, g.artist_count AS artists, g.song_count AS songs FROM genres g".into();
         if !conditions.is_empty() {
             q.sql
                 .push_str(&format!(" WHERE {}", conditions.join(" AND ")));
         }
         q.sql.push_str(" ORDER BY g.name_folded, g.id");
         q.page(page);
-        Ok(q.fetch(self)
-            .await?
-            .iter()
-            .map(|row| GenreRow {
-                id: row.get(0),
-                name: row.get(1),
-                albums: row.get(2),
-                artists: row.get(3),
-                songs: row.get(4),
+        fn decode(r: &mut dyn Row) -> StoreResult<GenreRow> {
+            Ok(GenreRow {
+                id: r.int("id")?,
+                name: r.text("name")?,
+                albums: r.int("albums")?,
+                artists: r.int("artists")?,
+                songs: r.int("songs")?,
             })
-            .collect())
+        }
+        q.fetch(self, decode).await
     }
 
     /// Playlists `user_id` may see (their own and public ones; an admin all), then
@@ -911,34 +813,31 @@ impl Store {
         let where_clause = conditions.join(" AND ");
         q.sql = format!(
             "SELECT * FROM (\
-               SELECT 0 AS smart, p.id, p.name, u.username, (SELECT COUNT(*) FROM playlist_items i WHERE i.playlist_id = p.id) AS items, p.public \
+               SELECT 0 AS smart, p.id AS id, p.name AS name, u.username AS owner, (SELECT COUNT(*) FROM playlist_items i WHERE i.playlist_id = p.id) AS items, p.public AS public \
                FROM playlists p JOIN users u ON u.id = p.user_id WHERE {where_clause} \
                UNION ALL \
-               SELECT 1 AS smart, p.id, p.name, CASE WHEN p.public = 1 THEN 'public' ELSE u.username END, \
-                 CASE WHEN p.item_limit > 0 THEN p.item_limit ELSE 5000 END, p.public \
+               SELECT 1 AS smart, p.id, p.name, CASE WHEN p.public = 1 THEN 'public' ELSE u.username END AS owner, \
+                 CASE WHEN p.item_limit > 0 THEN p.item_limit ELSE 5000 END AS items, p.public AS public \
                FROM smart_playlists p JOIN users u ON u.id = p.user_id WHERE {where_clause}\
              ) lists ORDER BY smart, LOWER(name), id"
         );
         q.page(page);
-        Ok(q.fetch(self)
-            .await?
-            .iter()
-            .map(|row| {
-                let smart: i64 = row.get(0);
-                let id: i64 = row.get(1);
-                PlaylistRow {
-                    id: if smart == 1 {
-                        format!("smart_{id}")
-                    } else {
-                        id.to_string()
-                    },
-                    name: row.get(2),
-                    owner: row.get(3),
-                    items: row.get(4),
-                    public: row.get::<i64, _>(5) != 0,
-                }
+        fn decode(r: &mut dyn Row) -> StoreResult<PlaylistRow> {
+            let smart = r.int("smart")? == 1;
+            let id = r.int("id")?;
+            Ok(PlaylistRow {
+                id: if smart {
+                    format!("smart_{id}")
+                } else {
+                    id.to_string()
+                },
+                name: r.text("name")?,
+                owner: r.text("owner")?,
+                items: r.int("items")?,
+                public: r.int("public")? != 0,
             })
-            .collect())
+        }
+        q.fetch(self, decode).await
     }
 
     /// Whether a row with this id exists in `table` (one of the library tables).
@@ -992,18 +891,17 @@ impl Store {
         q.sql = format!(
             "SELECT id, title, mime, resolution_x, resolution_y, size FROM videos WHERE id IN {list} ORDER BY id"
         );
-        Ok(q.fetch(self)
-            .await?
-            .iter()
-            .map(|row| VideoRow {
-                id: row.get(0),
-                title: row.get(1),
-                mime: row.get(2),
-                resolution_x: row.get(3),
-                resolution_y: row.get(4),
-                size: row.get(5),
+        fn decode(r: &mut dyn Row) -> StoreResult<VideoRow> {
+            Ok(VideoRow {
+                id: r.int("id")?,
+                title: r.text("title")?,
+                mime: r.text("mime")?,
+                resolution_x: r.int("resolution_x")?,
+                resolution_y: r.int("resolution_y")?,
+                size: r.int("size")?,
             })
-            .collect())
+        }
+        q.fetch(self, decode).await
     }
 }
 
@@ -1027,6 +925,3 @@ where
     }
     Ok(Some(rows))
 }
-
-/// Ids per statement when a list of ids is bound one placeholder each.
-const ID_CHUNK: usize = 500;

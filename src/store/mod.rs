@@ -6,6 +6,7 @@ pub mod acl;
 pub mod browse;
 pub mod catalogs;
 mod counts;
+pub mod db;
 pub mod library;
 pub mod media;
 pub mod phonetic;
@@ -16,6 +17,7 @@ pub mod sessions;
 pub mod smartlists;
 pub mod social;
 pub mod stats;
+pub mod text_index;
 pub mod userdata;
 pub mod users;
 
@@ -36,6 +38,9 @@ pub enum Engine {
 #[derive(Clone)]
 pub struct Store {
     pub pool: AnyPool,
+    /// The native driver's connections, which the hot read paths use; the rest of
+    /// the store still goes through `pool` while it moves over.
+    pub db: db::Db,
     pub engine: Engine,
 }
 
@@ -48,6 +53,14 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0}")]
     Invalid(String),
+    #[error("database error: {0}")]
+    Native(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> StoreError {
+        StoreError::Native(error.to_string())
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -98,7 +111,20 @@ impl Store {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open database {}", redact(url)))?;
-        let store = Store { pool, engine };
+        let db = match engine {
+            Engine::Sqlite => db::Db::sqlite(sqlite_path(url)),
+            Engine::Postgres => db::Db::Postgres(
+                sqlx::postgres::PgPoolOptions::new()
+                    .acquire_timeout(Duration::from_secs(30))
+                    .idle_timeout(Duration::from_secs(60))
+                    .min_connections(0)
+                    .max_connections(16)
+                    .connect(url)
+                    .await
+                    .with_context(|| format!("cannot open database {}", redact(url)))?,
+            ),
+        };
+        let store = Store { pool, db, engine };
         store.migrate().await?;
         Ok(store)
     }
@@ -138,6 +164,7 @@ impl Store {
     /// Closes every connection. On SQLite the last one to close checkpoints the
     /// write-ahead log into the database file, so a stopped tonearm leaves one file.
     pub async fn close(&self) {
+        self.db.close().await;
         self.pool.close().await;
     }
 
@@ -182,6 +209,11 @@ impl Store {
                     continue;
                 }
                 tracing::info!(version, name, "applying migration");
+                let sql = match (sql, self.engine) {
+                    (schema::Migration::Both(sql), _) => sql,
+                    (schema::Migration::PerEngine { sqlite, .. }, Engine::Sqlite) => sqlite,
+                    (schema::Migration::PerEngine { postgres, .. }, Engine::Postgres) => postgres,
+                };
                 for statement in split_statements(&self.dialect(sql)) {
                     tx.execute(statement.as_str())
                         .await
@@ -223,6 +255,16 @@ fn split_statements(sql: &str) -> Vec<String> {
         statements.push(current.trim().to_string());
     }
     statements
+}
+
+/// The file of a `sqlite://PATH?options` URL.
+fn sqlite_path(url: &str) -> std::path::PathBuf {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let path = rest.split('?').next().unwrap_or(rest);
+    std::path::PathBuf::from(path)
 }
 
 /// Hides a password in a database URL before it reaches a log line or an error.

@@ -8,20 +8,59 @@
 //! The first migration plans the whole API (playlists, ratings, plays, social,
 //! videos, democratic play, localplay) so later features add queries, not rewrites.
 
+/// A migration's SQL: the same for both engines, or one text per engine.
+pub enum Migration {
+    Both(&'static str),
+    PerEngine {
+        sqlite: &'static str,
+        postgres: &'static str,
+    },
+}
+
 /// (version, name, sql). Versions are applied in order and recorded in `schema_migrations`.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "initial schema", INITIAL),
+pub const MIGRATIONS: &[(i64, &str, Migration)] = &[
+    (1, "initial schema", Migration::Both(INITIAL)),
     (
         2,
         "labels, custom metadata, art sizes, title and year index",
-        SEARCH_FIELDS,
+        Migration::Both(SEARCH_FIELDS),
     ),
     (
         3,
         "genre pair indexes for counts kept per batch",
-        GENRE_PAIRS,
+        Migration::Both(GENRE_PAIRS),
+    ),
+    (
+        4,
+        "full-text index of song titles and search text",
+        Migration::PerEngine {
+            sqlite: TEXT_INDEX_SQLITE,
+            postgres: TEXT_INDEX_POSTGRES,
+        },
     ),
 ];
+
+/// Substring search through an index: `search_songs`, the `filter` of song lists
+/// and the text rules of advanced_search found their words by reading every title
+/// (31 ms for search_songs at 100,000 songs on SQLite, 99 ms on PostgreSQL).
+///
+/// SQLite: an FTS5 table with the trigram tokenizer over the folded title and search
+/// text, kept by triggers, so any substring of three characters or more is an index
+/// lookup. It holds no copy of the text (`content='songs'`).
+const TEXT_INDEX_SQLITE: &str = r#"
+CREATE VIRTUAL TABLE songs_fts USING fts5(title_folded, search_text, content='songs', content_rowid='id', tokenize='trigram');
+INSERT INTO songs_fts (songs_fts) VALUES ('rebuild');
+CREATE TRIGGER songs_fts_insert AFTER INSERT ON songs BEGIN INSERT INTO songs_fts (rowid, title_folded, search_text) VALUES (new.id, new.title_folded, new.search_text); END;
+CREATE TRIGGER songs_fts_delete AFTER DELETE ON songs BEGIN INSERT INTO songs_fts (songs_fts, rowid, title_folded, search_text) VALUES ('delete', old.id, old.title_folded, old.search_text); END;
+CREATE TRIGGER songs_fts_update AFTER UPDATE OF title_folded, search_text ON songs BEGIN INSERT INTO songs_fts (songs_fts, rowid, title_folded, search_text) VALUES ('delete', old.id, old.title_folded, old.search_text); INSERT INTO songs_fts (rowid, title_folded, search_text) VALUES (new.id, new.title_folded, new.search_text); END;
+"#;
+
+/// PostgreSQL: trigram GIN indexes (pg_trgm), which `LIKE '%word%'` uses as it is.
+const TEXT_INDEX_POSTGRES: &str = r#"
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE INDEX songs_title_trgm ON songs USING gin (title_folded gin_trgm_ops);
+CREATE INDEX songs_search_trgm ON songs USING gin (search_text gin_trgm_ops);
+"#;
 
 /// Genre counts are refreshed in every scan batch from the pair tables: counting a
 /// genre's albums and artists reads these indexes instead of joining its songs.

@@ -5,6 +5,7 @@
 
 use sqlx::Row;
 
+use super::text_index::{self, IndexedColumn};
 use super::{fold, now, Store, StoreResult};
 
 /// What a search returns.
@@ -267,6 +268,7 @@ struct Compiler {
     nested: std::collections::HashMap<usize, Search>,
     /// The metadata field ids that `metadata` rules name, by rule.
     metadata_fields: std::collections::HashMap<usize, i64>,
+    engine: super::Engine,
 }
 
 #[derive(Debug, Clone)]
@@ -464,6 +466,23 @@ fn compile_rule(
         .find(|(name, _, _)| *name == field)
         .ok_or(RuleError::UnknownField)?;
     let input = rule.input.as_str();
+    // "Contains" on a song's title or anywhere: through the trigram index.
+    let indexed = match (kind, field) {
+        (SearchType::Song, "title") => Some(IndexedColumn::Title),
+        (SearchType::Song, "anywhere") => Some(IndexedColumn::SearchText),
+        _ => None,
+    };
+    if let (Some(column), 0 | 1) = (indexed, rule.operator) {
+        let engine = c.engine;
+        let condition = text_index::contains(engine, "s", column, &fold(input.trim()), |text| {
+            c.bind(Value::Text(text))
+        });
+        return Ok(if rule.operator == 1 {
+            format!("NOT ({condition})")
+        } else {
+            format!("({condition})")
+        });
+    }
     match field_kind {
         Kind::Text => text_condition(c, template, rule.operator, input),
         Kind::Numeric => numeric_condition(c, template, rule.operator, input),
@@ -718,6 +737,7 @@ impl Store {
             first: 4,
             nested: std::collections::HashMap::new(),
             metadata_fields: std::collections::HashMap::new(),
+            engine: self.engine,
         };
         for (index, rule) in search.rules.iter().enumerate() {
             if search.kind == SearchType::Song && rule.field == "metadata" {

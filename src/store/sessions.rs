@@ -1,8 +1,7 @@
 //! Sessions: API (and stream) tokens, kept in the store so every tonearm process
 //! sharing the database honours them.
 
-use sqlx::Row;
-
+use super::db::{Row, Sql};
 use super::users::{random_token, User, USER_COLUMNS};
 use super::{now, Store, StoreResult};
 
@@ -65,21 +64,23 @@ impl Store {
     }
 
     /// The live session for `token`, with its user; `None` when unknown or expired.
+    /// Every authenticated request asks this, on the native driver.
     pub async fn session(&self, token: &str) -> StoreResult<Option<Session>> {
-        let sql = format!(
+        let mut sql = Sql::default();
+        let token = sql.arg(token);
+        let now = sql.arg(now());
+        sql.push(&format!(
             "SELECT s.token, s.expire, {USER_COLUMNS} FROM sessions s \
-             JOIN users u ON u.id = s.user_id WHERE s.token = $1 AND s.expire >= $2"
-        );
-        Ok(sqlx::query(&sql)
-            .bind(token)
-            .bind(now())
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|row| Session {
-                token: row.get(0),
-                expire: row.get(1),
-                user: User::from_row(&row, 2),
-            }))
+             JOIN users u ON u.id = s.user_id WHERE s.token = {token} AND s.expire >= {now}"
+        ));
+        fn decode(r: &mut dyn Row) -> StoreResult<Session> {
+            Ok(Session {
+                token: r.text("token")?,
+                expire: r.int("expire")?,
+                user: User::decode(r)?,
+            })
+        }
+        self.db.fetch_optional(sql, decode).await
     }
 
     /// Moves a session's expiry to `expire` (and its API version, when given).

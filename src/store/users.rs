@@ -63,6 +63,26 @@ pub const USER_COLUMNS: &str =
     "u.id, u.username, u.fullname, u.email, u.website, u.access, u.password_hash, u.apikey, u.disabled, u.created, u.last_seen, u.state, u.city, u.fullname_public";
 
 impl User {
+    /// Decodes the columns of [`USER_COLUMNS`] from a native row.
+    pub fn decode(r: &mut dyn super::db::Row) -> StoreResult<User> {
+        Ok(User {
+            id: r.int("id")?,
+            username: r.text("username")?,
+            fullname: r.text("fullname")?,
+            email: r.text("email")?,
+            website: r.text("website")?,
+            access: r.int("access")?,
+            password_hash: r.text("password_hash")?,
+            apikey: r.opt_text("apikey")?,
+            disabled: r.int("disabled")? != 0,
+            created: r.int("created")?,
+            last_seen: r.int("last_seen")?,
+            state: r.text("state")?,
+            city: r.text("city")?,
+            fullname_public: r.int("fullname_public")? != 0,
+        })
+    }
+
     /// Reads the columns of [`USER_COLUMNS`] starting at `offset`.
     pub fn from_row(row: &AnyRow, offset: usize) -> User {
         User {
