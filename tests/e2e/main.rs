@@ -5,6 +5,7 @@ mod harness;
 
 mod auth;
 mod browse;
+mod diskfull;
 mod errors;
 mod media;
 mod playlists;
