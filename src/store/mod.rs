@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor, Row};
+use sqlx::{AnyConnection, AnyPool, Connection, Executor, Row, TransactionManager};
 
 /// Which engine a store runs on; a few statements differ between them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,7 +89,8 @@ impl Store {
             .acquire_timeout(Duration::from_secs(30))
             .idle_timeout(Duration::from_secs(60))
             .min_connections(0)
-            .max_connections(if engine == Engine::Sqlite { 4 } else { 16 });
+            .max_connections(if engine == Engine::Sqlite { 4 } else { 16 })
+            .after_release(|conn, _meta| Box::pin(keep_after_release(conn)));
         let pool_options = if engine == Engine::Sqlite {
             pool_options.after_connect(|conn, _meta| {
                 Box::pin(async move {
@@ -232,6 +233,39 @@ impl Store {
         }
         result
     }
+}
+
+/// Whether a connection handed back to the pool may be used again: only when no
+/// transaction is left open on it. A `Transaction` rolls back when dropped, but when
+/// that rollback fails the driver still counts the transaction as open, and the next
+/// `begin` on the connection nests a SAVEPOINT inside it instead of starting a real
+/// transaction; its "commit" then commits nothing. On SQLite this is what a full disk
+/// does: a COMMIT failing with SQLITE_FULL rolls the transaction back inside SQLite, so
+/// the ROLLBACK that follows fails ("no transaction is active") and sqlx's depth stays 1.
+/// The next transaction on that connection is a SAVEPOINT that, when its write fails
+/// too, is rolled back only to the savepoint: the connection stays in a write
+/// transaction holding the database's write lock, every other connection gets
+/// "database is locked", and writes through it report success but never commit.
+/// Closing such a connection rolls everything back and frees the lock; the pool opens
+/// a fresh one when needed.
+async fn keep_after_release(conn: &mut AnyConnection) -> Result<bool, sqlx::Error> {
+    let depth = |conn: &AnyConnection| {
+        <sqlx::Any as sqlx::Database>::TransactionManager::get_transaction_depth(conn)
+    };
+    if depth(conn) == 0 {
+        return Ok(true);
+    }
+    // A dropped transaction's rollback is queued, not yet run: a round trip runs it
+    // (an error here makes the pool drop the connection).
+    conn.ping().await?;
+    let depth = depth(conn);
+    if depth != 0 {
+        tracing::warn!(
+            depth,
+            "closing a database connection left inside a transaction (its rollback failed)"
+        );
+    }
+    Ok(depth == 0)
 }
 
 /// Splits a migration into statements at semicolons that end a line; the schema has

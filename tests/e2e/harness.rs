@@ -149,7 +149,20 @@ impl TestServer {
             Engine::Sqlite => None,
             Engine::Postgres => Some(postgres_database().await?),
         };
-        let data = tempfile::tempdir().unwrap();
+        Some(TestServer::start_at(database_url, options, None))
+    }
+
+    /// Starts a server whose data folder (with the SQLite database, unless
+    /// `database_url` names another) is a new folder inside `parent`, or a temporary one.
+    pub fn start_at(
+        database_url: Option<String>,
+        options: Options,
+        parent: Option<&Path>,
+    ) -> TestServer {
+        let data = match parent {
+            Some(parent) => tempfile::tempdir_in(parent).unwrap(),
+            None => tempfile::tempdir().unwrap(),
+        };
         let music = data.path().join("music");
         copy_dir(&library_source(), &music);
         let database_url = database_url.unwrap_or_else(|| {
@@ -162,7 +175,7 @@ impl TestServer {
         if options.scan {
             server.cli(&["scan"]).expect("the scan succeeds");
         }
-        Some(server)
+        server
     }
 
     fn spawn(
@@ -573,7 +586,7 @@ fn start_postgres() -> Option<Postgres> {
     None
 }
 
-fn find_postgres_bin() -> Option<PathBuf> {
+pub fn find_postgres_bin() -> Option<PathBuf> {
     let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
         .ok()?
         .filter_map(|e| e.ok())

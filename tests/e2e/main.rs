@@ -6,6 +6,7 @@ mod harness;
 mod auth;
 mod browse;
 mod defects;
+mod diskfull;
 mod errors;
 mod media;
 mod playlists;
