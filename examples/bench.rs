@@ -5,10 +5,14 @@
 //! cargo build --release && cargo run --release --example bench -- [--tracks N] [--dir DIR] [--keep]
 //! cargo run --release --example bench -- --library tests/library/music   # an existing folder
 //! cargo run --release --example bench -- --dir /tmp/bench --only stats   # some request lines only
+//! cargo run --release --example bench -- --postgres                      # on a throwaway PostgreSQL
+//! cargo run --release --example bench -- --database postgres://u:p@host/db  # on an existing one
 //! ```
 
 #[path = "bench/library.rs"]
 mod library;
+#[path = "bench/postgres.rs"]
+mod postgres;
 #[path = "bench/process.rs"]
 mod process;
 #[path = "bench/requests.rs"]
@@ -58,6 +62,16 @@ struct Options {
     /// line is run when it matches any).
     #[arg(long, value_name = "SUBSTRING")]
     only: Vec<String>,
+    /// Measure on this PostgreSQL database (postgres://user:password@host:port/name)
+    /// instead of SQLite. Everything in its schema `public` is dropped before the
+    /// first scan.
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
+    /// Measure on PostgreSQL, in a throwaway cluster the benchmark starts (initdb and
+    /// postgres from /usr/lib/postgresql/*/bin; as the postgres user when run as root)
+    /// and stops at the end.
+    #[arg(long, conflicts_with = "database")]
+    postgres: bool,
 }
 
 /// Marks a folder as the benchmark's own (so it may clear parts of it) and records
@@ -75,6 +89,11 @@ fn main() -> anyhow::Result<()> {
     }
     // Checked before the long scans, so that a mistyped --only fails at once.
     let cases = selected_cases(&options.only)?;
+    if let Some(url) = &options.database {
+        if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
+            bail!("--database takes a postgres:// URL (SQLite, the default, needs no option)");
+        }
+    }
     let tonearm = tonearm_binary(options.tonearm.clone())?;
 
     let (dir, temporary) = match &options.dir {
@@ -141,6 +160,12 @@ fn run(options: &Options, cases: &[&Case], original: &Path, dir: &Path) -> anyho
         ..Report::default()
     };
 
+    // One runtime for the benchmark's own async work: the PostgreSQL statements
+    // below and the requests.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+
     // 1. The library.
     let music = match &options.library {
         Some(path) => {
@@ -160,27 +185,83 @@ fn run(options: &Options, cases: &[&Case], original: &Path, dir: &Path) -> anyho
         }
     };
 
-    // 2. The scans, on a fresh database.
+    // 2. The database, and the scans on it, fresh. SQLite (the default) is a file in
+    // data/; PostgreSQL is a URL given to tonearm with --database on every command,
+    // in a throwaway cluster (--postgres) or an existing database (--database).
     let data = dir.join("data");
     if data.exists() {
         std::fs::remove_dir_all(&data)?;
     }
     std::fs::create_dir_all(&data)?;
+    let cluster = if options.postgres {
+        println!(
+            "starting PostgreSQL (log in {}) ...",
+            dir.join("postgres.log").display()
+        );
+        Some(postgres::Cluster::start(
+            &runtime,
+            &dir.join("postgres.log"),
+        )?)
+    } else {
+        None
+    };
+    let database_url = cluster
+        .as_ref()
+        .map(|cluster| cluster.url.clone())
+        .or_else(|| options.database.clone());
+    // CPU seconds the PostgreSQL server has used, when it is ours to watch: it works
+    // for tonearm, so it is reported apart rather than as "other processes".
+    let postmaster = cluster.as_ref().and_then(postgres::Cluster::postmaster_pid);
+    let database_cpu = || postmaster.map_or(0.0, postgres::server_cpu_seconds);
+    match &database_url {
+        Some(url) => {
+            // A first scan needs an empty database: the run before may have left
+            // its tables.
+            runtime.block_on(postgres::empty(url))?;
+            report.engine = format!(
+                "{}, {}",
+                runtime.block_on(postgres::version(url))?,
+                if cluster.is_some() {
+                    "a throwaway cluster with default settings, started by the benchmark on 127.0.0.1".to_string()
+                } else {
+                    format!("database `{}`", postgres::redacted(url))
+                }
+            );
+            report.empty_database_bytes = Some(runtime.block_on(postgres::size(url))?);
+        }
+        None => report.engine = format!("{}, a file in the data folder", sqlite_version(&runtime)?),
+    }
+    println!("engine: {}", report.engine);
     let data_arg = data.to_str().context("the data path is not UTF-8")?;
     let music_arg = music.to_str().context("the music path is not UTF-8")?;
-    process::run(tonearm, &["catalog", "add", music_arg, "--data", data_arg])?;
+    let database_args: Vec<&str> = match &database_url {
+        Some(url) => vec!["--database", url],
+        None => vec![],
+    };
+    let mut add_args = vec!["catalog", "add", music_arg, "--data", data_arg];
+    add_args.extend(&database_args);
+    process::run(tonearm, &add_args)?;
     let env = [("RUST_LOG", "warn")];
+    let mut scan_args = vec!["scan", "--data", data_arg];
+    scan_args.extend(&database_args);
     println!("first scan of {} ...", music.display());
     let watch = process::CpuWatch::start();
-    let first = process::measure(tonearm, &["scan", "--data", data_arg], &env, dir)?;
-    let others = watch.others(first.user + first.system);
+    let database_before = database_cpu();
+    let first = process::measure(tonearm, &scan_args, &env, dir)?;
+    let first_database = database_cpu() - database_before;
+    let others = watch.others(first.user + first.system + first_database);
     report.first_scan = Some(ScanRun::new(first, others)?);
     println!("  {}", report.first_scan.as_ref().unwrap().summary_line);
-    report.database_bytes = process::folder_size(&data);
+    report.database_bytes = match &database_url {
+        Some(url) => runtime.block_on(postgres::size(url))?,
+        None => process::folder_size(&data),
+    };
     println!("rescan, nothing changed ...");
     let watch = process::CpuWatch::start();
-    let again = process::measure(tonearm, &["scan", "--data", data_arg], &env, dir)?;
-    let others = watch.others(again.user + again.system);
+    let database_before = database_cpu();
+    let again = process::measure(tonearm, &scan_args, &env, dir)?;
+    let again_database = database_cpu() - database_before;
+    let others = watch.others(again.user + again.system + again_database);
     report.rescan = Some(ScanRun::new(again, others)?);
     println!("  {}", report.rescan.as_ref().unwrap().summary_line);
     let (files, bytes) = library_size(&music);
@@ -189,12 +270,15 @@ fn run(options: &Options, cases: &[&Case], original: &Path, dir: &Path) -> anyho
 
     // 3. The server and the requests.
     let server_log = dir.join("server.log");
-    let server = process::Server::start(tonearm, &data, requests::ADMIN_PASSWORD, &server_log)?;
+    let server = process::Server::start(
+        tonearm,
+        &data,
+        &database_args,
+        requests::ADMIN_PASSWORD,
+        &server_log,
+    )?;
     report.startup = server.startup;
     println!("server at {} (pid {})", server.base, server.pid());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     let runner = Runner::new(
         &server.base,
         options.requests,
@@ -224,6 +308,7 @@ fn run(options: &Options, cases: &[&Case], original: &Path, dir: &Path) -> anyho
     let server_pid = server.pid().to_string();
     let ours = || process::process_cpu_seconds(&server_pid) + process::process_cpu_seconds("self");
     let ours_before = ours();
+    let database_before = database_cpu();
     let watch = process::CpuWatch::start();
     for &case in cases {
         let started = Instant::now();
@@ -238,7 +323,15 @@ fn run(options: &Options, cases: &[&Case], original: &Path, dir: &Path) -> anyho
         );
         report.requests.push(line);
     }
-    report.request_others = watch.others(ours() - ours_before);
+    let requests_database = database_cpu() - database_before;
+    report.request_others = watch.others(ours() - ours_before + requests_database);
+    if postmaster.is_some() {
+        report.database_cpu = Some((
+            first_database,
+            again_database,
+            watch.cores(requests_database),
+        ));
+    }
     drop(runner);
     drop(runtime);
 
@@ -247,6 +340,7 @@ fn run(options: &Options, cases: &[&Case], original: &Path, dir: &Path) -> anyho
     report.idle_rss_kib = process::proc_status_kib(server.pid(), "VmRSS")?;
     report.peak_rss_kib = process::proc_status_kib(server.pid(), "VmHWM")?;
     drop(server);
+    drop(cluster);
     let log = std::fs::read_to_string(&server_log).unwrap_or_default();
     report.server_log = Some((
         log.lines().filter(|l| l.contains("WARN")).count(),
@@ -402,6 +496,18 @@ fn ensure_library(dir: &Path, music: &Path, shape: &Shape) -> anyhow::Result<Opt
     Ok(Some(took))
 }
 
+/// "SQLite 3.46.0": the version of the SQLite that sqlx links, as tonearm does.
+fn sqlite_version(runtime: &tokio::runtime::Runtime) -> anyhow::Result<String> {
+    use sqlx::Connection;
+    let version: String = runtime.block_on(async {
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:").await?;
+        sqlx::query_scalar("SELECT sqlite_version()")
+            .fetch_one(&mut conn)
+            .await
+    })?;
+    Ok(format!("SQLite {version}"))
+}
+
 /// Audio files (by the scanner's extensions, roughly) and bytes under a folder.
 fn library_size(music: &Path) -> (u64, u64) {
     let mut files = 0;
@@ -539,6 +645,13 @@ struct Report {
     first_scan: Option<ScanRun>,
     rescan: Option<ScanRun>,
     database_bytes: u64,
+    /// "SQLite 3.46.0, …" or "PostgreSQL 15.8 (…), …".
+    engine: String,
+    /// On PostgreSQL, the emptied database's size before the first scan.
+    empty_database_bytes: Option<u64>,
+    /// CPU of the PostgreSQL server the benchmark started: seconds during the first
+    /// scan and the rescan, average cores during the requests.
+    database_cpu: Option<(f64, f64, Option<f64>)>,
     startup: Duration,
     counts: (i64, i64, i64),
     samples: usize,
@@ -594,14 +707,29 @@ impl Report {
             ),
             (None, _) => self.library.clone(),
         };
+        let _ = writeln!(out, "- Engine: {}", self.engine);
         let _ = writeln!(out, "- Library: {library}");
+        let database = match self.empty_database_bytes {
+            Some(empty) => format!(
+                "{} (PostgreSQL, `pg_database_size`; {} of it before the scan)",
+                size(self.database_bytes),
+                size(empty)
+            ),
+            None => format!("{} (SQLite)", size(self.database_bytes)),
+        };
         let _ = writeln!(
             out,
-            "- On disk: {} files, {}; database after the first scan: {} (SQLite)",
+            "- On disk: {} files, {}; database after the first scan: {database}",
             self.library_files,
             size(self.library_bytes),
-            size(self.database_bytes)
         );
+        if let Some((first, again, requests)) = self.database_cpu {
+            let _ = writeln!(
+                out,
+                "- PostgreSQL's own CPU (its server processes; in neither tonearm's figures nor \"other processes\"): first scan {first:.1} s, rescan {again:.1} s, requests {}",
+                cores(requests)
+            );
+        }
         let expected = match &self.shape {
             Some(shape) => format!(
                 " (generated: {} songs, {} albums, {} artists)",

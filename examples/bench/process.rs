@@ -161,6 +161,7 @@ impl Server {
     pub fn start(
         program: &Path,
         data: &Path,
+        database_args: &[&str],
         admin_password: &str,
         log: &Path,
     ) -> anyhow::Result<Server> {
@@ -169,6 +170,7 @@ impl Server {
         let mut child = Command::new(program)
             .args(["serve", "--no-scan", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
+            .args(database_args)
             .env("TONEARM_ADMIN_PASSWORD", admin_password)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
@@ -332,8 +334,16 @@ impl CpuWatch {
     pub fn others(&self, ours_seconds: f64) -> Option<f64> {
         let ticks = busy_ticks()?.checked_sub(self.busy?)?;
         let busy_seconds = ticks as f64 / clock_ticks_per_second();
-        let wall = self.started.elapsed().as_secs_f64().max(1e-9);
-        Some(((busy_seconds - ours_seconds) / wall).max(0.0))
+        Some(((busy_seconds - ours_seconds) / self.wall()).max(0.0))
+    }
+
+    /// `seconds` of CPU over the time since the start, as average cores.
+    pub fn cores(&self, seconds: f64) -> Option<f64> {
+        Some(seconds / self.wall())
+    }
+
+    fn wall(&self) -> f64 {
+        self.started.elapsed().as_secs_f64().max(1e-9)
     }
 }
 
