@@ -15,7 +15,7 @@ pub mod reply;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -135,13 +135,14 @@ async fn endpoint(
         Ok(params) => request.handle(&params).await,
         Err(error) => Err(error),
     };
-    let text = match result {
-        Ok(Reply::Document(document)) => format.encode(&document),
+    let body = match result {
+        Ok(Reply::Document(document)) => Body::from(format.encode(&document)),
+        Ok(Reply::Songs(listing)) => Body::from_stream(format.song_stream(listing)),
         Ok(Reply::Redirect(url)) => return redirect(&url),
         Ok(Reply::Binary { bytes, mime }) => return binary(bytes, &mime),
-        Err(error) => format.encode_error(&error),
+        Err(error) => Body::from(format.encode_error(&error)),
     };
-    let mut response = (StatusCode::OK, text).into_response();
+    let mut response = (StatusCode::OK, body).into_response();
     let response_headers = response.headers_mut();
     response_headers.insert(
         header::CONTENT_TYPE,

@@ -47,14 +47,36 @@ pub struct UserView {
 }
 
 /// A method's answer.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Reply {
     /// A document, encoded as XML or JSON by the endpoint's encoder.
     Document(Document),
+    /// A song list written into the body as its chunks are read.
+    Songs(Listing<Song>),
     /// HTTP 302 to a URL (stream and download hand clients to the play endpoint).
     Redirect(String),
     /// Raw bytes with their content type (art).
     Binary { bytes: Vec<u8>, mime: String },
+}
+
+/// The items of a list, read chunk by chunk while the answer is written, so that
+/// neither the whole list nor its whole text is ever held at once.
+pub struct Listing<T> {
+    /// How many items the list has (XML's `total_count` comes before them).
+    pub total: usize,
+    /// The `playlisttrack` of the first item.
+    pub first_position: i64,
+    pub chunks: ChunkStream<T>,
+}
+
+pub type ChunkStream<T> = std::pin::Pin<
+    Box<dyn futures_core::Stream<Item = Result<Vec<T>, super::error::ApiError>> + Send>,
+>;
+
+impl<T> std::fmt::Debug for Listing<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Listing of {} from {}", self.total, self.first_position)
+    }
 }
 
 /// Everything that is written as an XML or JSON document.

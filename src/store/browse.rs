@@ -378,31 +378,47 @@ impl Store {
         }
     }
 
+    /// Songs of a scope, a page of them, in the scope's order.
     pub async fn songs(
         &self,
         user_id: i64,
         scope: &SongScope,
         page: Page,
     ) -> StoreResult<Vec<SongRow>> {
-        if let SongScope::Ids(ids) = scope {
-            let fetch = |chunk: Vec<i64>| async move {
-                self.songs_query(user_id, &SongScope::Ids(chunk), Page::ALL)
-                    .await
-            };
-            if let Some(rows) = in_id_chunks(ids, page, fetch).await? {
-                return Ok(rows);
+        let ids = match scope {
+            // By id, in id order, each once.
+            SongScope::Ids(ids) => {
+                let mut sorted = ids.clone();
+                sorted.sort_unstable();
+                sorted.dedup();
+                let mut rows = Vec::with_capacity(sorted.len());
+                for chunk in sorted.chunks(ID_CHUNK) {
+                    rows.extend(self.songs_by_ids(user_id, chunk).await?);
+                }
+                let limit = page.limit.unwrap_or(i64::MAX).max(0) as usize;
+                return Ok(rows
+                    .into_iter()
+                    .skip(page.offset.max(0) as usize)
+                    .take(limit)
+                    .collect());
             }
+            _ => self.song_page_ids(scope, page).await?,
+        };
+        let mut rows = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(ID_CHUNK) {
+            rows.extend(self.songs_by_ids(user_id, chunk).await?);
         }
-        self.songs_query(user_id, scope, page).await
+        Ok(rows)
     }
 
-    async fn songs_query(
-        &self,
-        user_id: i64,
-        scope: &SongScope,
-        page: Page,
-    ) -> StoreResult<Vec<SongRow>> {
-        let mut q = Query::new(user_id);
+    /// The ids of a page of a scope's songs, in order. Paging reads ids alone, on the
+    /// scope's index where it has one, so a page costs the same at any offset: the
+    /// wide rows are read for the page's ids only ([`Store::songs_by_ids`]).
+    pub async fn song_page_ids(&self, scope: &SongScope, page: Page) -> StoreResult<Vec<i64>> {
+        let mut q = Query {
+            sql: String::new(),
+            args: Vec::new(),
+        };
         let mut conditions = vec!["s.enabled = 1".to_string()];
         let mut joins = String::new();
         if let SongScope::Playlist(id) = scope {
@@ -470,32 +486,56 @@ impl Store {
                 "s.id"
             }
         };
-        let tail = if matches!(scope, SongScope::All(_) | SongScope::Search(_)) {
-            // Page on the songs table alone (a covering index for the default order),
-            // then join and compute the page's columns: a deep offset then skips index
-            // entries, not joined rows.
-            let limit = q.int(page.limit.unwrap_or(i64::MAX));
-            let offset = q.int(page.offset);
-            format!(
-                " WHERE s.id IN (SELECT s.id FROM songs s WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset}) ORDER BY {order}",
-                conditions.join(" AND ")
-            )
-        } else {
-            q.list_clauses("", &conditions, order, page)
-        };
+        if order.contains("al.") {
+            joins.push_str(" JOIN albums al ON al.id = s.album_id");
+        }
+        let rest = q.list_clauses(&format!(" FROM songs s{joins}"), &conditions, order, page);
+        q.sql = format!("SELECT s.id AS id{rest}");
+        fn decode(r: &mut dyn Row) -> StoreResult<i64> {
+            r.int("id")
+        }
+        q.fetch(self, decode).await
+    }
+
+    /// The songs of `ids` (at most a few hundred: see [`ID_CHUNK`]), in that order,
+    /// an id listed twice giving its song twice; ids of missing or disabled songs
+    /// give nothing. One query for the rows, one for their genres.
+    pub async fn songs_by_ids(&self, user_id: i64, ids: &[i64]) -> StoreResult<Vec<SongRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut unique = ids.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        let mut q = Query::new(user_id);
+        let list = q.ids(&unique);
         q.sql = format!(
-            "SELECT {SONG_COLUMNS}, {}{SONG_FROM}{joins}{tail}",
+            "SELECT {SONG_COLUMNS}, {}{SONG_FROM} WHERE s.id IN {list} AND s.enabled = 1",
             opinion_columns("song", "s.id")
         );
-        let mut songs: Vec<SongRow> = q.fetch(self, decode_song).await?;
-        let ids: Vec<i64> = songs.iter().map(|s| s.id).collect();
-        let genres = self
-            .genres_of("SELECT sg.song_id AS owner, g.id AS id, g.name AS name FROM song_genres sg JOIN genres g ON g.id = sg.genre_id WHERE sg.song_id IN", &ids)
+        let rows: Vec<SongRow> = q.fetch(self, decode_song).await?;
+        let mut genres = self
+            .genres_of("SELECT sg.song_id AS owner, g.id AS id, g.name AS name FROM song_genres sg JOIN genres g ON g.id = sg.genre_id WHERE sg.song_id IN", &unique)
             .await?;
-        for song in &mut songs {
-            song.genres = genres.get(&song.id).cloned().unwrap_or_default();
+        let mut by_id: HashMap<i64, SongRow> = rows
+            .into_iter()
+            .map(|mut song| {
+                song.genres = genres.remove(&song.id).unwrap_or_default();
+                (song.id, song)
+            })
+            .collect();
+        let mut out = Vec::with_capacity(ids.len());
+        for (index, id) in ids.iter().enumerate() {
+            // The last mention of an id takes the row; earlier ones copy it.
+            let again = ids[index + 1..].contains(id);
+            let song = if again {
+                by_id.get(id).cloned()
+            } else {
+                by_id.remove(id)
+            };
+            out.extend(song);
         }
-        Ok(songs)
+        Ok(out)
     }
 
     pub async fn albums(

@@ -65,6 +65,43 @@ pub fn document(reply: &Document) -> String {
     pretty(&value)
 }
 
+/// A song list's text before its items: `[` (an empty list is `[]`, written whole
+/// by [`list_closing`]).
+pub fn list_opening(total: usize) -> String {
+    if total == 0 {
+        String::new()
+    } else {
+        "[\n".to_string()
+    }
+}
+
+/// Songs as array items, numbered from `first_position`, as the pretty printer
+/// writes them inside the whole array: each chunk is printed as an array and its
+/// brackets dropped, with `,` between chunks.
+pub fn song_items(songs: &[crate::api::reply::Song], first_position: i64, first: bool) -> String {
+    if songs.is_empty() {
+        return String::new();
+    }
+    let text = pretty(&json_items::song_objects(songs, first_position));
+    let inner = text
+        .strip_prefix("[\n")
+        .and_then(|t| t.strip_suffix("\n]"))
+        .unwrap_or(&text);
+    if first {
+        inner.to_string()
+    } else {
+        format!(",\n{inner}")
+    }
+}
+
+pub fn list_closing(total: usize) -> String {
+    if total == 0 {
+        "[]".to_string()
+    } else {
+        "\n]".to_string()
+    }
+}
+
 pub fn error(error: &ApiError) -> String {
     pretty(&json!({ "error": { "code": error.code.to_string(), "message": error.message } }))
 }

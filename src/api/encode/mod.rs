@@ -5,8 +5,11 @@ mod json_items;
 pub mod xml;
 mod xml_items;
 
+use axum::body::Bytes;
+use futures_util::StreamExt;
+
 use super::error::ApiError;
-use super::reply::Document;
+use super::reply::{Document, Listing, Song};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -29,6 +32,52 @@ impl Format {
         }
     }
 
+    /// A song list as a stream of text chunks, byte for byte the document `encode`
+    /// writes for the same songs: the opening (XML's `total_count`), then each chunk's
+    /// items as it is read, then the closing. A chunk that fails to load ends the body
+    /// early (the status has been sent by then); the client sees a broken answer,
+    /// never a wrong one.
+    pub fn song_stream(
+        self,
+        listing: Listing<Song>,
+    ) -> impl futures_core::Stream<Item = Result<Bytes, std::io::Error>> + Send {
+        let Listing {
+            total,
+            first_position,
+            chunks,
+        } = listing;
+        let opening = match self {
+            Format::Xml => xml::list_opening(total),
+            Format::Json => json::list_opening(total),
+        };
+        let mut position = first_position;
+        let mut first = true;
+        let items = chunks.map(move |chunk| match chunk {
+            Ok(songs) => {
+                let text = match self {
+                    Format::Xml => xml::song_items(&songs, position),
+                    Format::Json => json::song_items(&songs, position, first),
+                };
+                position += songs.len() as i64;
+                first &= songs.is_empty();
+                Ok(Bytes::from(text))
+            }
+            Err(error) => {
+                tracing::error!("a list stopped half-way: {}", error.message);
+                Err(std::io::Error::other(error.message))
+            }
+        });
+        let closing = match self {
+            Format::Xml => xml::list_closing(),
+            Format::Json => json::list_closing(total),
+        };
+        futures_util::stream::once(async move { Ok(Bytes::from(opening)) })
+            .chain(items)
+            .chain(futures_util::stream::once(async move {
+                Ok(Bytes::from(closing))
+            }))
+    }
+
     pub fn encode_error(self, error: &ApiError) -> String {
         match self {
             Format::Xml => xml::error(error),
@@ -47,6 +96,98 @@ pub fn iso8601(seconds: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::store::browse::{Named, Opinion, SongRow};
+
+    fn song(id: i64) -> Song {
+        Song {
+            row: SongRow {
+                id,
+                title: format!("Song {id} <&\"é"),
+                artist: Named {
+                    id: 1,
+                    name: "Artist".into(),
+                },
+                album: Named {
+                    id: 2,
+                    name: "Album".into(),
+                },
+                album_artist: None,
+                disc: 1,
+                track: id,
+                path: format!("/music/{id}.mp3"),
+                duration: 61.5,
+                year: 2001,
+                bitrate: 128_000,
+                sample_rate: 44_100,
+                channels: 2,
+                mime: "audio/mpeg".into(),
+                size: 1234,
+                mbid: None,
+                album_mbid: None,
+                artist_mbid: None,
+                album_artist_mbid: None,
+                composer: Some("Composer".into()),
+                comment: None,
+                catalog_id: 1,
+                rg_album_gain: None,
+                rg_album_peak: None,
+                rg_track_gain: Some(-3.5),
+                rg_track_peak: None,
+                opinion: Opinion::default(),
+                play_count: id % 3,
+                genres: vec![Named {
+                    id: 7,
+                    name: "Rock".into(),
+                }],
+            },
+            url: format!("http://h/play/index.php?oid={id}"),
+            art: "http://h/image.php?object_id=2".into(),
+        }
+    }
+
+    /// The streamed text of `chunks`, as one string.
+    async fn streamed(format: Format, chunks: Vec<Vec<Song>>, first_position: i64) -> String {
+        let total = chunks.iter().map(Vec::len).sum();
+        let listing = Listing {
+            total,
+            first_position,
+            chunks: Box::pin(futures_util::stream::iter(chunks.into_iter().map(Ok))),
+        };
+        let parts: Vec<Result<Bytes, std::io::Error>> = format.song_stream(listing).collect().await;
+        parts
+            .into_iter()
+            .map(|part| String::from_utf8(part.unwrap().to_vec()).unwrap())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn streamed_lists_are_the_documents_byte_for_byte() {
+        for format in [Format::Xml, Format::Json] {
+            for sizes in [vec![], vec![0], vec![1], vec![3, 0, 2, 4]] {
+                let mut next = 1;
+                let chunks: Vec<Vec<Song>> = sizes
+                    .iter()
+                    .map(|size| {
+                        let chunk = (next..next + *size as i64).map(song).collect();
+                        next += *size as i64;
+                        chunk
+                    })
+                    .collect();
+                let all: Vec<Song> = chunks.iter().flatten().cloned().collect();
+                let whole = format.encode(&Document::Songs {
+                    songs: all,
+                    first_position: 11,
+                });
+                assert_eq!(
+                    streamed(format, chunks, 11).await,
+                    whole,
+                    "{format:?} {sizes:?}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn dates_like_php() {
         assert_eq!(super::iso8601(0), "1970-01-01T00:00:00+00:00");

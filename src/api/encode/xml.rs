@@ -5,10 +5,29 @@ use std::fmt::Write;
 
 use super::{iso8601, xml_items};
 use crate::api::error::ApiError;
-use crate::api::reply::{Document, ServerStats, UserView};
+use crate::api::reply::{Document, ServerStats, Song, UserView};
 
 const HEADER: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<root>\n";
 const FOOTER: &str = "</root>\n";
+
+/// A song list's text before its items.
+pub fn list_opening(total: usize) -> String {
+    let mut out = String::from(HEADER);
+    xml_items::total_count(&mut out, total);
+    out
+}
+
+/// Songs as a list's items, numbered from `first_position`.
+pub fn song_items(songs: &[Song], first_position: i64) -> String {
+    // About 1.7 KB a song: one allocation for the chunk's text.
+    let mut out = String::with_capacity(songs.len() * 1800);
+    xml_items::songs(&mut out, songs, first_position, 1);
+    out
+}
+
+pub fn list_closing() -> String {
+    FOOTER.to_string()
+}
 
 pub fn document(reply: &Document) -> String {
     let mut out = String::from(HEADER);

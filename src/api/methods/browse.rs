@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use crate::api::error::ApiError;
 use crate::api::params::Params;
-use crate::api::reply::{Album, Artist, Document, Index, Reply, Song};
+use crate::api::reply::{Album, Artist, Document, Index, Listing, Reply, Song};
 use crate::api::Request;
 use crate::media::urls;
 use crate::store::browse::{
@@ -13,6 +13,38 @@ use crate::store::browse::{
 };
 use crate::store::sessions::Session;
 use crate::store::{fold, StoreResult};
+
+/// Songs per chunk of a streamed list: a few hundred rows and ~0.5 MB of text at a
+/// time, whatever the page's size.
+const LISTING_CHUNK: usize = 250;
+
+/// What makes a song's URLs for one caller, owned so a streamed list can keep it.
+#[derive(Clone)]
+struct SongMaker {
+    base: String,
+    token: String,
+    user_id: i64,
+}
+
+impl SongMaker {
+    fn song(&self, row: SongRow) -> Song {
+        let ext = urls::extension_for_mime(&row.mime);
+        let name = urls::stream_name(&row.artist.name, &row.title, ext);
+        Song {
+            url: urls::stream_url(
+                &self.base,
+                &self.token,
+                "song",
+                row.id,
+                self.user_id,
+                "",
+                &name,
+            ),
+            art: urls::art_url(&self.base, &self.token, "album", row.album.id, true),
+            row,
+        }
+    }
+}
 
 /// Builds replies for one caller: their id for ratings, their token for URLs.
 pub struct Browser<'a> {
@@ -51,20 +83,49 @@ impl<'a> Browser<'a> {
     }
 
     pub fn song(&self, row: SongRow) -> Song {
-        let ext = urls::extension_for_mime(&row.mime);
-        let name = urls::stream_name(&row.artist.name, &row.title, ext);
-        Song {
-            url: urls::stream_url(
-                &self.base,
-                &self.session.token,
-                "song",
-                row.id,
-                self.user_id(),
-                "",
-                &name,
-            ),
-            art: urls::art_url(&self.base, &self.session.token, "album", row.album.id, true),
-            row,
+        self.song_maker().song(row)
+    }
+
+    fn song_maker(&self) -> SongMaker {
+        SongMaker {
+            base: self.base.clone(),
+            token: self.session.token.clone(),
+            user_id: self.user_id(),
+        }
+    }
+
+    /// A page of a scope's songs as a [`Listing`]: the page's ids now, the songs
+    /// chunk by chunk as the answer is written.
+    pub async fn song_listing(&self, scope: &SongScope, page: Page) -> StoreResult<Listing<Song>> {
+        let ids = self.store().song_page_ids(scope, page).await?;
+        Ok(self.listing_of(ids, page.offset + 1))
+    }
+
+    /// The songs of `ids`, in that order, as a [`Listing`].
+    pub fn listing_of(&self, ids: Vec<i64>, first_position: i64) -> Listing<Song> {
+        let total = ids.len();
+        let store = self.store().clone();
+        let maker = self.song_maker();
+        let user_id = self.user_id();
+        let chunks = futures_util::stream::unfold((ids, 0), move |(ids, done)| {
+            let (store, maker) = (store.clone(), maker.clone());
+            async move {
+                if done >= ids.len() {
+                    return None;
+                }
+                let end = (done + LISTING_CHUNK).min(ids.len());
+                let songs = store
+                    .songs_by_ids(user_id, &ids[done..end])
+                    .await
+                    .map(|rows| rows.into_iter().map(|row| maker.song(row)).collect())
+                    .map_err(ApiError::from);
+                Some((songs, (ids, end)))
+            }
+        });
+        Listing {
+            total,
+            first_position,
+            chunks: Box::pin(chunks),
         }
     }
 
@@ -510,11 +571,7 @@ pub async fn playlists(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiErr
 }
 
 async fn song_list(b: &Browser<'_>, scope: &SongScope, page: Page) -> Result<Reply, ApiError> {
-    let songs = b.songs(scope, page).await?;
-    document(Document::Songs {
-        songs,
-        first_position: page.offset + 1,
-    })
+    Ok(Reply::Songs(b.song_listing(scope, page).await?))
 }
 
 fn printable(text: &str) -> String {

@@ -124,21 +124,13 @@ pub async fn playlist_songs(
             .store
             .smartlist_song_ids(&list, session.user.id, page.offset, page.limit)
             .await?;
-        let songs = b.songs(&SongScope::Ids(ids.clone()), Page::ALL).await?;
-        let songs = super::browse::in_order(&ids, songs, |s| s.row.id);
-        return Ok(Reply::Document(Document::Songs {
-            songs,
-            first_position: page.offset + 1,
-        }));
+        return Ok(Reply::Songs(b.listing_of(ids, page.offset + 1)));
     }
     let playlist = readable(request, session, params).await?;
-    let songs = b
-        .songs(&SongScope::Playlist(playlist_id(&playlist)), page)
-        .await?;
-    Ok(Reply::Document(Document::Songs {
-        songs,
-        first_position: page.offset + 1,
-    }))
+    Ok(Reply::Songs(
+        b.song_listing(&SongScope::Playlist(playlist_id(&playlist)), page)
+            .await?,
+    ))
 }
 
 fn visibility(params: &Params) -> Option<bool> {

@@ -7,7 +7,7 @@ use crate::api::params::Params;
 use crate::api::reply::{Document, Reply, Video};
 use crate::api::Request;
 use crate::media::urls;
-use crate::store::browse::{AlbumScope, ArtistScope, Named, Page, SongScope};
+use crate::store::browse::{AlbumScope, ArtistScope, Named, Page};
 use crate::store::search::{Rule, RuleError, Search, SearchType};
 use crate::store::sessions::Session;
 use crate::store::users::access;
@@ -123,11 +123,7 @@ pub async fn advanced_search(
         // API4 has no label object: a label search answers with the labels' songs,
         // the list 4.x clients read its answer as.
         SearchType::Song | SearchType::Label => {
-            let songs = b.songs(&SongScope::Ids(ids.clone()), Page::ALL).await?;
-            Document::Songs {
-                songs: in_order(&ids, songs, |s| s.row.id),
-                first_position: paging.offset + 1,
-            }
+            return Ok(Reply::Songs(b.listing_of(ids, paging.offset + 1)));
         }
         SearchType::Album => {
             let albums = b
