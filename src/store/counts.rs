@@ -10,8 +10,7 @@
 
 use std::collections::HashSet;
 
-use sqlx::{Any, Row, Transaction};
-
+use super::db::{Row, Sql, Tx, Value};
 use super::StoreResult;
 
 /// Ids bound per statement.
@@ -35,26 +34,27 @@ impl Touched {
 
     /// Records what the songs at `paths` belong to now, before they are changed or
     /// deleted, so that the rows they leave are counted again too.
-    pub async fn before_change(
-        &mut self,
-        tx: &mut Transaction<'_, Any>,
-        paths: &[&str],
-    ) -> StoreResult<()> {
+    pub async fn before_change(&mut self, tx: &mut Tx<'_>, paths: &[&str]) -> StoreResult<()> {
         for chunk in paths.chunks(CHUNK) {
             let list = placeholders(chunk.len());
             let sql = format!(
-                "SELECT s.album_id, s.artist_id, COALESCE(s.album_artist_id, 0), \
-                 COALESCE((SELECT al.album_artist_id FROM albums al WHERE al.id = s.album_id), 0) \
+                "SELECT s.album_id AS album_id, s.artist_id AS artist_id, COALESCE(s.album_artist_id, 0) AS album_artist_id, \
+                 COALESCE((SELECT al.album_artist_id FROM albums al WHERE al.id = s.album_id), 0) AS album_owner_id \
                  FROM songs s WHERE s.path IN ({list})"
             );
-            let mut query = sqlx::query(&sql);
-            for path in chunk {
-                query = query.bind(*path);
+            let args: Vec<Value> = chunk.iter().map(|path| Value::from(*path)).collect();
+            fn decode(r: &mut dyn Row) -> StoreResult<[i64; 4]> {
+                Ok([
+                    r.int("album_id")?,
+                    r.int("artist_id")?,
+                    r.int("album_artist_id")?,
+                    r.int("album_owner_id")?,
+                ])
             }
-            for row in query.fetch_all(&mut **tx).await? {
-                self.albums.insert(row.get(0));
-                for column in 1..4 {
-                    let id: i64 = row.get(column);
+            let rows = tx.fetch_all(&Sql::bound(sql, args.clone()), decode).await?;
+            for [album, artist, album_artist, owner] in rows {
+                self.albums.insert(album);
+                for id in [artist, album_artist, owner] {
                     if id > 0 {
                         self.artists.insert(id);
                     }
@@ -62,20 +62,21 @@ impl Touched {
             }
             for (sql, into_genres) in [
                 (
-                    format!("SELECT DISTINCT sa.artist_id FROM song_artists sa JOIN songs s ON s.id = sa.song_id WHERE s.path IN ({list})"),
+                    format!("SELECT DISTINCT sa.artist_id AS id FROM song_artists sa JOIN songs s ON s.id = sa.song_id WHERE s.path IN ({list})"),
                     false,
                 ),
                 (
-                    format!("SELECT DISTINCT sg.genre_id FROM song_genres sg JOIN songs s ON s.id = sg.song_id WHERE s.path IN ({list})"),
+                    format!("SELECT DISTINCT sg.genre_id AS id FROM song_genres sg JOIN songs s ON s.id = sg.song_id WHERE s.path IN ({list})"),
                     true,
                 ),
             ] {
-                let mut query = sqlx::query(&sql);
-                for path in chunk {
-                    query = query.bind(*path);
+                fn decode(r: &mut dyn Row) -> StoreResult<i64> {
+                    r.int("id")
                 }
-                for row in query.fetch_all(&mut **tx).await? {
-                    let id: i64 = row.get(0);
+                for id in tx
+                    .fetch_all(&Sql::bound(sql, args.clone()), decode)
+                    .await?
+                {
                     if into_genres {
                         self.genres.insert(id);
                     } else {
@@ -96,33 +97,26 @@ fn placeholders(count: usize) -> String {
 }
 
 /// Runs `template` (with `{ids}` for the id list) over `ids`, a chunk at a time.
-async fn for_ids(
-    tx: &mut Transaction<'_, Any>,
-    template: &str,
-    ids: &HashSet<i64>,
-) -> StoreResult<()> {
+async fn for_ids(tx: &mut Tx<'_>, template: &str, ids: &HashSet<i64>) -> StoreResult<()> {
     let ids: Vec<i64> = ids.iter().copied().collect();
     for chunk in ids.chunks(CHUNK) {
         let sql = template.replace("{ids}", &placeholders(chunk.len()));
-        let mut query = sqlx::query(&sql);
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        query.execute(&mut **tx).await?;
+        let args = chunk.iter().map(|id| Value::Int(*id)).collect();
+        tx.execute(&Sql::bound(sql, args)).await?;
     }
     Ok(())
 }
 
 /// Brings the counts of everything in `touched` up to date, inside the batch's
 /// transaction.
-pub async fn refresh(tx: &mut Transaction<'_, Any>, touched: &Touched) -> StoreResult<()> {
+pub async fn refresh(tx: &mut Tx<'_>, touched: &Touched) -> StoreResult<()> {
     if !touched.is_empty() {
         refresh_rows(tx, touched).await?;
     }
     store_totals(tx).await
 }
 
-async fn refresh_rows(tx: &mut Transaction<'_, Any>, touched: &Touched) -> StoreResult<()> {
+async fn refresh_rows(tx: &mut Tx<'_>, touched: &Touched) -> StoreResult<()> {
     // Rows nothing refers to any more go first (albums before the artists they name).
     for_ids(
         tx,
@@ -241,7 +235,7 @@ async fn refresh_rows(tx: &mut Transaction<'_, Any>, touched: &Touched) -> Store
 
 /// The totals the handshake and every ping report, so that those do not count
 /// 100,000 songs each time.
-pub async fn store_totals(tx: &mut Transaction<'_, Any>) -> StoreResult<()> {
+pub async fn store_totals(tx: &mut Tx<'_>) -> StoreResult<()> {
     for statement in [
         "DELETE FROM meta WHERE key = 'library_counts'",
         "INSERT INTO meta (key, value) SELECT 'library_counts', \
@@ -250,7 +244,7 @@ pub async fn store_totals(tx: &mut Transaction<'_, Any>) -> StoreResult<()> {
            CAST((SELECT COUNT(*) FROM artists) AS TEXT) || ' ' || \
            CAST((SELECT COUNT(*) FROM videos WHERE enabled = 1) AS TEXT)",
     ] {
-        sqlx::query(statement).execute(&mut **tx).await?;
+        tx.execute(&Sql::bound(statement, Vec::new())).await?;
     }
     Ok(())
 }

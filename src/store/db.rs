@@ -20,10 +20,13 @@ use sqlx::postgres::PgPool;
 
 use super::{StoreError, StoreResult};
 
-/// A value bound to a placeholder.
+/// A value bound to a placeholder. NULLs carry their type: PostgreSQL refuses a
+/// NULL of the wrong type for a column.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
-    Null,
+    NullInt,
+    NullReal,
+    NullText,
     Int(i64),
     Real(f64),
     Text(String),
@@ -53,16 +56,48 @@ impl From<&str> for Value {
     }
 }
 
+impl From<&String> for Value {
+    fn from(v: &String) -> Value {
+        Value::Text(v.clone())
+    }
+}
+
 impl From<String> for Value {
     fn from(v: String) -> Value {
         Value::Text(v)
     }
 }
 
-impl<T: Into<Value>> From<Option<T>> for Value {
-    fn from(v: Option<T>) -> Value {
-        v.map_or(Value::Null, Into::into)
+impl From<Option<i64>> for Value {
+    fn from(v: Option<i64>) -> Value {
+        v.map_or(Value::NullInt, Value::Int)
     }
+}
+
+impl From<Option<f64>> for Value {
+    fn from(v: Option<f64>) -> Value {
+        v.map_or(Value::NullReal, Value::Real)
+    }
+}
+
+impl From<Option<String>> for Value {
+    fn from(v: Option<String>) -> Value {
+        v.map_or(Value::NullText, Value::Text)
+    }
+}
+
+impl From<Option<&str>> for Value {
+    fn from(v: Option<&str>) -> Value {
+        v.map_or(Value::NullText, |t| Value::Text(t.to_string()))
+    }
+}
+
+/// The arguments of [`Sql::bound`], each converted to a [`Value`].
+#[macro_export]
+macro_rules! values {
+    ($($value:expr),* $(,)?) => {
+        vec![$($crate::store::db::Value::from($value)),*]
+    };
 }
 
 /// Ids bound per statement when a query takes a long id list: SQLite looks
@@ -78,6 +113,14 @@ pub struct Sql {
 }
 
 impl Sql {
+    /// A query whose text numbers its placeholders itself, `$1` for `args[0]` on.
+    pub fn bound(text: impl Into<String>, args: Vec<Value>) -> Sql {
+        Sql {
+            text: text.into(),
+            args,
+        }
+    }
+
     /// Adds an argument; returns its placeholder to splice into the text.
     pub fn arg(&mut self, value: impl Into<Value>) -> String {
         self.args.push(value.into());
@@ -258,37 +301,43 @@ impl SqliteReaders {
         decode: fn(&mut dyn Row) -> StoreResult<T>,
     ) -> StoreResult<Vec<T>> {
         let conn = self.take()?;
-        let result = (|| {
-            let mut statement = conn
-                .prepare_cached(&sql.sqlite_text())
-                .map_err(sqlite_error)?;
-            let names: Vec<String> = statement
-                .column_names()
-                .into_iter()
-                .map(str::to_string)
-                .collect();
-            let params = rusqlite::params_from_iter(sql.args.iter().map(sqlite_value));
-            let mut rows = statement.query(params).map_err(sqlite_error)?;
-            let mut out = Vec::new();
-            while let Some(row) = rows.next().map_err(sqlite_error)? {
-                let mut reader = SqliteRow {
-                    row,
-                    names: &names,
-                    next: 0,
-                };
-                out.push(decode(&mut reader)?);
-            }
-            Ok(out)
-        })();
+        let result = sqlite_fetch_all(&conn, sql, decode);
         self.give_back(conn);
         result
     }
 }
 
+fn sqlite_fetch_all<T>(
+    conn: &rusqlite::Connection,
+    sql: &Sql,
+    decode: fn(&mut dyn Row) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    let mut statement = conn
+        .prepare_cached(&sql.sqlite_text())
+        .map_err(sqlite_error)?;
+    let names: Vec<String> = statement
+        .column_names()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let params = rusqlite::params_from_iter(sql.args.iter().map(sqlite_value));
+    let mut rows = statement.query(params).map_err(sqlite_error)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(sqlite_error)? {
+        let mut reader = SqliteRow {
+            row,
+            names: &names,
+            next: 0,
+        };
+        out.push(decode(&mut reader)?);
+    }
+    Ok(out)
+}
+
 fn sqlite_value(value: &Value) -> rusqlite::types::ToSqlOutput<'_> {
     use rusqlite::types::{ToSqlOutput, ValueRef};
     match value {
-        Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+        Value::NullInt | Value::NullReal | Value::NullText => ToSqlOutput::Borrowed(ValueRef::Null),
         Value::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
         Value::Real(r) => ToSqlOutput::Borrowed(ValueRef::Real(*r)),
         Value::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
@@ -380,21 +429,27 @@ impl Row for PgRowReader<'_> {
     }
 }
 
-async fn pg_fetch_all<T>(
-    pool: &PgPool,
-    sql: &Sql,
-    decode: fn(&mut dyn Row) -> StoreResult<T>,
-) -> StoreResult<Vec<T>> {
+fn pg_query(sql: &Sql) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments> {
     let mut query = sqlx::query(&sql.text);
     for value in &sql.args {
         query = match value {
-            Value::Null => query.bind(None::<i64>),
+            Value::NullInt => query.bind(None::<i64>),
+            Value::NullReal => query.bind(None::<f64>),
+            Value::NullText => query.bind(None::<String>),
             Value::Int(i) => query.bind(*i),
             Value::Real(r) => query.bind(*r),
             Value::Text(t) => query.bind(t.as_str()),
         };
     }
-    let rows = query.fetch_all(pool).await?;
+    query
+}
+
+async fn pg_fetch_all<'e, T>(
+    executor: impl sqlx::PgExecutor<'e>,
+    sql: &Sql,
+    decode: fn(&mut dyn Row) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    let rows = pg_query(sql).fetch_all(executor).await?;
     rows.iter()
         .map(|row| decode(&mut PgRowReader { row, next: 0 }))
         .collect()
@@ -402,20 +457,203 @@ async fn pg_fetch_all<T>(
 
 // ---------------------------------------------------------------------------------
 
-/// The native connection of a store, for reads.
+/// SQLite's one writer: a connection behind an async lock, held by one write
+/// transaction at a time (SQLite runs one writer at a time anyway). `None` after a
+/// connection was dropped as unusable; the next transaction opens a new one.
+pub struct SqliteWriter {
+    path: PathBuf,
+    conn: tokio::sync::Mutex<Option<rusqlite::Connection>>,
+}
+
+impl SqliteWriter {
+    fn open(&self) -> StoreResult<rusqlite::Connection> {
+        let conn = rusqlite::Connection::open(&self.path).map_err(sqlite_error)?;
+        // As the sqlx pool's connections: WAL, a writer that waits for another
+        // (the sqlx pool still writes too while the store moves over), foreign keys.
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000; \
+             PRAGMA foreign_keys=ON; PRAGMA cache_size=-4000; PRAGMA temp_store=MEMORY;",
+        )
+        .map_err(sqlite_error)?;
+        conn.set_prepared_statement_cache_capacity(128);
+        Ok(conn)
+    }
+}
+
+/// A write transaction on either engine. Statements run in order; nothing is
+/// visible to others before [`Tx::commit`] returns Ok, and a transaction dropped
+/// without it is rolled back.
+pub enum Tx<'a> {
+    Sqlite {
+        guard: tokio::sync::MutexGuard<'a, Option<rusqlite::Connection>>,
+        done: bool,
+    },
+    /// `None` once committed.
+    Postgres(Option<sqlx::Transaction<'static, sqlx::Postgres>>),
+}
+
+/// Runs SQLite work on this worker thread, telling the runtime to move its other
+/// tasks elsewhere meanwhile: a writer's statements take microseconds each, too
+/// little for a hop to the blocking pool, but a commit can wait for the disk.
+fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
+}
+
+impl Tx<'_> {
+    fn sqlite_conn<'g>(
+        guard: &'g mut tokio::sync::MutexGuard<'_, Option<rusqlite::Connection>>,
+    ) -> StoreResult<&'g mut rusqlite::Connection> {
+        guard
+            .as_mut()
+            .ok_or_else(|| StoreError::Native("the database writer is closed".into()))
+    }
+
+    /// Runs a statement; returns the number of rows it changed.
+    pub async fn execute(&mut self, sql: &Sql) -> StoreResult<u64> {
+        match self {
+            Tx::Sqlite { guard, .. } => {
+                let conn = Self::sqlite_conn(guard)?;
+                blocking(|| {
+                    let mut statement = conn
+                        .prepare_cached(&sql.sqlite_text())
+                        .map_err(sqlite_error)?;
+                    let params = rusqlite::params_from_iter(sql.args.iter().map(sqlite_value));
+                    Ok(statement.execute(params).map_err(sqlite_error)? as u64)
+                })
+            }
+            Tx::Postgres(tx) => Ok(pg_query(sql)
+                .execute(&mut **pg_tx(tx)?)
+                .await?
+                .rows_affected()),
+        }
+    }
+
+    /// Every row of a query, decoded.
+    pub async fn fetch_all<T>(
+        &mut self,
+        sql: &Sql,
+        decode: fn(&mut dyn Row) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        match self {
+            Tx::Sqlite { guard, .. } => {
+                let conn = Self::sqlite_conn(guard)?;
+                blocking(|| sqlite_fetch_all(conn, sql, decode))
+            }
+            Tx::Postgres(tx) => pg_fetch_all(&mut **pg_tx(tx)?, sql, decode).await,
+        }
+    }
+
+    /// The first row of a query, decoded (`RETURNING id`, a count).
+    pub async fn fetch_one<T>(
+        &mut self,
+        sql: &Sql,
+        decode: fn(&mut dyn Row) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        self.fetch_all(sql, decode)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::Native("a query returned no row".into()))
+    }
+
+    /// Commits. An error means nothing of the transaction was kept.
+    pub async fn commit(mut self) -> StoreResult<()> {
+        match &mut self {
+            Tx::Sqlite { guard, done } => {
+                *done = true;
+                let conn = Self::sqlite_conn(guard)?;
+                let result = blocking(|| conn.execute_batch("COMMIT"));
+                if let Err(e) = result {
+                    // A failed COMMIT (a full disk) may leave the transaction open or
+                    // rolled back; either way it is over, and a connection still
+                    // inside it would hold the write lock for good.
+                    let _ = conn.execute_batch("ROLLBACK");
+                    if !conn.is_autocommit() {
+                        **guard = None;
+                    }
+                    return Err(sqlite_error(e));
+                }
+                Ok(())
+            }
+            Tx::Postgres(tx) => match tx.take() {
+                Some(tx) => Ok(tx.commit().await?),
+                None => Ok(()),
+            },
+        }
+    }
+}
+
+fn pg_tx<'t>(
+    tx: &'t mut Option<sqlx::Transaction<'static, sqlx::Postgres>>,
+) -> StoreResult<&'t mut sqlx::Transaction<'static, sqlx::Postgres>> {
+    tx.as_mut()
+        .ok_or_else(|| StoreError::Native("the transaction is over".into()))
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if let Tx::Sqlite { guard, done: false } = self {
+            if let Some(conn) = guard.as_mut() {
+                let _ = conn.execute_batch("ROLLBACK");
+                if !conn.is_autocommit() {
+                    **guard = None;
+                }
+            }
+        }
+        // sqlx rolls a dropped PostgreSQL transaction back itself.
+    }
+}
+
+/// The native connection of a store.
 #[derive(Clone)]
 pub enum Db {
-    Sqlite(Arc<SqliteReaders>),
+    Sqlite {
+        readers: Arc<SqliteReaders>,
+        writer: Arc<SqliteWriter>,
+    },
     Postgres(PgPool),
 }
 
 impl Db {
-    /// Read connections to the SQLite database file at `path`.
+    /// Connections to the SQLite database file at `path`.
     pub fn sqlite(path: PathBuf) -> Db {
-        Db::Sqlite(Arc::new(SqliteReaders {
-            path,
-            idle: Mutex::new(Vec::new()),
-        }))
+        Db::Sqlite {
+            readers: Arc::new(SqliteReaders {
+                path: path.clone(),
+                idle: Mutex::new(Vec::new()),
+            }),
+            writer: Arc::new(SqliteWriter {
+                path,
+                conn: tokio::sync::Mutex::new(None),
+            }),
+        }
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so that its reads see what it will write over.
+    pub async fn begin(&self) -> StoreResult<Tx<'_>> {
+        match self {
+            Db::Sqlite { writer, .. } => {
+                let mut guard = writer.conn.lock().await;
+                if guard.is_none() {
+                    *guard = Some(writer.open()?);
+                }
+                let conn = Tx::sqlite_conn(&mut guard)?;
+                if let Err(e) = blocking(|| conn.execute_batch("BEGIN IMMEDIATE")) {
+                    if !conn.is_autocommit() {
+                        *guard = None;
+                    }
+                    return Err(sqlite_error(e));
+                }
+                Ok(Tx::Sqlite { guard, done: false })
+            }
+            Db::Postgres(pool) => Ok(Tx::Postgres(Some(pool.begin().await?))),
+        }
     }
 
     /// Every row of `sql`, each decoded by `decode`.
@@ -425,7 +663,7 @@ impl Db {
         decode: fn(&mut dyn Row) -> StoreResult<T>,
     ) -> StoreResult<Vec<T>> {
         match self {
-            Db::Sqlite(readers) => {
+            Db::Sqlite { readers, .. } => {
                 let readers = readers.clone();
                 tokio::task::spawn_blocking(move || readers.fetch_all(&sql, decode))
                     .await
@@ -447,10 +685,11 @@ impl Db {
     /// Drops idle connections (at exit, so SQLite can fold its log back).
     pub async fn close(&self) {
         match self {
-            Db::Sqlite(readers) => {
+            Db::Sqlite { readers, writer } => {
                 if let Ok(mut idle) = readers.idle.lock() {
                     idle.clear();
                 }
+                *writer.conn.lock().await = None;
             }
             Db::Postgres(pool) => pool.close().await,
         }

@@ -4,7 +4,10 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
+
+use super::db::{Sql, Tx};
+use crate::values;
 
 use super::counts::{self, Touched};
 use super::{fold, now, sort_key, Store, StoreResult};
@@ -176,26 +179,29 @@ impl Store {
     pub async fn remove_files(&self, catalog_id: i64, paths: &[String]) -> StoreResult<u64> {
         let mut removed = 0;
         for chunk in paths.chunks(500) {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.db.begin().await?;
             mark_dirty(&mut tx, catalog_id).await?;
             let mut touched = Touched::default();
             let paths: Vec<&str> = chunk.iter().map(String::as_str).collect();
             touched.before_change(&mut tx, &paths).await?;
             for path in chunk {
-                removed += sqlx::query("DELETE FROM songs WHERE path = $1")
-                    .bind(path)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                removed += sqlx::query("DELETE FROM videos WHERE path = $1")
-                    .bind(path)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                sqlx::query("DELETE FROM skipped_files WHERE path = $1")
-                    .bind(path)
-                    .execute(&mut *tx)
+                removed += tx
+                    .execute(&Sql::bound(
+                        "DELETE FROM songs WHERE path = $1",
+                        values![path],
+                    ))
                     .await?;
+                removed += tx
+                    .execute(&Sql::bound(
+                        "DELETE FROM videos WHERE path = $1",
+                        values![path],
+                    ))
+                    .await?;
+                tx.execute(&Sql::bound(
+                    "DELETE FROM skipped_files WHERE path = $1",
+                    values![path],
+                ))
+                .await?;
             }
             counts::refresh(&mut tx, &touched).await?;
             tx.commit().await?;
@@ -207,7 +213,7 @@ impl Store {
     /// stored count, and points albums without art at a song with embedded art. Set
     /// based, so it costs a few statements however large the library.
     pub async fn recount(&self) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         for statement in [
             "DELETE FROM albums WHERE NOT EXISTS (SELECT 1 FROM songs s WHERE s.album_id = albums.id)",
             "DELETE FROM genres WHERE NOT EXISTS (SELECT 1 FROM song_genres g WHERE g.genre_id = genres.id)",
@@ -254,18 +260,19 @@ impl Store {
                CAST((SELECT COUNT(*) FROM artists) AS TEXT) || ' ' || \
                CAST((SELECT COUNT(*) FROM videos WHERE enabled = 1) AS TEXT)",
         ] {
-            sqlx::query(statement).execute(&mut *tx).await?;
+            tx.execute(&Sql::bound(statement, values![])).await?;
         }
         tx.commit().await?;
         Ok(())
     }
 }
 
-async fn mark_dirty(tx: &mut Transaction<'_, Any>, catalog_id: i64) -> StoreResult<()> {
-    sqlx::query("UPDATE catalogs SET dirty = 1 WHERE id = $1 AND dirty = 0")
-        .bind(catalog_id)
-        .execute(&mut **tx)
-        .await?;
+async fn mark_dirty(tx: &mut Tx<'_>, catalog_id: i64) -> StoreResult<()> {
+    tx.execute(&Sql::bound(
+        "UPDATE catalogs SET dirty = 1 WHERE id = $1 AND dirty = 0",
+        values![catalog_id],
+    ))
+    .await?;
     Ok(())
 }
 
@@ -322,7 +329,8 @@ impl LibraryWriter {
         known: &HashMap<String, KnownFile>,
     ) -> StoreResult<BatchOutcome> {
         let mut outcome = BatchOutcome::default();
-        let mut tx = self.store.pool.begin().await?;
+        let store = self.store.clone();
+        let mut tx = store.db.begin().await?;
         mark_dirty(&mut tx, self.catalog_id).await?;
         let now = now();
         // What the batch's known songs belong to before it changes them.
@@ -379,22 +387,10 @@ impl LibraryWriter {
                         }
                         _ => outcome.added += 1,
                     }
-                    sqlx::query(
-                        "INSERT INTO videos (catalog_id, path, size, mtime, title, title_folded, mime, created, updated) \
+                    tx.execute(&Sql::bound("INSERT INTO videos (catalog_id, path, size, mtime, title, title_folded, mime, created, updated) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (path) DO UPDATE SET \
                          size = excluded.size, mtime = excluded.mtime, title = excluded.title, \
-                         title_folded = excluded.title_folded, mime = excluded.mime, updated = excluded.updated",
-                    )
-                    .bind(self.catalog_id)
-                    .bind(&path)
-                    .bind(size)
-                    .bind(mtime)
-                    .bind(&title)
-                    .bind(fold(&title))
-                    .bind(mime)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                         title_folded = excluded.title_folded, mime = excluded.mime, updated = excluded.updated", values![self.catalog_id, &path, size, mtime, &title, fold(&title), mime, now])).await?;
                 }
                 ScannedFile::Skipped {
                     path,
@@ -404,22 +400,13 @@ impl LibraryWriter {
                 } => {
                     outcome.skipped += 1;
                     // A file that was a song and no longer reads is a song no more.
-                    sqlx::query("DELETE FROM songs WHERE path = $1")
-                        .bind(&path)
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query(
-                        "INSERT INTO skipped_files (catalog_id, path, size, mtime, reason, seen) VALUES ($1, $2, $3, $4, $5, $6) \
-                         ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime, reason = excluded.reason, seen = excluded.seen",
-                    )
-                    .bind(self.catalog_id)
-                    .bind(&path)
-                    .bind(size)
-                    .bind(mtime)
-                    .bind(&reason)
-                    .bind(now)
-                    .execute(&mut *tx)
+                    tx.execute(&Sql::bound(
+                        "DELETE FROM songs WHERE path = $1",
+                        values![&path],
+                    ))
                     .await?;
+                    tx.execute(&Sql::bound("INSERT INTO skipped_files (catalog_id, path, size, mtime, reason, seen) VALUES ($1, $2, $3, $4, $5, $6) \
+                         ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime, reason = excluded.reason, seen = excluded.seen", values![self.catalog_id, &path, size, mtime, &reason, now])).await?;
                 }
             }
         }
@@ -430,7 +417,7 @@ impl LibraryWriter {
 
     async fn write_track(
         &mut self,
-        tx: &mut Transaction<'_, Any>,
+        tx: &mut Tx<'_>,
         file: TrackFile<'_>,
         info: &TrackInfo,
         folder_art: Option<PathBuf>,
@@ -488,14 +475,7 @@ impl LibraryWriter {
                 };
                 // The header alone gives the size; an unreadable image counts as 0 x 0.
                 let (width, height) = image::image_dimensions(&image).unwrap_or((0, 0));
-                sqlx::query("UPDATE albums SET art_kind = 'file', art_path = $1, art_mime = $2, art_width = $3, art_height = $4 WHERE id = $5")
-                    .bind(image.to_string_lossy().into_owned())
-                    .bind(mime)
-                    .bind(i64::from(width))
-                    .bind(i64::from(height))
-                    .bind(album_id)
-                    .execute(&mut **tx)
-                    .await?;
+                tx.execute(&Sql::bound("UPDATE albums SET art_kind = 'file', art_path = $1, art_mime = $2, art_width = $3, art_height = $4 WHERE id = $5", values![image.to_string_lossy().into_owned(), mime, i64::from(width), i64::from(height), album_id])).await?;
             }
         }
         let sql = self.store.dialect_query(
@@ -528,47 +508,53 @@ impl LibraryWriter {
             None => None,
         };
         let (art_width, art_height) = info.art_size.unwrap_or((0, 0));
-        let row = sqlx::query(&sql)
-            .bind(self.catalog_id)
-            .bind(path)
-            .bind(size)
-            .bind(mtime)
-            .bind(&info.title)
-            .bind(fold(&info.title))
-            .bind(artist_id)
-            .bind(album_id)
-            .bind(album_artist_id)
-            .bind(info.track)
-            .bind(info.track_total)
-            .bind(info.disc)
-            .bind(info.disc_total)
-            .bind(info.year)
-            .bind(info.composer.clone())
-            .bind(info.comment.clone())
-            .bind(info.lyrics.clone())
-            .bind(info.mbid.clone())
-            .bind(info.album_mbid.clone())
-            .bind(info.artist_mbid.clone())
-            .bind(info.album_artist_mbid.clone())
-            .bind(real(info.rg_track_gain))
-            .bind(real(info.rg_track_peak))
-            .bind(real(info.rg_album_gain))
-            .bind(real(info.rg_album_peak))
-            .bind(info.duration)
-            .bind(info.bitrate)
-            .bind(info.sample_rate)
-            .bind(info.channels)
-            .bind(info.mime)
-            .bind(info.embedded_art as i64)
-            .bind(now)
-            .bind(search_text(path, info, album_artist_name))
-            .bind(label_id)
-            .bind(i64::from(art_width))
-            .bind(i64::from(art_height))
-            .fetch_one(&mut **tx)
+        let row = tx
+            .fetch_one(
+                &Sql::bound(
+                    &sql,
+                    values![
+                        self.catalog_id,
+                        path,
+                        size,
+                        mtime,
+                        &info.title,
+                        fold(&info.title),
+                        artist_id,
+                        album_id,
+                        album_artist_id,
+                        info.track,
+                        info.track_total,
+                        info.disc,
+                        info.disc_total,
+                        info.year,
+                        info.composer.clone(),
+                        info.comment.clone(),
+                        info.lyrics.clone(),
+                        info.mbid.clone(),
+                        info.album_mbid.clone(),
+                        info.artist_mbid.clone(),
+                        info.album_artist_mbid.clone(),
+                        real(info.rg_track_gain),
+                        real(info.rg_track_peak),
+                        real(info.rg_album_gain),
+                        real(info.rg_album_peak),
+                        info.duration,
+                        info.bitrate,
+                        info.sample_rate,
+                        info.channels,
+                        info.mime,
+                        info.embedded_art as i64,
+                        now,
+                        search_text(path, info, album_artist_name),
+                        label_id,
+                        i64::from(art_width),
+                        i64::from(art_height)
+                    ],
+                ),
+                decode_id_created,
+            )
             .await?;
-        let song_id: i64 = row.get(0);
-        let created: i64 = row.get(1);
+        let (song_id, created) = row;
         touched.songs.push(song_id);
         touched.albums.insert(album_id);
         touched.artists.extend(&artist_ids);
@@ -580,36 +566,31 @@ impl LibraryWriter {
         // INSERTs below ignore rows that exist.
         let fresh = !known_song && created == now;
         if !fresh {
-            sqlx::query("DELETE FROM song_artists WHERE song_id = $1")
-                .bind(song_id)
-                .execute(&mut **tx)
-                .await?;
+            tx.execute(&Sql::bound(
+                "DELETE FROM song_artists WHERE song_id = $1",
+                values![song_id],
+            ))
+            .await?;
         }
         for (position, id) in artist_ids.iter().enumerate() {
-            sqlx::query(
+            tx.execute(&Sql::bound(
                 "INSERT INTO song_artists (song_id, position, artist_id) VALUES ($1, $2, $3) \
                  ON CONFLICT DO NOTHING",
-            )
-            .bind(song_id)
-            .bind(position as i64)
-            .bind(*id)
-            .execute(&mut **tx)
+                values![song_id, position as i64, *id],
+            ))
             .await?;
         }
         if !fresh {
-            sqlx::query("DELETE FROM song_genres WHERE song_id = $1")
-                .bind(song_id)
-                .execute(&mut **tx)
-                .await?;
+            tx.execute(&Sql::bound(
+                "DELETE FROM song_genres WHERE song_id = $1",
+                values![song_id],
+            ))
+            .await?;
         }
         for genre in &info.genres {
             let genre_id = self.genre_id(tx, genre).await?;
             touched.genres.insert(genre_id);
-            sqlx::query("INSERT INTO song_genres (song_id, genre_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(song_id)
-                .bind(genre_id)
-                .execute(&mut **tx)
-                .await?;
+            tx.execute(&Sql::bound("INSERT INTO song_genres (song_id, genre_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", values![song_id, genre_id])).await?;
         }
         self.write_metadata(tx, song_id, &info.metadata, fresh)
             .await
@@ -618,57 +599,43 @@ impl LibraryWriter {
     /// Replaces a song's custom metadata.
     async fn write_metadata(
         &mut self,
-        tx: &mut Transaction<'_, Any>,
+        tx: &mut Tx<'_>,
         song_id: i64,
         metadata: &[(String, String)],
         fresh: bool,
     ) -> StoreResult<()> {
         if !fresh {
-            sqlx::query("DELETE FROM song_metadata WHERE song_id = $1")
-                .bind(song_id)
-                .execute(&mut **tx)
-                .await?;
+            tx.execute(&Sql::bound(
+                "DELETE FROM song_metadata WHERE song_id = $1",
+                values![song_id],
+            ))
+            .await?;
         }
         for (name, value) in metadata {
             let field_id = self.metadata_field_id(tx, name).await?;
-            sqlx::query(&self.store.dialect_query(
+            // The number as a float: the native drivers bind a typed NULL.
+            let number = value.trim().parse::<f64>().ok().filter(|n| n.is_finite());
+            tx.execute(&Sql::bound(
                 "INSERT INTO song_metadata (song_id, field_id, value, value_folded, value_number) \
-                     VALUES ($1, $2, $3, $4, CAST($5 AS {real})) ON CONFLICT DO NOTHING",
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                values![song_id, field_id, value.as_str(), fold(value), number],
             ))
-            .bind(song_id)
-            .bind(field_id)
-            .bind(value)
-            .bind(fold(value))
-            // As text: see the note on optional floats above.
-            .bind(
-                value
-                    .trim()
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|n| n.is_finite())
-                    .map(|n| n.to_string()),
-            )
-            .execute(&mut **tx)
             .await?;
         }
         Ok(())
     }
 
-    async fn label_id(&mut self, tx: &mut Transaction<'_, Any>, name: &str) -> StoreResult<i64> {
+    async fn label_id(&mut self, tx: &mut Tx<'_>, name: &str) -> StoreResult<i64> {
         named_row_id(tx, &mut self.labels, "labels", name).await
     }
 
-    async fn metadata_field_id(
-        &mut self,
-        tx: &mut Transaction<'_, Any>,
-        name: &str,
-    ) -> StoreResult<i64> {
+    async fn metadata_field_id(&mut self, tx: &mut Tx<'_>, name: &str) -> StoreResult<i64> {
         named_row_id(tx, &mut self.metadata_fields, "metadata_fields", name).await
     }
 
     async fn artist_id(
         &mut self,
-        tx: &mut Transaction<'_, Any>,
+        tx: &mut Tx<'_>,
         name: &str,
         mbid: Option<&str>,
         now: i64,
@@ -676,25 +643,16 @@ impl LibraryWriter {
         if let Some(id) = self.artists.get(name) {
             return Ok(*id);
         }
-        let row = sqlx::query(
-            "INSERT INTO artists (name, name_folded, sort_name, mbid, created, updated) VALUES ($1, $2, $3, $4, $5, $5) \
-             ON CONFLICT (name) DO UPDATE SET mbid = COALESCE(artists.mbid, excluded.mbid), updated = excluded.updated RETURNING id",
-        )
-        .bind(name)
-        .bind(fold(name))
-        .bind(sort_key(name))
-        .bind(mbid)
-        .bind(now)
-        .fetch_one(&mut **tx)
-        .await?;
-        let id: i64 = row.get(0);
+        let row = tx.fetch_one(&Sql::bound("INSERT INTO artists (name, name_folded, sort_name, mbid, created, updated) VALUES ($1, $2, $3, $4, $5, $5) \
+             ON CONFLICT (name) DO UPDATE SET mbid = COALESCE(artists.mbid, excluded.mbid), updated = excluded.updated RETURNING id", values![name, fold(name), sort_key(name), mbid, now]), decode_id).await?;
+        let id: i64 = row;
         self.artists.insert(name.to_string(), id);
         Ok(id)
     }
 
     async fn album_id(
         &mut self,
-        tx: &mut Transaction<'_, Any>,
+        tx: &mut Tx<'_>,
         name: &str,
         album_artist_id: i64,
         info: &TrackInfo,
@@ -704,27 +662,16 @@ impl LibraryWriter {
         if let Some(id) = self.albums.get(&key) {
             return Ok(*id);
         }
-        let row = sqlx::query(
-            "INSERT INTO albums (name, name_folded, sort_name, album_artist_id, year, mbid, created, updated) \
+        let row = tx.fetch_one(&Sql::bound("INSERT INTO albums (name, name_folded, sort_name, album_artist_id, year, mbid, created, updated) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
              ON CONFLICT (name, album_artist_id) DO UPDATE SET mbid = COALESCE(albums.mbid, excluded.mbid), updated = excluded.updated \
-             RETURNING id",
-        )
-        .bind(name)
-        .bind(fold(name))
-        .bind(sort_key(name))
-        .bind(album_artist_id)
-        .bind(info.year)
-        .bind(info.album_mbid.clone())
-        .bind(now)
-        .fetch_one(&mut **tx)
-        .await?;
-        let id: i64 = row.get(0);
+             RETURNING id", values![name, fold(name), sort_key(name), album_artist_id, info.year, info.album_mbid.clone(), now]), decode_id).await?;
+        let id: i64 = row;
         self.albums.insert(key, id);
         Ok(id)
     }
 
-    async fn genre_id(&mut self, tx: &mut Transaction<'_, Any>, name: &str) -> StoreResult<i64> {
+    async fn genre_id(&mut self, tx: &mut Tx<'_>, name: &str) -> StoreResult<i64> {
         named_row_id(tx, &mut self.genres, "genres", name).await
     }
 }
@@ -733,7 +680,7 @@ impl LibraryWriter {
 /// created if missing, remembered in `cache` for the rest of the scan. `table` is one
 /// of those constants, never input.
 async fn named_row_id(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut Tx<'_>,
     cache: &mut HashMap<String, i64>,
     table: &str,
     name: &str,
@@ -753,21 +700,31 @@ async fn named_row_id(
              ON CONFLICT (name) DO UPDATE SET name_folded = excluded.name_folded RETURNING id"
         )
     };
-    let mut query = sqlx::query(&sql).bind(name);
-    if table != "metadata_fields" {
-        query = query.bind(fold(name));
-    }
-    let id: i64 = query.fetch_one(&mut **tx).await?.get(0);
+    let args = if table == "metadata_fields" {
+        values![name]
+    } else {
+        values![name, fold(name)]
+    };
+    let id = tx.fetch_one(&Sql::bound(sql, args), decode_id).await?;
     cache.insert(name.to_string(), id);
     Ok(id)
 }
 
-async fn forget_skipped(tx: &mut Transaction<'_, Any>, path: &str) -> StoreResult<()> {
-    sqlx::query("DELETE FROM skipped_files WHERE path = $1")
-        .bind(path)
-        .execute(&mut **tx)
-        .await?;
+async fn forget_skipped(tx: &mut Tx<'_>, path: &str) -> StoreResult<()> {
+    tx.execute(&Sql::bound(
+        "DELETE FROM skipped_files WHERE path = $1",
+        values![path],
+    ))
+    .await?;
     Ok(())
+}
+
+fn decode_id(r: &mut dyn super::db::Row) -> StoreResult<i64> {
+    r.int("id")
+}
+
+fn decode_id_created(r: &mut dyn super::db::Row) -> StoreResult<(i64, i64)> {
+    Ok((r.int("id")?, r.int("created")?))
 }
 
 /// The folded text `search_songs` looks for a word "anywhere" in.
