@@ -334,6 +334,35 @@ fn sqlite_fetch_all<T>(
     Ok(out)
 }
 
+fn sqlite_fold<A>(
+    conn: &rusqlite::Connection,
+    sql: &Sql,
+    mut acc: A,
+    step: fn(&mut A, &mut dyn Row) -> StoreResult<()>,
+) -> StoreResult<A> {
+    let mut statement = conn
+        .prepare_cached(&sql.sqlite_text())
+        .map_err(sqlite_error)?;
+    let names: Vec<String> = statement
+        .column_names()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let params = rusqlite::params_from_iter(sql.args.iter().map(sqlite_value));
+    let mut rows = statement.query(params).map_err(sqlite_error)?;
+    while let Some(row) = rows.next().map_err(sqlite_error)? {
+        step(
+            &mut acc,
+            &mut SqliteRow {
+                row,
+                names: &names,
+                next: 0,
+            },
+        )?;
+    }
+    Ok(acc)
+}
+
 fn sqlite_value(value: &Value) -> rusqlite::types::ToSqlOutput<'_> {
     use rusqlite::types::{ToSqlOutput, ValueRef};
     match value {
@@ -670,6 +699,41 @@ impl Db {
                     .map_err(|e| StoreError::Native(format!("a database thread failed: {e}")))?
             }
             Db::Postgres(pool) => pg_fetch_all(pool, &sql, decode).await,
+        }
+    }
+
+    /// Folds every row of `sql` into `init` as the rows are read, without holding
+    /// them all first (a rescan's map of 100,000 known files).
+    pub async fn fold<A: Send + 'static>(
+        &self,
+        sql: Sql,
+        init: A,
+        step: fn(&mut A, &mut dyn Row) -> StoreResult<()>,
+    ) -> StoreResult<A> {
+        match self {
+            Db::Sqlite { readers, .. } => {
+                let readers = readers.clone();
+                tokio::task::spawn_blocking(move || {
+                    let conn = readers.take()?;
+                    let result = sqlite_fold(&conn, &sql, init, step);
+                    readers.give_back(conn);
+                    result
+                })
+                .await
+                .map_err(|e| StoreError::Native(format!("a database thread failed: {e}")))?
+            }
+            Db::Postgres(pool) => {
+                let mut acc = init;
+                let mut rows = pg_query(&sql).fetch(pool);
+                while let Some(row) =
+                    std::future::poll_fn(|cx| futures_core::Stream::poll_next(rows.as_mut(), cx))
+                        .await
+                {
+                    let row = row?;
+                    step(&mut acc, &mut PgRowReader { row: &row, next: 0 })?;
+                }
+                Ok(acc)
+            }
         }
     }
 

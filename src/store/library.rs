@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use sqlx::Row;
+use sqlx::Row as _;
 
-use super::db::{Sql, Tx};
+use super::db::{Row, Sql, Tx, Value};
 use crate::values;
 
 use super::counts::{self, Touched};
@@ -77,37 +77,29 @@ pub struct LibraryCounts {
 }
 
 impl Store {
-    /// Every file of a catalog the store knows: songs, videos and skipped files.
-    /// Every file of a catalog the store knows, by path. Rows stream into the map: at
+    /// Every file of a catalog the store knows (songs, videos, skipped files), by
+    /// path. Rows stream into the map as they are read: at
     /// 100,000 files, holding them all first (`fetch_all`) doubled a rescan's peak.
     pub async fn known_files(&self, catalog_id: i64) -> StoreResult<HashMap<String, KnownFile>> {
-        let mut rows = sqlx::query(
-            "SELECT path, size, mtime, 0 FROM songs WHERE catalog_id = $1 \
+        let sql = Sql::bound(
+            "SELECT path, size, mtime, 0 AS kind FROM songs WHERE catalog_id = $1 \
              UNION ALL SELECT path, size, mtime, 1 FROM videos WHERE catalog_id = $1 \
              UNION ALL SELECT path, size, mtime, 2 FROM skipped_files WHERE catalog_id = $1",
-        )
-        .bind(catalog_id)
-        .fetch(&self.pool);
-        let mut known = HashMap::new();
-        while let Some(row) =
-            std::future::poll_fn(|cx| futures_core::Stream::poll_next(rows.as_mut(), cx)).await
-        {
-            let row = row?;
-            let kind = match row.get::<i64, _>(3) {
+            values![catalog_id],
+        );
+        fn step(known: &mut HashMap<String, KnownFile>, r: &mut dyn Row) -> StoreResult<()> {
+            let path = r.text("path")?;
+            let size = r.int("size")?;
+            let mtime = r.int("mtime")?;
+            let kind = match r.int("kind")? {
                 0 => KnownKind::Song,
                 1 => KnownKind::Video,
                 _ => KnownKind::Skipped,
             };
-            known.insert(
-                row.get::<String, _>(0),
-                KnownFile {
-                    size: row.get(1),
-                    mtime: row.get(2),
-                    kind,
-                },
-            );
+            known.insert(path, KnownFile { size, mtime, kind });
+            Ok(())
         }
-        Ok(known)
+        self.db.fold(sql, HashMap::new(), step).await
     }
 
     /// Files skipped by scans, with the reason: (path, reason).
@@ -341,6 +333,7 @@ impl LibraryWriter {
             .filter(|path| known.get(*path).is_some_and(|k| k.kind == KnownKind::Song))
             .collect();
         touched.before_change(&mut tx, &known_songs).await?;
+        let mut pending = Vec::new();
         for file in files {
             match file {
                 ScannedFile::Track {
@@ -369,8 +362,10 @@ impl LibraryWriter {
                         mtime,
                         known_song,
                     };
-                    self.write_track(&mut tx, track, &info, folder_art, now, &mut touched)
+                    let song = self
+                        .prepare_track(&mut tx, track, &info, folder_art, now, &mut touched)
                         .await?;
+                    pending.push(song);
                 }
                 ScannedFile::Video {
                     path,
@@ -410,12 +405,16 @@ impl LibraryWriter {
                 }
             }
         }
+        insert_songs(&mut tx, pending, now, &mut touched).await?;
         counts::refresh(&mut tx, &touched).await?;
         tx.commit().await?;
         Ok(outcome)
     }
 
-    async fn write_track(
+    /// Resolves a track's artists, album, genres, label and metadata fields (from the
+    /// caches, or one upsert each the first time a name is seen), records its folder
+    /// art, and returns its song row for [`insert_songs`].
+    async fn prepare_track(
         &mut self,
         tx: &mut Tx<'_>,
         file: TrackFile<'_>,
@@ -423,7 +422,7 @@ impl LibraryWriter {
         folder_art: Option<PathBuf>,
         now: i64,
         touched: &mut Touched,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<PendingSong> {
         let TrackFile {
             path,
             size,
@@ -475,154 +474,81 @@ impl LibraryWriter {
                 };
                 // The header alone gives the size; an unreadable image counts as 0 x 0.
                 let (width, height) = image::image_dimensions(&image).unwrap_or((0, 0));
-                tx.execute(&Sql::bound("UPDATE albums SET art_kind = 'file', art_path = $1, art_mime = $2, art_width = $3, art_height = $4 WHERE id = $5", values![image.to_string_lossy().into_owned(), mime, i64::from(width), i64::from(height), album_id])).await?;
+                tx.execute(&Sql::bound(
+                    "UPDATE albums SET art_kind = 'file', art_path = $1, art_mime = $2, art_width = $3, art_height = $4 WHERE id = $5",
+                    values![image.to_string_lossy().into_owned(), mime, i64::from(width), i64::from(height), album_id],
+                ))
+                .await?;
             }
         }
-        let sql = self.store.dialect_query(
-            "INSERT INTO songs (catalog_id, path, size, mtime, title, title_folded, artist_id, album_id, album_artist_id, \
-               track, track_total, disc, disc_total, year, composer, comment, lyrics, mbid, album_mbid, artist_mbid, \
-               album_artist_mbid, rg_track_gain, rg_track_peak, rg_album_gain, rg_album_peak, duration, bitrate, \
-               sample_rate, channels, mime, embedded_art, created, updated, search_text, label_id, art_width, art_height) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-               $21, CAST($22 AS {real}), CAST($23 AS {real}), CAST($24 AS {real}), CAST($25 AS {real}), \
-               $26, $27, $28, $29, $30, $31, $32, $32, $33, $34, $35, $36) \
-             ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime, title = excluded.title, \
-               title_folded = excluded.title_folded, search_text = excluded.search_text, artist_id = excluded.artist_id, album_id = excluded.album_id, \
-               album_artist_id = excluded.album_artist_id, track = excluded.track, track_total = excluded.track_total, \
-               disc = excluded.disc, disc_total = excluded.disc_total, year = excluded.year, composer = excluded.composer, \
-               comment = excluded.comment, lyrics = excluded.lyrics, mbid = excluded.mbid, album_mbid = excluded.album_mbid, \
-               artist_mbid = excluded.artist_mbid, album_artist_mbid = excluded.album_artist_mbid, \
-               rg_track_gain = excluded.rg_track_gain, rg_track_peak = excluded.rg_track_peak, \
-               rg_album_gain = excluded.rg_album_gain, rg_album_peak = excluded.rg_album_peak, \
-               duration = excluded.duration, bitrate = excluded.bitrate, sample_rate = excluded.sample_rate, \
-               channels = excluded.channels, mime = excluded.mime, embedded_art = excluded.embedded_art, \
-               label_id = excluded.label_id, art_width = excluded.art_width, art_height = excluded.art_height, \
-               updated = excluded.updated \
-             RETURNING id, created",
-        );
-        // Optional floats go in as text: sqlx 0.8's Any driver sends a NULL f64 to
-        // PostgreSQL as float4, after which the cached statement rejects real values.
-        let real = |value: Option<f64>| value.map(|v| v.to_string());
         let label_id = match &info.label {
             Some(label) => Some(self.label_id(tx, label).await?),
             None => None,
         };
-        let (art_width, art_height) = info.art_size.unwrap_or((0, 0));
-        let row = tx
-            .fetch_one(
-                &Sql::bound(
-                    &sql,
-                    values![
-                        self.catalog_id,
-                        path,
-                        size,
-                        mtime,
-                        &info.title,
-                        fold(&info.title),
-                        artist_id,
-                        album_id,
-                        album_artist_id,
-                        info.track,
-                        info.track_total,
-                        info.disc,
-                        info.disc_total,
-                        info.year,
-                        info.composer.clone(),
-                        info.comment.clone(),
-                        info.lyrics.clone(),
-                        info.mbid.clone(),
-                        info.album_mbid.clone(),
-                        info.artist_mbid.clone(),
-                        info.album_artist_mbid.clone(),
-                        real(info.rg_track_gain),
-                        real(info.rg_track_peak),
-                        real(info.rg_album_gain),
-                        real(info.rg_album_peak),
-                        info.duration,
-                        info.bitrate,
-                        info.sample_rate,
-                        info.channels,
-                        info.mime,
-                        info.embedded_art as i64,
-                        now,
-                        search_text(path, info, album_artist_name),
-                        label_id,
-                        i64::from(art_width),
-                        i64::from(art_height)
-                    ],
-                ),
-                decode_id_created,
-            )
-            .await?;
-        let (song_id, created) = row;
-        touched.songs.push(song_id);
+        let mut genre_ids = Vec::with_capacity(info.genres.len());
+        for genre in &info.genres {
+            let genre_id = self.genre_id(tx, genre).await?;
+            touched.genres.insert(genre_id);
+            genre_ids.push(genre_id);
+        }
+        let mut metadata = Vec::with_capacity(info.metadata.len());
+        for (name, value) in &info.metadata {
+            let field_id = self.metadata_field_id(tx, name).await?;
+            metadata.push((field_id, value.clone()));
+        }
         touched.albums.insert(album_id);
         touched.artists.extend(&artist_ids);
         touched.artists.insert(artist_id);
         touched.artists.extend(album_artist_id);
-        // A song this statement created has no artists, genres or metadata to replace:
-        // skipping three DELETEs per file speeds a first scan up. Another process
-        // scanning the same file at once cannot make this wrong, only redundant: the
-        // INSERTs below ignore rows that exist.
-        let fresh = !known_song && created == now;
-        if !fresh {
-            tx.execute(&Sql::bound(
-                "DELETE FROM song_artists WHERE song_id = $1",
-                values![song_id],
-            ))
-            .await?;
-        }
-        for (position, id) in artist_ids.iter().enumerate() {
-            tx.execute(&Sql::bound(
-                "INSERT INTO song_artists (song_id, position, artist_id) VALUES ($1, $2, $3) \
-                 ON CONFLICT DO NOTHING",
-                values![song_id, position as i64, *id],
-            ))
-            .await?;
-        }
-        if !fresh {
-            tx.execute(&Sql::bound(
-                "DELETE FROM song_genres WHERE song_id = $1",
-                values![song_id],
-            ))
-            .await?;
-        }
-        for genre in &info.genres {
-            let genre_id = self.genre_id(tx, genre).await?;
-            touched.genres.insert(genre_id);
-            tx.execute(&Sql::bound("INSERT INTO song_genres (song_id, genre_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", values![song_id, genre_id])).await?;
-        }
-        self.write_metadata(tx, song_id, &info.metadata, fresh)
-            .await
-    }
-
-    /// Replaces a song's custom metadata.
-    async fn write_metadata(
-        &mut self,
-        tx: &mut Tx<'_>,
-        song_id: i64,
-        metadata: &[(String, String)],
-        fresh: bool,
-    ) -> StoreResult<()> {
-        if !fresh {
-            tx.execute(&Sql::bound(
-                "DELETE FROM song_metadata WHERE song_id = $1",
-                values![song_id],
-            ))
-            .await?;
-        }
-        for (name, value) in metadata {
-            let field_id = self.metadata_field_id(tx, name).await?;
-            // The number as a float: the native drivers bind a typed NULL.
-            let number = value.trim().parse::<f64>().ok().filter(|n| n.is_finite());
-            tx.execute(&Sql::bound(
-                "INSERT INTO song_metadata (song_id, field_id, value, value_folded, value_number) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-                values![song_id, field_id, value.as_str(), fold(value), number],
-            ))
-            .await?;
-        }
-        Ok(())
+        let (art_width, art_height) = info.art_size.unwrap_or((0, 0));
+        // In the column order of SONG_INSERT_COLUMNS.
+        let columns = values![
+            self.catalog_id,
+            path,
+            size,
+            mtime,
+            &info.title,
+            fold(&info.title),
+            artist_id,
+            album_id,
+            album_artist_id,
+            info.track,
+            info.track_total,
+            info.disc,
+            info.disc_total,
+            info.year,
+            info.composer.clone(),
+            info.comment.clone(),
+            info.lyrics.clone(),
+            info.mbid.clone(),
+            info.album_mbid.clone(),
+            info.artist_mbid.clone(),
+            info.album_artist_mbid.clone(),
+            info.rg_track_gain,
+            info.rg_track_peak,
+            info.rg_album_gain,
+            info.rg_album_peak,
+            info.duration,
+            info.bitrate,
+            info.sample_rate,
+            info.channels,
+            info.mime,
+            info.embedded_art as i64,
+            now,
+            now,
+            search_text(path, info, album_artist_name),
+            label_id,
+            i64::from(art_width),
+            i64::from(art_height)
+        ];
+        Ok(PendingSong {
+            path: path.to_string(),
+            known_song,
+            columns,
+            artist_ids,
+            genre_ids,
+            metadata,
+        })
     }
 
     async fn label_id(&mut self, tx: &mut Tx<'_>, name: &str) -> StoreResult<i64> {
@@ -719,12 +645,175 @@ async fn forget_skipped(tx: &mut Tx<'_>, path: &str) -> StoreResult<()> {
     Ok(())
 }
 
-fn decode_id(r: &mut dyn super::db::Row) -> StoreResult<i64> {
-    r.int("id")
+/// A scanned track's song row, ready to insert with the rest of its batch.
+struct PendingSong {
+    path: String,
+    known_song: bool,
+    /// The values of [`SONG_INSERT_COLUMNS`], in order.
+    columns: Vec<Value>,
+    artist_ids: Vec<i64>,
+    genre_ids: Vec<i64>,
+    /// (metadata field id, value).
+    metadata: Vec<(i64, String)>,
 }
 
-fn decode_id_created(r: &mut dyn super::db::Row) -> StoreResult<(i64, i64)> {
-    Ok((r.int("id")?, r.int("created")?))
+const SONG_INSERT_COLUMNS: &str = "catalog_id, path, size, mtime, title, title_folded, artist_id, album_id, album_artist_id, \
+     track, track_total, disc, disc_total, year, composer, comment, lyrics, mbid, album_mbid, artist_mbid, \
+     album_artist_mbid, rg_track_gain, rg_track_peak, rg_album_gain, rg_album_peak, duration, bitrate, \
+     sample_rate, channels, mime, embedded_art, created, updated, search_text, label_id, art_width, art_height";
+
+const SONG_UPSERT: &str = "ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime, title = excluded.title, \
+     title_folded = excluded.title_folded, search_text = excluded.search_text, artist_id = excluded.artist_id, album_id = excluded.album_id, \
+     album_artist_id = excluded.album_artist_id, track = excluded.track, track_total = excluded.track_total, \
+     disc = excluded.disc, disc_total = excluded.disc_total, year = excluded.year, composer = excluded.composer, \
+     comment = excluded.comment, lyrics = excluded.lyrics, mbid = excluded.mbid, album_mbid = excluded.album_mbid, \
+     artist_mbid = excluded.artist_mbid, album_artist_mbid = excluded.album_artist_mbid, \
+     rg_track_gain = excluded.rg_track_gain, rg_track_peak = excluded.rg_track_peak, \
+     rg_album_gain = excluded.rg_album_gain, rg_album_peak = excluded.rg_album_peak, \
+     duration = excluded.duration, bitrate = excluded.bitrate, sample_rate = excluded.sample_rate, \
+     channels = excluded.channels, mime = excluded.mime, embedded_art = excluded.embedded_art, \
+     label_id = excluded.label_id, art_width = excluded.art_width, art_height = excluded.art_height, \
+     updated = excluded.updated \
+     RETURNING id, path, created";
+
+/// Rows per multi-row statement. A batch's songs go in a few statements instead of
+/// one each (then their artists, genres and metadata likewise): on PostgreSQL every
+/// statement is a round trip, and the first scan of 100,000 files made ~500,000.
+/// 100 songs are 3,700 placeholders, well under either engine's limit.
+const SONGS_PER_STATEMENT: usize = 100;
+const PAIRS_PER_STATEMENT: usize = 300;
+
+/// Inserts (or updates) the batch's songs, then replaces their artists, genres and
+/// metadata, all in multi-row statements.
+async fn insert_songs(
+    tx: &mut Tx<'_>,
+    pending: Vec<PendingSong>,
+    now: i64,
+    touched: &mut Touched,
+) -> StoreResult<()> {
+    let width = SONG_INSERT_COLUMNS.split(',').count();
+    let mut ids: HashMap<String, (i64, bool)> = HashMap::with_capacity(pending.len());
+    for chunk in pending.chunks(SONGS_PER_STATEMENT) {
+        let mut rows = Vec::with_capacity(chunk.len());
+        let mut args = Vec::with_capacity(chunk.len() * width);
+        for song in chunk {
+            let first = args.len() + 1;
+            rows.push(format!(
+                "({})",
+                (first..first + width)
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            args.extend(song.columns.iter().cloned());
+        }
+        let sql = format!(
+            "INSERT INTO songs ({SONG_INSERT_COLUMNS}) VALUES {} {SONG_UPSERT}",
+            rows.join(", ")
+        );
+        fn decode(r: &mut dyn Row) -> StoreResult<(i64, String, i64)> {
+            Ok((r.int("id")?, r.text("path")?, r.int("created")?))
+        }
+        for (id, path, created) in tx.fetch_all(&Sql::bound(sql, args), decode).await? {
+            ids.insert(path, (id, created == now));
+        }
+    }
+    // A song this batch created has no artists, genres or metadata to replace:
+    // skipping the DELETEs speeds a first scan up. Another process scanning the same
+    // file at once cannot make this wrong, only redundant: the INSERTs below ignore
+    // rows that exist.
+    let mut replaced = Vec::new();
+    let mut artist_rows = Vec::new();
+    let mut genre_rows = Vec::new();
+    let mut metadata_rows = Vec::new();
+    for song in &pending {
+        let Some(&(id, created_now)) = ids.get(&song.path) else {
+            return Err(super::StoreError::Native(format!(
+                "{} was not written",
+                song.path
+            )));
+        };
+        touched.songs.push(id);
+        if song.known_song || !created_now {
+            replaced.push(Value::Int(id));
+        }
+        for (position, artist) in song.artist_ids.iter().enumerate() {
+            artist_rows.extend(values![id, position as i64, *artist]);
+        }
+        for genre in &song.genre_ids {
+            genre_rows.extend(values![id, *genre]);
+        }
+        for (field, value) in &song.metadata {
+            // The number as a float where it is one: numeric metadata rules use it.
+            let number = value.trim().parse::<f64>().ok().filter(|n| n.is_finite());
+            metadata_rows.extend(values![id, *field, value.as_str(), fold(value), number]);
+        }
+    }
+    for table in ["song_artists", "song_genres", "song_metadata"] {
+        for chunk in replaced.chunks(super::db::ID_CHUNK) {
+            let list = (1..=chunk.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            tx.execute(&Sql::bound(
+                format!("DELETE FROM {table} WHERE song_id IN ({list})"),
+                chunk.to_vec(),
+            ))
+            .await?;
+        }
+    }
+    insert_rows(
+        tx,
+        "song_artists (song_id, position, artist_id)",
+        3,
+        artist_rows,
+    )
+    .await?;
+    insert_rows(tx, "song_genres (song_id, genre_id)", 2, genre_rows).await?;
+    insert_rows(
+        tx,
+        "song_metadata (song_id, field_id, value, value_folded, value_number)",
+        5,
+        metadata_rows,
+    )
+    .await
+}
+
+/// `INSERT INTO {target} VALUES …` of `values`, `width` to a row, in multi-row
+/// statements; rows that exist are left alone.
+async fn insert_rows(
+    tx: &mut Tx<'_>,
+    target: &str,
+    width: usize,
+    values: Vec<Value>,
+) -> StoreResult<()> {
+    for chunk in values.chunks(width * PAIRS_PER_STATEMENT) {
+        let rows: Vec<String> = (0..chunk.len() / width)
+            .map(|row| {
+                let first = row * width + 1;
+                format!(
+                    "({})",
+                    (first..first + width)
+                        .map(|i| format!("${i}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+            .collect();
+        tx.execute(&Sql::bound(
+            format!(
+                "INSERT INTO {target} VALUES {} ON CONFLICT DO NOTHING",
+                rows.join(", ")
+            ),
+            chunk.to_vec(),
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+fn decode_id(r: &mut dyn super::db::Row) -> StoreResult<i64> {
+    r.int("id")
 }
 
 /// The folded text `search_songs` looks for a word "anywhere" in.
