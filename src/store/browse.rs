@@ -179,14 +179,24 @@ pub enum ArtistScope {
 struct Query {
     sql: String,
     args: Vec<Value>,
+    engine: Engine,
 }
 
 impl Query {
-    fn new(user_id: i64) -> Query {
+    fn new(engine: Engine, user_id: i64) -> Query {
         // $1 is always the calling user.
         Query {
             sql: String::new(),
             args: vec![Value::Int(user_id)],
+            engine,
+        }
+    }
+
+    fn bare(engine: Engine) -> Query {
+        Query {
+            sql: String::new(),
+            args: Vec::new(),
+            engine,
         }
     }
 
@@ -204,9 +214,16 @@ impl Query {
         self.arg(Value::Text(value.to_string()))
     }
 
+    /// The set of `ids`, to follow `IN`. On PostgreSQL one array parameter: a list
+    /// of 250 placeholders cost 2 ms of planning at each execution, more than the
+    /// query itself.
     fn ids(&mut self, ids: &[i64]) -> String {
         if ids.is_empty() {
             return "(NULL)".into();
+        }
+        if self.engine == Engine::Postgres {
+            let list = self.arg(Value::IntList(ids.to_vec()));
+            return format!("(SELECT unnest({list}::BIGINT[]))");
         }
         let list: Vec<String> = ids.iter().map(|id| self.int(*id)).collect();
         format!("({})", list.join(", "))
@@ -415,10 +432,7 @@ impl Store {
     /// scope's index where it has one, so a page costs the same at any offset: the
     /// wide rows are read for the page's ids only ([`Store::songs_by_ids`]).
     pub async fn song_page_ids(&self, scope: &SongScope, page: Page) -> StoreResult<Vec<i64>> {
-        let mut q = Query {
-            sql: String::new(),
-            args: Vec::new(),
-        };
+        let mut q = Query::bare(self.engine);
         let mut conditions = vec!["s.enabled = 1".to_string()];
         let mut joins = String::new();
         if let SongScope::Playlist(id) = scope {
@@ -507,7 +521,7 @@ impl Store {
         let mut unique = ids.to_vec();
         unique.sort_unstable();
         unique.dedup();
-        let mut q = Query::new(user_id);
+        let mut q = Query::new(self.engine, user_id);
         let list = q.ids(&unique);
         q.sql = format!(
             "SELECT {SONG_COLUMNS}, {}{SONG_FROM} WHERE s.id IN {list} AND s.enabled = 1",
@@ -562,7 +576,7 @@ impl Store {
         scope: &AlbumScope,
         page: Page,
     ) -> StoreResult<Vec<AlbumRow>> {
-        let mut q = Query::new(user_id);
+        let mut q = Query::new(self.engine, user_id);
         let mut conditions = Vec::new();
         let order = match scope {
             AlbumScope::All(filter) => {
@@ -662,7 +676,7 @@ impl Store {
         scope: &ArtistScope,
         page: Page,
     ) -> StoreResult<Vec<ArtistRow>> {
-        let mut q = Query::new(user_id);
+        let mut q = Query::new(self.engine, user_id);
         let mut conditions = Vec::new();
         let order = match scope {
             ArtistScope::All(filter) => {
@@ -730,10 +744,7 @@ impl Store {
         // them, so binding costs grow with the square of a statement's placeholders
         // (5000 in one statement cost a tenth of a songs page's CPU).
         for chunk in ids.chunks(ID_CHUNK) {
-            let mut q = Query {
-                sql: String::new(),
-                args: Vec::new(),
-            };
+            let mut q = Query::bare(self.engine);
             let list = q.ids(chunk);
             q.sql = format!("{select} {list}");
             fn decode(r: &mut dyn Row) -> StoreResult<(i64, Named)> {
@@ -759,10 +770,7 @@ impl Store {
     pub async fn albums_of_artists(&self, ids: &[i64]) -> StoreResult<HashMap<i64, Vec<Named>>> {
         let mut out: HashMap<i64, Vec<Named>> = HashMap::new();
         for chunk in ids.chunks(ID_CHUNK / 2) {
-            let mut q = Query {
-                sql: String::new(),
-                args: Vec::new(),
-            };
+            let mut q = Query::bare(self.engine);
             let first = q.ids(chunk);
             let second = q.ids(chunk);
             q.sql = format!(
@@ -795,10 +803,7 @@ impl Store {
         ids: Option<&[i64]>,
         page: Page,
     ) -> StoreResult<Vec<GenreRow>> {
-        let mut q = Query {
-            sql: String::new(),
-            args: Vec::new(),
-        };
+        let mut q = Query::bare(self.engine);
         let mut conditions = Vec::new();
         if let Some(filter) = filter {
             conditions.push(name_condition(&mut q, "g.name_folded", filter));
@@ -834,7 +839,7 @@ impl Store {
         filter: &ListFilter,
         page: Page,
     ) -> StoreResult<Vec<PlaylistRow>> {
-        let mut q = Query::new(user_id);
+        let mut q = Query::new(self.engine, user_id);
         let admin = q.int(admin as i64);
         let mut conditions = vec![format!("(p.public = 1 OR p.user_id = $1 OR {admin} = 1)")];
         if let Some(name) = &filter.name {
@@ -923,10 +928,7 @@ pub struct VideoRow {
 impl Store {
     /// Videos by id, in id order.
     pub async fn videos_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<VideoRow>> {
-        let mut q = Query {
-            sql: String::new(),
-            args: Vec::new(),
-        };
+        let mut q = Query::bare(self.engine);
         let list = q.ids(ids);
         q.sql = format!(
             "SELECT id, title, mime, resolution_x, resolution_y, size FROM videos WHERE id IN {list} ORDER BY id"

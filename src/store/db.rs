@@ -30,6 +30,8 @@ pub enum Value {
     Int(i64),
     Real(f64),
     Text(String),
+    /// A list of ids as one array parameter: PostgreSQL only.
+    IntList(Vec<i64>),
 }
 
 impl From<i64> for Value {
@@ -366,7 +368,10 @@ fn sqlite_fold<A>(
 fn sqlite_value(value: &Value) -> rusqlite::types::ToSqlOutput<'_> {
     use rusqlite::types::{ToSqlOutput, ValueRef};
     match value {
-        Value::NullInt | Value::NullReal | Value::NullText => ToSqlOutput::Borrowed(ValueRef::Null),
+        // SQLite has no array parameter; the query builder never gives it one.
+        Value::NullInt | Value::NullReal | Value::NullText | Value::IntList(_) => {
+            ToSqlOutput::Borrowed(ValueRef::Null)
+        }
         Value::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
         Value::Real(r) => ToSqlOutput::Borrowed(ValueRef::Real(*r)),
         Value::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
@@ -468,6 +473,7 @@ fn pg_query(sql: &Sql) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres:
             Value::Int(i) => query.bind(*i),
             Value::Real(r) => query.bind(*r),
             Value::Text(t) => query.bind(t.as_str()),
+            Value::IntList(ids) => query.bind(ids.as_slice()),
         };
     }
     query
