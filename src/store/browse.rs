@@ -847,7 +847,7 @@ impl Store {
                 text: name.text.clone(),
                 exact: name.exact,
             };
-            conditions.push(name_condition(&mut q, "LOWER(p.name)", &name));
+            conditions.push(name_condition(&mut q, "p.name_folded", &name));
         }
         if let Some(range) = filter.added {
             conditions.push(time_condition(&mut q, "p.created", range));
@@ -858,25 +858,27 @@ impl Store {
         let where_clause = conditions.join(" AND ");
         q.sql = format!(
             "SELECT * FROM (\
-               SELECT 0 AS smart, p.id AS id, p.name AS name, u.username AS owner, (SELECT COUNT(*) FROM playlist_items i WHERE i.playlist_id = p.id) AS items, p.public AS public \
+               SELECT 0 AS smart, p.id AS id, p.name AS name, p.name_folded AS sort_name, u.username AS owner, (SELECT COUNT(*) FROM playlist_items i WHERE i.playlist_id = p.id) AS items, p.public AS public \
                FROM playlists p JOIN users u ON u.id = p.user_id WHERE {where_clause} \
                UNION ALL \
-               SELECT 1 AS smart, p.id, p.name, CASE WHEN p.public = 1 THEN 'public' ELSE u.username END AS owner, \
+               SELECT 1 AS smart, p.id, p.name, p.name_folded, CASE WHEN p.public = 1 THEN 'public' ELSE u.username END AS owner, \
                  CASE WHEN p.item_limit > 0 THEN p.item_limit ELSE 5000 END AS items, p.public AS public \
                FROM smart_playlists p JOIN users u ON u.id = p.user_id WHERE {where_clause}\
-             ) lists ORDER BY smart, LOWER(name), id"
+             ) lists ORDER BY smart, sort_name, id"
         );
         q.page(page);
         fn decode(r: &mut dyn Row) -> StoreResult<PlaylistRow> {
             let smart = r.int("smart")? == 1;
             let id = r.int("id")?;
+            let name = r.text("name")?;
+            r.text("sort_name")?;
             Ok(PlaylistRow {
                 id: if smart {
                     format!("smart_{id}")
                 } else {
                     id.to_string()
                 },
-                name: r.text("name")?,
+                name,
                 owner: r.text("owner")?,
                 items: r.int("items")?,
                 public: r.int("public")? != 0,

@@ -160,6 +160,9 @@ pub trait Row {
     fn opt_real(&mut self, name: &str) -> StoreResult<Option<f64>>;
     fn text(&mut self, name: &str) -> StoreResult<String>;
     fn opt_text(&mut self, name: &str) -> StoreResult<Option<String>>;
+    /// The next column as text whatever its name, or None past the last one (for
+    /// generic code over several tables' text columns).
+    fn next_text(&mut self) -> StoreResult<Option<String>>;
 }
 
 fn column_error(position: usize, expected: &str, found: &str) -> StoreError {
@@ -239,6 +242,13 @@ impl Row for SqliteRow<'_, '_> {
             ValueRef::Integer(i) => Ok(Some(i.to_string())),
             ValueRef::Real(r) => Ok(Some(r.to_string())),
             ValueRef::Blob(_) => Err(type_error(name, "text")),
+        }
+    }
+
+    fn next_text(&mut self) -> StoreResult<Option<String>> {
+        match self.names.get(self.next).cloned() {
+            Some(name) => Ok(Some(self.text(&name)?)),
+            None => Ok(None),
         }
     }
 }
@@ -460,6 +470,19 @@ impl Row for PgRowReader<'_> {
         self.row
             .try_get::<Option<String>, _>(i)
             .map_err(|_| type_error(name, "text"))
+    }
+
+    fn next_text(&mut self) -> StoreResult<Option<String>> {
+        use sqlx::{Column, Row as _};
+        match self
+            .row
+            .columns()
+            .get(self.next)
+            .map(|c| c.name().to_string())
+        {
+            Some(name) => Ok(Some(self.text(&name)?)),
+            None => Ok(None),
+        }
     }
 }
 

@@ -382,10 +382,10 @@ impl LibraryWriter {
                         }
                         _ => outcome.added += 1,
                     }
-                    tx.execute(&Sql::bound("INSERT INTO videos (catalog_id, path, size, mtime, title, title_folded, mime, created, updated) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (path) DO UPDATE SET \
+                    tx.execute(&Sql::bound("INSERT INTO videos (catalog_id, path, size, mtime, title, title_folded, mime, created, updated, path_folded) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) ON CONFLICT (path) DO UPDATE SET \
                          size = excluded.size, mtime = excluded.mtime, title = excluded.title, \
-                         title_folded = excluded.title_folded, mime = excluded.mime, updated = excluded.updated", values![self.catalog_id, &path, size, mtime, &title, fold(&title), mime, now])).await?;
+                         title_folded = excluded.title_folded, mime = excluded.mime, updated = excluded.updated", values![self.catalog_id, &path, size, mtime, &title, fold(&title), mime, now, fold(&path)])).await?;
                 }
                 ScannedFile::Skipped {
                     path,
@@ -539,7 +539,11 @@ impl LibraryWriter {
             search_text(path, info, album_artist_name),
             label_id,
             i64::from(art_width),
-            i64::from(art_height)
+            i64::from(art_height),
+            fold(info.composer.as_deref().unwrap_or("")),
+            fold(info.comment.as_deref().unwrap_or("")),
+            fold(info.lyrics.as_deref().unwrap_or("")),
+            fold(path)
         ];
         Ok(PendingSong {
             path: path.to_string(),
@@ -660,7 +664,8 @@ struct PendingSong {
 const SONG_INSERT_COLUMNS: &str = "catalog_id, path, size, mtime, title, title_folded, artist_id, album_id, album_artist_id, \
      track, track_total, disc, disc_total, year, composer, comment, lyrics, mbid, album_mbid, artist_mbid, \
      album_artist_mbid, rg_track_gain, rg_track_peak, rg_album_gain, rg_album_peak, duration, bitrate, \
-     sample_rate, channels, mime, embedded_art, created, updated, search_text, label_id, art_width, art_height";
+     sample_rate, channels, mime, embedded_art, created, updated, search_text, label_id, art_width, art_height, \
+     composer_folded, comment_folded, lyrics_folded, path_folded";
 
 const SONG_UPSERT: &str = "ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime, title = excluded.title, \
      title_folded = excluded.title_folded, search_text = excluded.search_text, artist_id = excluded.artist_id, album_id = excluded.album_id, \
@@ -673,6 +678,8 @@ const SONG_UPSERT: &str = "ON CONFLICT (path) DO UPDATE SET size = excluded.size
      duration = excluded.duration, bitrate = excluded.bitrate, sample_rate = excluded.sample_rate, \
      channels = excluded.channels, mime = excluded.mime, embedded_art = excluded.embedded_art, \
      label_id = excluded.label_id, art_width = excluded.art_width, art_height = excluded.art_height, \
+     composer_folded = excluded.composer_folded, comment_folded = excluded.comment_folded, \
+     lyrics_folded = excluded.lyrics_folded, path_folded = excluded.path_folded, \
      updated = excluded.updated \
      RETURNING id, path, created";
 

@@ -7,6 +7,7 @@ pub mod browse;
 pub mod catalogs;
 mod counts;
 pub mod db;
+mod folding;
 pub mod library;
 pub mod media;
 pub mod phonetic;
@@ -127,6 +128,7 @@ impl Store {
         };
         let store = Store { pool, db, engine };
         store.migrate().await?;
+        store.backfill_folded().await?;
         Ok(store)
     }
 

@@ -42,12 +42,13 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let now = now();
         let row = sqlx::query(
-            "INSERT INTO playlists (name, user_id, public, created, updated) VALUES ($1, $2, $3, $4, $4) RETURNING id",
+            "INSERT INTO playlists (name, user_id, public, created, updated, name_folded) VALUES ($1, $2, $3, $4, $4, $5) RETURNING id",
         )
         .bind(name)
         .bind(user_id)
         .bind(public as i64)
         .bind(now)
+        .bind(super::fold(name))
         .fetch_one(&mut *tx)
         .await?;
         let id: i64 = row.get(0);
@@ -67,11 +68,13 @@ impl Store {
         name: Option<&str>,
         public: Option<bool>,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE playlists SET name = COALESCE($1, name), public = COALESCE($2, public), updated = $3 WHERE id = $4")
+        sqlx::query("UPDATE playlists SET name = COALESCE($1, name), public = COALESCE($2, public), updated = $3, \
+             name_folded = COALESCE($5, name_folded) WHERE id = $4")
             .bind(name)
             .bind(public.map(|p| p as i64))
             .bind(now())
             .bind(id)
+            .bind(name.map(super::fold))
             .execute(&self.pool)
             .await?;
         Ok(())

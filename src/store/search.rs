@@ -95,13 +95,13 @@ const SONG_FIELDS: &[Field] = &[
     ("name", Kind::Text, "s.title_folded {cmp}"),
     ("album", Kind::Text, "EXISTS (SELECT 1 FROM albums x WHERE x.id = s.album_id AND x.name_folded {cmp})"),
     ("artist", Kind::Text, "EXISTS (SELECT 1 FROM song_artists sa JOIN artists x ON x.id = sa.artist_id WHERE sa.song_id = s.id AND x.name_folded {cmp})"),
-    ("composer", Kind::Text, "LOWER(COALESCE(s.composer, '')) {cmp}"),
-    ("comment", Kind::Text, "LOWER(COALESCE(s.comment, '')) {cmp}"),
-    ("lyrics", Kind::Text, "LOWER(COALESCE(s.lyrics, '')) {cmp}"),
-    ("file", Kind::Text, "LOWER(s.path) {cmp}"),
+    ("composer", Kind::Text, "s.composer_folded {cmp}"),
+    ("comment", Kind::Text, "s.comment_folded {cmp}"),
+    ("lyrics", Kind::Text, "s.lyrics_folded {cmp}"),
+    ("file", Kind::Text, "s.path_folded {cmp}"),
     ("label", Kind::Text, "EXISTS (SELECT 1 FROM labels l WHERE l.id = s.label_id AND l.name_folded {cmp})"),
     ("metadata", Kind::Metadata, ""),
-    ("playlist_name", Kind::Text, "EXISTS (SELECT 1 FROM playlist_items pi JOIN playlists x ON x.id = pi.playlist_id WHERE pi.song_id = s.id AND (x.public = 1 OR x.user_id = $1 OR $2 = 1) AND LOWER(x.name) {cmp})"),
+    ("playlist_name", Kind::Text, "EXISTS (SELECT 1 FROM playlist_items pi JOIN playlists x ON x.id = pi.playlist_id WHERE pi.song_id = s.id AND (x.public = 1 OR x.user_id = $1 OR $2 = 1) AND x.name_folded {cmp})"),
     ("favorite", Kind::Text, "EXISTS (SELECT 1 FROM flags f WHERE f.user_id = $1 AND f.object_kind = 'song' AND f.object_id = s.id) AND s.title_folded {cmp}"),
     ("tag", Kind::Text, "EXISTS (SELECT 1 FROM song_genres sg JOIN genres g ON g.id = sg.genre_id WHERE sg.song_id = s.id AND g.name_folded {cmp})"),
     ("album_tag", Kind::Text, "EXISTS (SELECT 1 FROM songs y JOIN song_genres sg ON sg.song_id = y.id JOIN genres g ON g.id = sg.genre_id WHERE y.album_id = s.album_id AND g.name_folded {cmp})"),
@@ -181,17 +181,17 @@ const ARTIST_FIELDS: &[Field] = &[
 ];
 
 const PLAYLIST_FIELDS: &[Field] = &[
-    ("title", Kind::Text, "LOWER(p.name) {cmp}"),
-    ("name", Kind::Text, "LOWER(p.name) {cmp}"),
+    ("title", Kind::Text, "p.name_folded {cmp}"),
+    ("name", Kind::Text, "p.name_folded {cmp}"),
 ];
 
-const USER_FIELDS: &[Field] = &[("username", Kind::Text, "LOWER(u.username) {cmp}")];
+const USER_FIELDS: &[Field] = &[("username", Kind::Text, "u.username_folded {cmp}")];
 
 const VIDEO_FIELDS: &[Field] = &[
     ("title", Kind::Text, "v.title_folded {cmp}"),
     ("name", Kind::Text, "v.title_folded {cmp}"),
-    ("file", Kind::Text, "LOWER(v.path) {cmp}"),
-    ("filename", Kind::Text, "LOWER(v.path) {cmp}"),
+    ("file", Kind::Text, "v.path_folded {cmp}"),
+    ("filename", Kind::Text, "v.path_folded {cmp}"),
 ];
 
 /// Labels, matched through the songs' label: a song has one label at most, so a rule
@@ -210,7 +210,7 @@ const LABEL_FIELDS: &[Field] = &[
     (
         "category",
         Kind::Text,
-        "EXISTS (SELECT 1 FROM labels l WHERE l.id = s.label_id AND LOWER(l.category) {cmp})",
+        "EXISTS (SELECT 1 FROM labels l WHERE l.id = s.label_id AND l.category_folded {cmp})",
     ),
 ];
 

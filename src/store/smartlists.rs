@@ -78,8 +78,8 @@ impl Store {
             serde_json::to_string(&stored).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let now = now();
         let row = sqlx::query(
-            "INSERT INTO smart_playlists (name, user_id, public, rules, match_operator, random, item_limit, created, updated) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+            "INSERT INTO smart_playlists (name, user_id, public, rules, match_operator, random, item_limit, created, updated, name_folded) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING id",
         )
         .bind(name)
         .bind(user_id)
@@ -89,6 +89,7 @@ impl Store {
         .bind(random as i64)
         .bind(limit.max(0))
         .bind(now)
+        .bind(super::fold(name))
         .fetch_one(&self.pool)
         .await?;
         Ok(row.get(0))

@@ -189,14 +189,15 @@ impl Store {
                 .await?;
         }
         let inserted = sqlx::query(
-            "INSERT INTO users (username, fullname, access, password_hash, email, disabled, created) \
-             SELECT $1, '', $2, $3, '', 0, $4 WHERE NOT EXISTS (SELECT 1 FROM users) \
+            "INSERT INTO users (username, fullname, access, password_hash, email, disabled, created, username_folded) \
+             SELECT $1, '', $2, $3, '', 0, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM users) \
              ON CONFLICT (username) DO NOTHING",
         )
         .bind(username.trim())
         .bind(access::ADMIN)
         .bind(sha256_hex(password))
         .bind(now())
+        .bind(super::fold(username.trim()))
         .execute(&mut *conn)
         .await;
         if self.engine == super::Engine::Postgres {
@@ -218,7 +219,7 @@ impl Store {
             ));
         }
         sqlx::query(
-            "INSERT INTO users (username, fullname, access, password_hash, email, disabled, created) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO users (username, fullname, access, password_hash, email, disabled, created, username_folded) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(username)
         .bind(new.fullname)
@@ -227,6 +228,7 @@ impl Store {
         .bind(new.email)
         .bind(new.disabled as i64)
         .bind(now())
+        .bind(super::fold(username))
         .execute(&self.pool)
         .await
         .map_err(|e| match e {

@@ -8,6 +8,7 @@ mod browse;
 mod defects;
 mod diskfull;
 mod errors;
+mod folding;
 mod media;
 mod playlists;
 mod scan;
