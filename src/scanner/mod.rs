@@ -226,8 +226,12 @@ async fn read_and_write(
             break;
         }
     }
-    let _ = reader.await;
-    Ok(total)
+    // A reader that panicked closed the channel early: the loop above ended as if
+    // every file had been read. Fail the scan rather than report a short one.
+    match reader.await {
+        Ok(_) => Ok(total),
+        Err(error) => anyhow::bail!("reading tags failed: {error}"),
+    }
 }
 
 fn read_file(

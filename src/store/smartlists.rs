@@ -104,8 +104,15 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
+        // Rules that cannot be read are an error, never "no rules" (which would
+        // match every song).
         let stored: Vec<StoredRule> =
-            serde_json::from_str(&row.get::<String, _>(4)).unwrap_or_default();
+            serde_json::from_str(&row.get::<String, _>(4)).map_err(|e| {
+                tracing::error!("smart playlist {id}: unreadable rules: {e}");
+                StoreError::Invalid(format!(
+                    "smart playlist smart_{id} has rules that cannot be read"
+                ))
+            })?;
         let public = row.get::<i64, _>(3) != 0;
         let limit: i64 = row.get(7);
         Ok(Some(SmartList {
@@ -149,10 +156,19 @@ impl Store {
             return Ok(Vec::new());
         }
         let count = limit.unwrap_or(i64::MAX).min(cap - offset);
-        Ok(self
+        match self
             .search_ids(user_id, false, &list.search, offset, count)
             .await?
-            .unwrap_or_default())
+        {
+            Ok(ids) => Ok(ids),
+            // Checked when the list was saved; a rule that no longer compiles (a
+            // metadata field gone, say) is reported, not read as "no songs".
+            Err((index, error)) => Err(StoreError::Invalid(format!(
+                "smart playlist {}: rule {} cannot be run ({error:?})",
+                list.row.id,
+                index + 1
+            ))),
+        }
     }
 
     pub async fn smartlists(&self) -> StoreResult<Vec<SmartList>> {

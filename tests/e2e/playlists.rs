@@ -731,3 +731,38 @@ on_both_engines!(smart_playlists, |server: TestServer| async move {
         1
     );
 });
+
+// Stored rules that cannot be read are an error, never "every song".
+on_both_engines!(
+    unreadable_smart_rules_are_an_error,
+    |server: TestServer| async move {
+        let admin = server.admin_token().await;
+        server
+            .cli(&[
+                "smartlist",
+                "add",
+                "Jazz",
+                "--user",
+                "admin",
+                "--rule",
+                "title:0:tone",
+            ])
+            .unwrap();
+        let good = call(&server, &admin, "playlist_songs", &[("filter", "smart_1")]).await;
+        let good_count = good.as_array().map_or(0, Vec::len);
+        assert!(good_count > 0, "{good}");
+        server
+            .sql("UPDATE smart_playlists SET rules = 'not json'")
+            .await;
+        let broken = call(&server, &admin, "playlist_songs", &[("filter", "smart_1")]).await;
+        assert!(broken.as_array().is_none(), "no list: {broken}");
+        assert_eq!(broken["error"]["code"], json!("400"), "{broken}");
+        assert!(
+            broken["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("smart_1"),
+            "{broken}"
+        );
+    }
+);
