@@ -1,10 +1,13 @@
 //! tonearm: a fast, self-hosted music and video server speaking Ampache's API.
 
 mod api;
+mod app;
 mod cli;
 mod config;
 mod files;
 mod media;
+mod model;
+mod params;
 mod scanner;
 mod server;
 mod store;

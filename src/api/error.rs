@@ -79,6 +79,18 @@ impl ApiError {
     }
 }
 
+/// Parameter errors, as Ampache reports them.
+impl From<crate::model::ParamError> for ApiError {
+    fn from(error: crate::model::ParamError) -> ApiError {
+        use crate::model::ParamError;
+        match error {
+            ParamError::Missing(name) => ApiError::missing(&name),
+            ParamError::Bad { name, why } => ApiError::bad_parameter(&name, &why),
+            ParamError::TooMany(max) => ApiError::too_many_parameters(max),
+        }
+    }
+}
+
 impl From<crate::store::StoreError> for ApiError {
     fn from(error: crate::store::StoreError) -> ApiError {
         match error {

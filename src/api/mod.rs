@@ -9,7 +9,6 @@ pub mod encode;
 pub mod error;
 mod methods;
 pub use methods::parse_version;
-pub mod params;
 pub mod reply;
 
 use std::net::{IpAddr, SocketAddr};
@@ -22,60 +21,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-use crate::config::Settings;
+use crate::params::Params;
 use crate::store::acl::{AclDecision, AclKind};
+use crate::store::now;
 use crate::store::sessions::Session;
-use crate::store::{now, Store};
 use encode::Format;
 use error::ApiError;
-use params::Params;
 use reply::Reply;
 
-/// Both ends of a client's connection: whom it came from, and which of our addresses
-/// it reached (the only host a response's URLs may name without configuration).
-#[derive(Debug, Clone, Copy)]
-pub struct Connection {
-    pub peer: SocketAddr,
-    pub local: SocketAddr,
-}
-
-/// The server's listener: TCP, with Nagle's algorithm off on every connection, so
-/// small answers (a redirect, a ping) do not wait for the peer's delayed ACK.
-pub struct Listener(pub tokio::net::TcpListener);
-
-impl axum::serve::Listener for Listener {
-    type Io = tokio::net::TcpStream;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        let (stream, peer) = axum::serve::Listener::accept(&mut self.0).await;
-        if let Err(e) = stream.set_nodelay(true) {
-            tracing::debug!("cannot set TCP_NODELAY: {e}");
-        }
-        (stream, peer)
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.0.local_addr()
-    }
-}
-
-impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, Listener>>
-    for Connection
-{
-    fn connect_info(stream: axum::serve::IncomingStream<'_, Listener>) -> Connection {
-        let peer = *stream.remote_addr();
-        let local = stream.io().local_addr().unwrap_or(peer);
-        Connection { peer, local }
-    }
-}
-
-/// What every request handler can reach. Holds nothing a request needs beyond the
-/// store, so any number of processes can serve the same database.
-pub struct AppState {
-    pub store: Store,
-    pub settings: Settings,
-}
+pub use crate::app::{AppState, Connection, Listener};
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
@@ -165,13 +119,16 @@ const PARSE_INLINE_MAX: usize = 64 * 1024;
 async fn parse_params(uri: &Uri, body: Option<&[u8]>) -> Result<Params, ApiError> {
     let size = uri.query().map_or(0, str::len) + body.map_or(0, <[u8]>::len);
     if size <= PARSE_INLINE_MAX {
-        return Params::parse(uri.query(), body);
+        return Ok(Params::parse(uri.query(), body)?);
     }
     let query = uri.query().map(str::to_owned);
     let body = body.map(<[u8]>::to_vec);
-    tokio::task::spawn_blocking(move || Params::parse(query.as_deref(), body.as_deref()))
+    match tokio::task::spawn_blocking(move || Params::parse(query.as_deref(), body.as_deref()))
         .await
-        .unwrap_or_else(|_| Err(ApiError::internal()))
+    {
+        Ok(parsed) => Ok(parsed?),
+        Err(_) => Err(ApiError::internal()),
+    }
 }
 
 fn redirect(url: &str) -> Response {

@@ -1,7 +1,8 @@
 //! What API methods return: typed values, turned into XML or JSON only by the encoders.
 
-use crate::store::browse::{AlbumRow, ArtistRow, GenreRow, Named, PlaylistRow, SongRow, VideoRow};
-use crate::store::social::{ActivityRow, ShoutRow};
+use crate::model::{
+    ActivityRow, AlbumRow, ArtistRow, GenreRow, Named, PlaylistRow, ShoutRow, SongRow, VideoRow,
+};
 
 /// Library-wide figures shared by the handshake and an authenticated ping.
 #[derive(Debug, Clone)]
@@ -42,7 +43,7 @@ pub struct Ping {
 /// user themself or an admin).
 #[derive(Debug, Clone)]
 pub struct UserView {
-    pub user: crate::store::users::User,
+    pub user: crate::model::User,
     pub full: bool,
 }
 

@@ -10,13 +10,13 @@ use axum::response::{IntoResponse, Response};
 
 use super::art::{self, ArtObject, Fit};
 use super::{authenticate, internal_error, text};
-use crate::api::params::Params;
-use crate::api::AppState;
+use crate::app::AppState;
+use crate::params::Params;
 use crate::store::acl::AclKind;
 
 pub async fn image(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(connection): ConnectInfo<crate::api::Connection>,
+    ConnectInfo(connection): ConnectInfo<crate::app::Connection>,
     uri: Uri,
 ) -> Response {
     let Ok(params) = Params::parse(uri.query(), None) else {

@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-use crate::api::AppState;
+use crate::app::AppState;
 use crate::store::acl::{AclDecision, AclKind};
 use crate::store::sessions::Session;
 

@@ -18,9 +18,9 @@ use axum::response::Response;
 use super::file_body::file_body;
 use super::range::ByteRange;
 use super::{authenticate, internal_error, text, urls};
-use crate::api::params::Params;
-use crate::api::AppState;
+use crate::app::AppState;
 use crate::files::OpenError;
+use crate::params::Params;
 use crate::store::acl::AclKind;
 use crate::store::media::{MediaFile, MediaKind};
 use crate::store::now;
@@ -28,7 +28,7 @@ use crate::store::sessions::Session;
 
 pub async fn play(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(connection): ConnectInfo<crate::api::Connection>,
+    ConnectInfo(connection): ConnectInfo<crate::app::Connection>,
     method: Method,
     headers: HeaderMap,
     uri: Uri,

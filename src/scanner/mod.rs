@@ -15,8 +15,9 @@ use std::time::Instant;
 use anyhow::Context;
 use tokio::sync::mpsc;
 
+use crate::model::{FolderArt, KnownFile, ScannedFile};
 use crate::store::catalogs::{Catalog, CatalogKind};
-use crate::store::library::{KnownFile, LibraryWriter, ScannedFile};
+use crate::store::library::LibraryWriter;
 use crate::store::Store;
 use walk::FoundFile;
 
@@ -196,10 +197,12 @@ async fn read_and_write(
 ) -> anyhow::Result<crate::store::library::BatchOutcome> {
     let (sender, mut receiver) = mpsc::channel::<ScannedFile>(BATCH_SIZE * 2);
     let kind = catalog.kind;
+    // Each folder's cover is measured once, by whichever reader thread needs it first.
+    let measured: std::sync::Mutex<HashMap<std::path::PathBuf, FolderArt>> = Default::default();
     let reader = tokio::task::spawn_blocking(move || {
         use rayon::prelude::*;
         files.into_par_iter().try_for_each(|file| {
-            let scanned = read_file(file, kind, &folder_art);
+            let scanned = read_file(file, kind, &folder_art, &measured);
             // A closed channel means the writer failed; stop reading.
             sender.blocking_send(scanned).map_err(|_| ())
         })
@@ -238,6 +241,7 @@ fn read_file(
     file: FoundFile,
     kind: CatalogKind,
     folder_art: &HashMap<std::path::PathBuf, std::path::PathBuf>,
+    measured: &std::sync::Mutex<HashMap<std::path::PathBuf, FolderArt>>,
 ) -> ScannedFile {
     let path = std::path::Path::new(&file.path);
     match kind {
@@ -252,7 +256,8 @@ fn read_file(
             Ok(info) => {
                 let folder = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
                 ScannedFile::Track {
-                    folder_art: walk::art_for_folder(&folder, folder_art),
+                    folder_art: walk::art_for_folder(&folder, folder_art)
+                        .map(|image| measure(image, measured)),
                     path: file.path,
                     size: file.size,
                     mtime: file.mtime,
@@ -267,4 +272,31 @@ fn read_file(
             },
         },
     }
+}
+
+/// The cover image with its type and pixel size, measured once per image.
+fn measure(
+    image: std::path::PathBuf,
+    measured: &std::sync::Mutex<HashMap<std::path::PathBuf, FolderArt>>,
+) -> FolderArt {
+    if let Some(art) = measured.lock().ok().and_then(|m| m.get(&image).cloned()) {
+        return art;
+    }
+    let mime = if tags::extension(&image) == "png" {
+        "image/png"
+    } else {
+        "image/jpeg"
+    };
+    // The header alone gives the size; an unreadable image counts as 0 x 0.
+    let (width, height) = image::image_dimensions(&image).unwrap_or((0, 0));
+    let art = FolderArt {
+        path: image.clone(),
+        mime,
+        width,
+        height,
+    };
+    if let Ok(mut measured) = measured.lock() {
+        measured.insert(image, art.clone());
+    }
+    art
 }

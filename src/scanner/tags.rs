@@ -2,58 +2,12 @@
 
 use std::path::Path;
 
+use crate::model::{TrackInfo, UNKNOWN_ALBUM, UNKNOWN_ARTIST};
 use lofty::config::{ParseOptions, ParsingMode};
 use lofty::file::FileType;
 use lofty::prelude::*;
 use lofty::probe::Probe;
 use lofty::tag::Tag;
-
-/// Everything the store keeps about an audio file, read from its tags and stream.
-#[derive(Debug, Clone, Default)]
-pub struct TrackInfo {
-    pub title: String,
-    /// Every credited track artist, in tag order; never empty.
-    pub artists: Vec<String>,
-    pub album: String,
-    pub album_artist: Option<String>,
-    pub compilation: bool,
-    pub track: i64,
-    pub track_total: i64,
-    pub disc: i64,
-    pub disc_total: i64,
-    pub year: i64,
-    /// One genre per value; a value "Rock;Pop" counts as two.
-    pub genres: Vec<String>,
-    pub composer: Option<String>,
-    pub comment: Option<String>,
-    pub lyrics: Option<String>,
-    pub mbid: Option<String>,
-    pub album_mbid: Option<String>,
-    pub artist_mbid: Option<String>,
-    pub album_artist_mbid: Option<String>,
-    pub rg_track_gain: Option<f64>,
-    pub rg_track_peak: Option<f64>,
-    pub rg_album_gain: Option<f64>,
-    pub rg_album_peak: Option<f64>,
-    pub duration: f64,
-    /// Bits per second.
-    pub bitrate: i64,
-    pub sample_rate: i64,
-    pub channels: i64,
-    pub mime: &'static str,
-    pub embedded_art: bool,
-    /// Width and height of the embedded picture, when it can be decoded.
-    pub art_size: Option<(u32, u32)>,
-    /// The record label (publisher).
-    pub label: Option<String>,
-    /// Tags no column holds, as (lower-case field name, value): BPM, ISRC, MOOD,
-    /// custom fields. Several values of one field are joined with "; ".
-    pub metadata: Vec<(String, String)>,
-}
-
-pub const UNKNOWN_ARTIST: &str = "Unknown Artist";
-pub const UNKNOWN_ALBUM: &str = "Unknown Album";
-pub const VARIOUS_ARTISTS: &str = "Various Artists";
 
 /// The extensions the scanner treats as audio.
 pub const AUDIO_EXTENSIONS: &[&str] = &[

@@ -2,7 +2,6 @@
 //! the files a scan had to skip; plus the stored counts the API shows.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use sqlx::Row as _;
 
@@ -11,58 +10,9 @@ use crate::values;
 
 use super::counts::{self, Touched};
 use super::{fold, now, sort_key, Store, StoreResult};
-use crate::scanner::tags::{TrackInfo, UNKNOWN_ARTIST, VARIOUS_ARTISTS};
+use crate::model::{TrackInfo, UNKNOWN_ARTIST, VARIOUS_ARTISTS};
 
-/// What the store knows of a file from an earlier scan.
-#[derive(Debug, Clone, Copy)]
-pub struct KnownFile {
-    pub size: i64,
-    pub mtime: i64,
-    pub kind: KnownKind,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KnownKind {
-    Song,
-    Video,
-    Skipped,
-}
-
-/// One scanned file, ready to be written.
-#[derive(Debug)]
-pub enum ScannedFile {
-    Track {
-        path: String,
-        size: i64,
-        mtime: i64,
-        info: Box<TrackInfo>,
-        /// A cover image in the file's folder (cover/folder/front .jpg/.png).
-        folder_art: Option<PathBuf>,
-    },
-    Video {
-        path: String,
-        size: i64,
-        mtime: i64,
-        title: String,
-        mime: &'static str,
-    },
-    Skipped {
-        path: String,
-        size: i64,
-        mtime: i64,
-        reason: String,
-    },
-}
-
-impl ScannedFile {
-    pub fn path(&self) -> &str {
-        match self {
-            ScannedFile::Track { path, .. }
-            | ScannedFile::Video { path, .. }
-            | ScannedFile::Skipped { path, .. } => path,
-        }
-    }
-}
+pub use crate::model::{FolderArt, KnownFile, KnownKind, ScannedFile};
 
 /// Library-wide totals, as the handshake and ping report them.
 #[derive(Debug, Clone, Copy, Default)]
@@ -419,7 +369,7 @@ impl LibraryWriter {
         tx: &mut Tx<'_>,
         file: TrackFile<'_>,
         info: &TrackInfo,
-        folder_art: Option<PathBuf>,
+        folder_art: Option<FolderArt>,
         now: i64,
         touched: &mut Touched,
     ) -> StoreResult<PendingSong> {
@@ -465,18 +415,11 @@ impl LibraryWriter {
                 now,
             )
             .await?;
-        if let Some(image) = folder_art {
+        if let Some(art) = folder_art {
             if self.albums_with_file_art.insert(album_id) {
-                let mime = if crate::scanner::tags::extension(&image) == "png" {
-                    "image/png"
-                } else {
-                    "image/jpeg"
-                };
-                // The header alone gives the size; an unreadable image counts as 0 x 0.
-                let (width, height) = image::image_dimensions(&image).unwrap_or((0, 0));
                 tx.execute(&Sql::bound(
                     "UPDATE albums SET art_kind = 'file', art_path = $1, art_mime = $2, art_width = $3, art_height = $4 WHERE id = $5",
-                    values![image.to_string_lossy().into_owned(), mime, i64::from(width), i64::from(height), album_id],
+                    values![art.path.to_string_lossy().into_owned(), art.mime, i64::from(art.width), i64::from(art.height), album_id],
                 ))
                 .await?;
             }

@@ -2,27 +2,9 @@
 
 use sqlx::Row;
 
-use super::browse::Named;
 use super::userdata::{record_activity, ObjectKind};
 use super::{now, Store, StoreResult};
-
-#[derive(Debug, Clone)]
-pub struct ShoutRow {
-    pub id: i64,
-    pub date: i64,
-    pub text: String,
-    pub user: Named,
-}
-
-#[derive(Debug, Clone)]
-pub struct ActivityRow {
-    pub id: i64,
-    pub date: i64,
-    pub object_type: String,
-    pub object_id: i64,
-    pub action: String,
-    pub user: Named,
-}
+pub use crate::model::{ActivityRow, Named, ShoutRow};
 
 /// Which users' activity a timeline shows.
 #[derive(Debug, Clone, Copy)]

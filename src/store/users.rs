@@ -7,39 +7,7 @@ use sqlx::Row;
 
 use super::{now, Store, StoreError, StoreResult};
 
-/// Ampache's access levels.
-pub mod access {
-    pub const GUEST: i64 = 5;
-    pub const USER: i64 = 25;
-    pub const CONTENT_MANAGER: i64 = 50;
-    pub const CATALOG_MANAGER: i64 = 75;
-    pub const ADMIN: i64 = 100;
-
-    /// Parses a level name (or number) as given on the command line.
-    pub fn parse(text: &str) -> Option<i64> {
-        match text.to_ascii_lowercase().as_str() {
-            "guest" => Some(GUEST),
-            "user" => Some(USER),
-            "manager" | "content_manager" => Some(CONTENT_MANAGER),
-            "catalog_manager" => Some(CATALOG_MANAGER),
-            "admin" => Some(ADMIN),
-            other => other
-                .parse::<i64>()
-                .ok()
-                .filter(|n| [0, GUEST, USER, CONTENT_MANAGER, CATALOG_MANAGER, ADMIN].contains(n)),
-        }
-    }
-
-    pub fn name(level: i64) -> &'static str {
-        match level {
-            l if l >= ADMIN => "admin",
-            l if l >= CATALOG_MANAGER => "catalog_manager",
-            l if l >= CONTENT_MANAGER => "manager",
-            l if l >= USER => "user",
-            _ => "guest",
-        }
-    }
-}
+pub use crate::model::access;
 
 #[derive(Debug, Clone)]
 pub struct User {
@@ -63,6 +31,25 @@ pub const USER_COLUMNS: &str =
     "u.id, u.username, u.fullname, u.email, u.website, u.access, u.password_hash, u.apikey, u.disabled, u.created, u.last_seen, u.state, u.city, u.fullname_public";
 
 impl User {
+    /// The user without their secrets, for everything above the store.
+    pub fn public(&self) -> crate::model::User {
+        crate::model::User {
+            id: self.id,
+            username: self.username.clone(),
+            fullname: self.fullname.clone(),
+            email: self.email.clone(),
+            website: self.website.clone(),
+            state: self.state.clone(),
+            city: self.city.clone(),
+            fullname_public: self.fullname_public,
+            access: self.access,
+            apikey: self.apikey.clone(),
+            disabled: self.disabled,
+            created: self.created,
+            last_seen: self.last_seen,
+        }
+    }
+
     /// Decodes the columns of [`USER_COLUMNS`] from a native row.
     pub fn decode(r: &mut dyn super::db::Row) -> StoreResult<User> {
         Ok(User {

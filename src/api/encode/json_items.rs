@@ -4,8 +4,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::api::reply::{Album, Artist, Song, Video};
-use crate::store::browse::{GenreRow, Named, Opinion, PlaylistRow};
-use crate::store::social::{ActivityRow, ShoutRow};
+use crate::model::{ActivityRow, GenreRow, Named, Opinion, PlaylistRow, ShoutRow};
 
 /// A song as JSON, serialised straight from borrowed fields: song lists are the
 /// largest answers, so they skip building a map per song.

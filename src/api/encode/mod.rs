@@ -111,7 +111,7 @@ pub fn iso8601(seconds: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::browse::{Named, Opinion, SongRow};
+    use crate::model::{Named, Opinion, SongRow};
 
     fn song(id: i64) -> Song {
         Song {

@@ -5,8 +5,7 @@ use std::fmt::Write;
 
 use super::xml::{cdata, push_cdata};
 use crate::api::reply::{Album, Artist, Index, Song, Video};
-use crate::store::browse::{GenreRow, Named, Opinion, PlaylistRow};
-use crate::store::social::{ActivityRow, ShoutRow};
+use crate::model::{ActivityRow, GenreRow, Named, Opinion, PlaylistRow, ShoutRow};
 
 /// Writes elements at one indentation depth.
 struct Out<'a> {

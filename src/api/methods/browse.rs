@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 
 use crate::api::error::ApiError;
-use crate::api::params::Params;
 use crate::api::reply::{Album, Artist, Document, Index, Listing, Reply, Song};
 use crate::api::Request;
 use crate::media::urls;
+use crate::params::Params;
 use crate::store::browse::{
     AlbumRow, AlbumScope, ArtistRow, ArtistScope, LibraryTable, ListFilter, NameFilter, Page,
     SongRow, SongScope, TimeRange,
@@ -341,7 +341,7 @@ fn parse_instant(text: &str) -> Option<i64> {
 }
 
 fn id(params: &Params) -> Result<i64, ApiError> {
-    params.object_id(&["filter", "id"])
+    Ok(params.object_id(&["filter", "id"])?)
 }
 
 /// Fails with 404 unless the parent of a child list exists.

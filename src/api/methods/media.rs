@@ -2,11 +2,11 @@
 //! client to the play endpoint with a 302; `get_art` answers with the image itself.
 
 use crate::api::error::ApiError;
-use crate::api::params::Params;
 use crate::api::reply::Reply;
 use crate::api::Request;
 use crate::media::art::{self, ArtObject, Fit};
 use crate::media::urls;
+use crate::params::Params;
 use crate::store::media::{MediaFile, MediaKind};
 use crate::store::sessions::Session;
 

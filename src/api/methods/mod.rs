@@ -11,9 +11,9 @@ mod users;
 pub use session::parse_version;
 
 use super::error::ApiError;
-use super::params::Params;
 use super::reply::Reply;
 use super::Request;
+use crate::params::Params;
 use crate::store::sessions::Session;
 
 /// How a method deals with the session.

@@ -2,9 +2,9 @@
 
 use super::browse::Browser;
 use crate::api::error::ApiError;
-use crate::api::params::Params;
 use crate::api::reply::{Document, Index, Reply};
 use crate::api::Request;
+use crate::params::Params;
 use crate::store::browse::{LibraryTable, Page, SongScope};
 use crate::store::playlists::Playlist;
 use crate::store::sessions::Session;

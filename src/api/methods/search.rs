@@ -3,10 +3,10 @@
 
 use super::browse::{in_order, Browser, Include};
 use crate::api::error::ApiError;
-use crate::api::params::Params;
 use crate::api::reply::{Document, Reply, Video};
 use crate::api::Request;
 use crate::media::urls;
+use crate::params::Params;
 use crate::store::browse::{AlbumScope, ArtistScope, Named, Page};
 use crate::store::search::{Rule, RuleError, Search, SearchType};
 use crate::store::sessions::Session;

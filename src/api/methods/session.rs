@@ -1,9 +1,9 @@
 //! handshake, ping and goodbye (spec section 2).
 
 use crate::api::error::ApiError;
-use crate::api::params::Params;
 use crate::api::reply::{Document, Handshake, Ping, Reply, ServerStats};
 use crate::api::Request;
+use crate::params::Params;
 use crate::store::acl::{AclDecision, AclKind};
 use crate::store::now;
 use crate::store::sessions::NewSession;

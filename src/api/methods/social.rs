@@ -1,9 +1,9 @@
 //! followers, following, toggle_follow, last_shouts, timeline, friends_timeline.
 
 use crate::api::error::ApiError;
-use crate::api::params::Params;
 use crate::api::reply::{Document, Reply};
 use crate::api::Request;
+use crate::params::Params;
 use crate::store::sessions::Session;
 use crate::store::social::TimelineOf;
 use crate::store::users::User;

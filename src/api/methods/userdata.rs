@@ -1,9 +1,9 @@
 //! rate, flag, record_play and scrobble: what a user says about the library.
 
 use crate::api::error::ApiError;
-use crate::api::params::Params;
 use crate::api::reply::{Document, Reply};
 use crate::api::Request;
+use crate::params::Params;
 use crate::store::now;
 use crate::store::sessions::Session;
 use crate::store::userdata::ObjectKind;

@@ -1,9 +1,9 @@
 //! User methods.
 
 use crate::api::error::ApiError;
-use crate::api::params::Params;
 use crate::api::reply::{Document, Reply, UserView};
 use crate::api::Request;
+use crate::params::Params;
 use crate::store::sessions::Session;
 use crate::store::users::{access, sha256_hex, NewUser, UserChanges};
 
@@ -21,7 +21,10 @@ pub async fn user(
         .await?
         .ok_or_else(|| ApiError::new(404, "Library item not found"))?;
     let full = user.id == session.user.id || session.user.access >= access::ADMIN;
-    Ok(Reply::Document(Document::User(UserView { user, full })))
+    Ok(Reply::Document(Document::User(UserView {
+        user: user.public(),
+        full,
+    })))
 }
 
 fn success(message: String) -> Result<Reply, ApiError> {

@@ -1,4 +1,6 @@
-//! Request parameters, from the query string and a form-encoded POST body alike.
+//! Request parameters, from the query string and a form-encoded POST body alike,
+//! for every front and the media endpoints. Errors are kinds by meaning
+//! ([`ParamError`]); each front maps them to its own codes.
 //!
 //! Parsing is strict where clients cannot mean anything sensible: invalid UTF-8,
 //! control characters, absurd lengths and a parameter given twice are refused with a
@@ -8,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use percent_encoding::percent_decode;
 
-use super::error::ApiError;
+pub use crate::model::ParamError;
 
 /// The longest value a parameter may have (a stream URL given to `url_to_song` is the
 /// longest thing a client legitimately sends).
@@ -37,7 +39,7 @@ impl Params {
     ///
     /// Linear in the size of the input: each parameter is looked up in hash maps, never
     /// compared with the ones before it, and counting stops at [`MAX_PARAMETERS`].
-    pub fn parse(query: Option<&str>, body: Option<&[u8]>) -> Result<Params, ApiError> {
+    pub fn parse(query: Option<&str>, body: Option<&[u8]>) -> Result<Params, ParamError> {
         let mut params = Params::default();
         let mut count = 0;
         let query_names = params.absorb(query.unwrap_or("").as_bytes(), None, &mut count)?;
@@ -52,7 +54,7 @@ impl Params {
         raw: &[u8],
         shadowed_by: Option<&HashSet<String>>,
         count: &mut usize,
-    ) -> Result<HashSet<String>, ApiError> {
+    ) -> Result<HashSet<String>, ParamError> {
         let mut names = HashSet::new();
         for pair in raw.split(|b| *b == b'&') {
             if pair.is_empty() {
@@ -60,18 +62,17 @@ impl Params {
             }
             *count += 1;
             if *count > MAX_PARAMETERS {
-                return Err(ApiError::too_many_parameters(MAX_PARAMETERS));
+                return Err(ParamError::TooMany(MAX_PARAMETERS));
             }
             let (raw_name, raw_value) = match pair.iter().position(|b| *b == b'=') {
                 Some(eq) => (&pair[..eq], &pair[eq + 1..]),
                 None => (pair, &b""[..]),
             };
             let name = decode(raw_name)
-                .map_err(|_| ApiError::bad_parameter("?", "parameter names must be valid UTF-8"))?;
-            let value =
-                decode(raw_value).map_err(|_| ApiError::bad_parameter(&name, "not valid UTF-8"))?;
+                .map_err(|_| ParamError::bad("?", "parameter names must be valid UTF-8"))?;
+            let value = decode(raw_value).map_err(|_| ParamError::bad(&name, "not valid UTF-8"))?;
             if name.len() > 64 || name.chars().any(char::is_control) {
-                return Err(ApiError::bad_parameter(
+                return Err(ParamError::bad(
                     &printable(&name),
                     "not a valid parameter name",
                 ));
@@ -82,7 +83,7 @@ impl Params {
                 MAX_VALUE_LEN
             };
             if value.chars().count() > max {
-                return Err(ApiError::bad_parameter(
+                return Err(ParamError::bad(
                     &name,
                     &format!("longer than {max} characters"),
                 ));
@@ -91,10 +92,7 @@ impl Params {
                 .chars()
                 .any(|c| c.is_control() && c != '\t' && c != '\n' && c != '\r')
             {
-                return Err(ApiError::bad_parameter(
-                    &name,
-                    "contains control characters",
-                ));
+                return Err(ParamError::bad(&name, "contains control characters"));
             }
             if let Some(list_name) = name.strip_suffix("[]") {
                 self.lists
@@ -107,7 +105,7 @@ impl Params {
                 continue;
             }
             if !names.insert(name.clone()) {
-                return Err(ApiError::bad_parameter(&name, "given more than once"));
+                return Err(ParamError::bad(&name, "given more than once"));
             }
             self.values.insert(name, value);
         }
@@ -122,30 +120,31 @@ impl Params {
             .filter(|v| !v.is_empty())
     }
 
-    pub fn require(&self, name: &str) -> Result<&str, ApiError> {
-        self.get(name).ok_or_else(|| ApiError::missing(name))
+    pub fn require(&self, name: &str) -> Result<&str, ParamError> {
+        self.get(name)
+            .ok_or_else(|| ParamError::Missing(name.to_string()))
     }
 
     /// A whole number, if given; anything else is an error naming the parameter.
-    pub fn integer(&self, name: &str) -> Result<Option<i64>, ApiError> {
+    pub fn integer(&self, name: &str) -> Result<Option<i64>, ParamError> {
         match self.get(name) {
             None => Ok(None),
             Some(text) => text
                 .trim()
                 .parse::<i64>()
                 .map(Some)
-                .map_err(|_| ApiError::bad_parameter(name, "expected a whole number")),
+                .map_err(|_| ParamError::bad(name, "expected a whole number")),
         }
     }
 
     /// Paging as every list method takes it: `offset` (default 0) and `limit`
     /// (default 5000; `none` for no limit; 0 means the default).
-    pub fn paging(&self) -> Result<Paging, ApiError> {
+    pub fn paging(&self) -> Result<Paging, ParamError> {
         let offset = match self.integer("offset")? {
             None => 0,
             Some(n) if (0..=MAX_COUNT).contains(&n) => n,
             Some(_) => {
-                return Err(ApiError::bad_parameter(
+                return Err(ParamError::bad(
                     "offset",
                     "must be between 0 and 1000000000000",
                 ))
@@ -158,7 +157,7 @@ impl Params {
                 Some(0) | None => Some(DEFAULT_LIMIT),
                 Some(n) if (1..=MAX_COUNT).contains(&n) => Some(n),
                 Some(_) => {
-                    return Err(ApiError::bad_parameter(
+                    return Err(ParamError::bad(
                         "limit",
                         "must be a positive whole number or 'none'",
                     ))
@@ -186,27 +185,27 @@ impl Params {
     }
 
     /// `0`/`1` (or `false`/`true`).
-    pub fn boolean(&self, name: &str) -> Result<Option<bool>, ApiError> {
+    pub fn boolean(&self, name: &str) -> Result<Option<bool>, ParamError> {
         match self.get(name).map(|v| v.trim().to_ascii_lowercase()) {
             None => Ok(None),
             Some(v) if v == "1" || v == "true" => Ok(Some(true)),
             Some(v) if v == "0" || v == "false" => Ok(Some(false)),
-            Some(_) => Err(ApiError::bad_parameter(name, "expected 0 or 1")),
+            Some(_) => Err(ParamError::bad(name, "expected 0 or 1")),
         }
     }
 
     /// An object id from the first of `names` given (API4 calls it `filter` on browse
     /// methods and `id` on media methods; clients of newer versions send either).
-    pub fn object_id(&self, names: &[&str]) -> Result<i64, ApiError> {
+    pub fn object_id(&self, names: &[&str]) -> Result<i64, ParamError> {
         let (name, text) = names
             .iter()
             .find_map(|name| self.get(name).map(|value| (*name, value)))
-            .ok_or_else(|| ApiError::missing(names[0]))?;
+            .ok_or_else(|| ParamError::Missing(names[0].to_string()))?;
         text.trim()
             .parse::<i64>()
             .ok()
             .filter(|id| *id > 0)
-            .ok_or_else(|| ApiError::bad_parameter(name, "expected an object id"))
+            .ok_or_else(|| ParamError::bad(name, "expected an object id"))
     }
 }
 
@@ -237,7 +236,7 @@ fn printable(text: &str) -> String {
 mod tests {
     use super::*;
 
-    fn parse(query: &str) -> Result<Params, ApiError> {
+    fn parse(query: &str) -> Result<Params, ParamError> {
         Params::parse(Some(query), None)
     }
 
