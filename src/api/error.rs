@@ -98,7 +98,7 @@ impl From<crate::store::StoreError> for ApiError {
                 tracing::error!("store error: {e}");
                 ApiError::internal()
             }
-            crate::store::StoreError::Native(e) => {
+            crate::store::StoreError::Native(e) | crate::store::StoreError::Duplicate(e) => {
                 tracing::error!("store error: {e}");
                 ApiError::internal()
             }

@@ -254,7 +254,7 @@ impl Row for SqliteRow<'_, '_> {
 }
 
 fn sqlite_error(error: rusqlite::Error) -> StoreError {
-    StoreError::Native(error.to_string())
+    StoreError::from(error)
 }
 
 /// SQLite read connections, opened as needed and kept; each query takes one for its
@@ -729,6 +729,14 @@ impl Db {
             }
             Db::Postgres(pool) => pg_fetch_all(pool, &sql, decode).await,
         }
+    }
+
+    /// Runs one statement in a transaction of its own; returns the rows it changed.
+    pub async fn execute(&self, sql: Sql) -> StoreResult<u64> {
+        let mut tx = self.begin().await?;
+        let changed = tx.execute(&sql).await?;
+        tx.commit().await?;
+        Ok(changed)
     }
 
     /// Folds every row of `sql` into `init` as the rows are read, without holding

@@ -56,11 +56,34 @@ pub enum StoreError {
     Invalid(String),
     #[error("database error: {0}")]
     Native(String),
+    /// A write broke a UNIQUE or PRIMARY KEY constraint (either engine).
+    #[error("{0}")]
+    Duplicate(String),
+}
+
+impl StoreError {
+    /// Whether a write failed because the row exists already (a user name taken).
+    pub fn is_duplicate(&self) -> bool {
+        match self {
+            StoreError::Duplicate(_) => true,
+            StoreError::Db(sqlx::Error::Database(db)) => db.is_unique_violation(),
+            _ => false,
+        }
+    }
 }
 
 impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> StoreError {
-        StoreError::Native(error.to_string())
+        use rusqlite::ffi;
+        match &error {
+            rusqlite::Error::SqliteFailure(code, _)
+                if code.extended_code == ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || code.extended_code == ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+            {
+                StoreError::Duplicate(error.to_string())
+            }
+            _ => StoreError::Native(error.to_string()),
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 use super::db::{Row, Sql};
 use super::users::{random_token, User, USER_COLUMNS};
 use super::{now, Store, StoreResult};
+use crate::values;
 
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -33,28 +34,32 @@ impl Store {
         length: i64,
     ) -> StoreResult<Session> {
         let now = now();
-        sqlx::query("DELETE FROM sessions WHERE expire < $1")
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
         let token = random_token();
         let expire = now + length;
-        sqlx::query(
+        let mut tx = self.db.begin().await?;
+        tx.execute(&Sql::bound(
+            "DELETE FROM sessions WHERE expire < $1",
+            values![now],
+        ))
+        .await?;
+        tx.execute(&Sql::bound(
             "INSERT INTO sessions (token, user_id, kind, agent, ip, api_version, expire, created, geo_latitude, geo_longitude, geo_name) \
              VALUES ($1, $2, 'api', $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&token)
-        .bind(user.id)
-        .bind(&details.agent)
-        .bind(&details.ip)
-        .bind(details.api_version)
-        .bind(expire)
-        .bind(now)
-        .bind(details.geo_latitude.clone())
-        .bind(details.geo_longitude.clone())
-        .bind(details.geo_name.clone())
-        .execute(&self.pool)
+            values![
+                token.as_str(),
+                user.id,
+                details.agent.as_str(),
+                details.ip.as_str(),
+                details.api_version,
+                expire,
+                now,
+                details.geo_latitude.clone(),
+                details.geo_longitude.clone(),
+                details.geo_name.clone()
+            ],
+        ))
         .await?;
+        tx.commit().await?;
         self.touch_user(user.id).await?;
         Ok(Session {
             token,
@@ -90,30 +95,33 @@ impl Store {
         expire: i64,
         api_version: Option<i64>,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE sessions SET expire = $1, api_version = COALESCE($2, api_version) WHERE token = $3",
-        )
-        .bind(expire)
-        .bind(api_version)
-        .bind(token)
-        .execute(&self.pool)
-        .await?;
+        self.db
+            .execute(Sql::bound(
+                "UPDATE sessions SET expire = $1, api_version = COALESCE($2, api_version) WHERE token = $3",
+                values![expire, api_version, token],
+            ))
+            .await?;
         Ok(())
     }
 
     /// Ends a session; false when there was none.
     pub async fn end_session(&self, token: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM sessions WHERE token = $1")
-            .bind(token)
-            .execute(&self.pool)
+        let done = self
+            .db
+            .execute(Sql::bound(
+                "DELETE FROM sessions WHERE token = $1",
+                values![token],
+            ))
             .await?;
-        Ok(done.rows_affected() > 0)
+        Ok(done > 0)
     }
 
     pub async fn end_user_sessions(&self, user_id: i64) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&self.pool)
+        self.db
+            .execute(Sql::bound(
+                "DELETE FROM sessions WHERE user_id = $1",
+                values![user_id],
+            ))
             .await?;
         Ok(())
     }

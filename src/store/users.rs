@@ -218,11 +218,11 @@ impl Store {
         .bind(super::fold(username))
         .execute(&self.pool)
         .await
-        .map_err(|e| match e {
-            sqlx::Error::Database(db) if db.is_unique_violation() => {
+        .map_err(|e| match StoreError::from(e) {
+            e if e.is_duplicate() => {
                 StoreError::Conflict(format!("user {username:?} already exists"))
             }
-            other => StoreError::Db(other),
+            other => other,
         })?;
         self.user_by_name(username)
             .await?
