@@ -3,10 +3,10 @@
 //! Every field of every type is a template over the type's table alias, so one small
 //! compiler covers them all. User input only ever becomes a bound argument.
 
-use sqlx::Row;
-
+use super::db::{Row, Sql};
 use super::text_index::{self, IndexedColumn};
 use super::{fold, now, Store, StoreResult};
+use crate::values;
 
 /// What a search returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +41,10 @@ impl SearchType {
             SearchType::Song => ("songs s", "s.enabled = 1"),
             SearchType::Album => ("albums al", "1 = 1"),
             SearchType::Artist => ("artists ar", "1 = 1"),
-            SearchType::Playlist => ("playlists p", "(p.public = 1 OR p.user_id = $1 OR $2 = 1)"),
+            SearchType::Playlist => (
+                "playlists p",
+                "(p.public = 1 OR p.user_id = {user} OR {admin} = 1)",
+            ),
             SearchType::User => ("users u", "1 = 1"),
             SearchType::Video => ("videos v", "v.enabled = 1"),
             SearchType::Label => ("songs s", "s.enabled = 1 AND s.label_id IS NOT NULL"),
@@ -85,7 +88,7 @@ enum Kind {
     Metadata,
 }
 
-/// (field name, kind, SQL template). `$1` is the caller, `{cmp}` (text) the comparison,
+/// (field name, kind, SQL template). `{user}` is the caller (`{admin}` 1 for an admin), `{cmp}` (text) the comparison,
 /// `{kind}` the object kind for ratings/flags, `{id}` the id column.
 type Field = (&'static str, Kind, &'static str);
 
@@ -101,15 +104,15 @@ const SONG_FIELDS: &[Field] = &[
     ("file", Kind::Text, "s.path_folded {cmp}"),
     ("label", Kind::Text, "EXISTS (SELECT 1 FROM labels l WHERE l.id = s.label_id AND l.name_folded {cmp})"),
     ("metadata", Kind::Metadata, ""),
-    ("playlist_name", Kind::Text, "EXISTS (SELECT 1 FROM playlist_items pi JOIN playlists x ON x.id = pi.playlist_id WHERE pi.song_id = s.id AND (x.public = 1 OR x.user_id = $1 OR $2 = 1) AND x.name_folded {cmp})"),
-    ("favorite", Kind::Text, "EXISTS (SELECT 1 FROM flags f WHERE f.user_id = $1 AND f.object_kind = 'song' AND f.object_id = s.id) AND s.title_folded {cmp}"),
+    ("playlist_name", Kind::Text, "EXISTS (SELECT 1 FROM playlist_items pi JOIN playlists x ON x.id = pi.playlist_id WHERE pi.song_id = s.id AND (x.public = 1 OR x.user_id = {user} OR {admin} = 1) AND x.name_folded {cmp})"),
+    ("favorite", Kind::Text, "EXISTS (SELECT 1 FROM flags f WHERE f.user_id = {user} AND f.object_kind = 'song' AND f.object_id = s.id) AND s.title_folded {cmp}"),
     ("tag", Kind::Text, "EXISTS (SELECT 1 FROM song_genres sg JOIN genres g ON g.id = sg.genre_id WHERE sg.song_id = s.id AND g.name_folded {cmp})"),
     ("album_tag", Kind::Text, "EXISTS (SELECT 1 FROM songs y JOIN song_genres sg ON sg.song_id = y.id JOIN genres g ON g.id = sg.genre_id WHERE y.album_id = s.album_id AND g.name_folded {cmp})"),
     ("artist_tag", Kind::Text, "EXISTS (SELECT 1 FROM songs y JOIN song_genres sg ON sg.song_id = y.id JOIN genres g ON g.id = sg.genre_id WHERE y.artist_id = s.artist_id AND g.name_folded {cmp})"),
     ("year", Kind::Numeric, "s.year"),
     ("time", Kind::Numeric, "(s.duration / 60)"),
     ("bitrate", Kind::Numeric, "(s.bitrate / 1000)"),
-    ("myrating", Kind::Numeric, "COALESCE((SELECT r.rating FROM ratings r WHERE r.user_id = $1 AND r.object_kind = 'song' AND r.object_id = s.id), 0)"),
+    ("myrating", Kind::Numeric, "COALESCE((SELECT r.rating FROM ratings r WHERE r.user_id = {user} AND r.object_kind = 'song' AND r.object_id = s.id), 0)"),
     ("rating", Kind::Numeric, "COALESCE((SELECT AVG(r.rating) FROM ratings r WHERE r.object_kind = 'song' AND r.object_id = s.id), 0)"),
     ("albumrating", Kind::Numeric, "COALESCE((SELECT AVG(r.rating) FROM ratings r WHERE r.object_kind = 'album' AND r.object_id = s.album_id), 0)"),
     ("artistrating", Kind::Numeric, "COALESCE((SELECT AVG(r.rating) FROM ratings r WHERE r.object_kind = 'artist' AND r.object_id = s.artist_id), 0)"),
@@ -117,11 +120,11 @@ const SONG_FIELDS: &[Field] = &[
     // tonearm records no skips: nothing was ever skipped.
     ("skipped_times", Kind::Numeric, "0"),
     ("play_skip_ratio", Kind::Numeric, "(CASE WHEN EXISTS (SELECT 1 FROM plays p WHERE p.song_id = s.id) THEN 100 ELSE 0 END)"),
-    ("last_play", Kind::Days, "(SELECT MAX(p.played_at) FROM plays p WHERE p.song_id = s.id AND p.user_id = $1)"),
+    ("last_play", Kind::Days, "(SELECT MAX(p.played_at) FROM plays p WHERE p.song_id = s.id AND p.user_id = {user})"),
     ("played", Kind::Boolean, "EXISTS (SELECT 1 FROM plays p WHERE p.song_id = s.id)"),
-    ("myplayed", Kind::Boolean, "EXISTS (SELECT 1 FROM plays p WHERE p.song_id = s.id AND p.user_id = $1)"),
-    ("myplayedalbum", Kind::Boolean, "EXISTS (SELECT 1 FROM plays p JOIN songs y ON y.id = p.song_id WHERE y.album_id = s.album_id AND p.user_id = $1)"),
-    ("myplayedartist", Kind::Boolean, "EXISTS (SELECT 1 FROM plays p JOIN songs y ON y.id = p.song_id WHERE y.artist_id = s.artist_id AND p.user_id = $1)"),
+    ("myplayed", Kind::Boolean, "EXISTS (SELECT 1 FROM plays p WHERE p.song_id = s.id AND p.user_id = {user})"),
+    ("myplayedalbum", Kind::Boolean, "EXISTS (SELECT 1 FROM plays p JOIN songs y ON y.id = p.song_id WHERE y.album_id = s.album_id AND p.user_id = {user})"),
+    ("myplayedartist", Kind::Boolean, "EXISTS (SELECT 1 FROM plays p JOIN songs y ON y.id = p.song_id WHERE y.artist_id = s.artist_id AND p.user_id = {user})"),
     ("other_user", Kind::UserNumeric, "song:s.id"),
     ("other_user_album", Kind::UserNumeric, "album:s.album_id"),
     ("other_user_artist", Kind::UserNumeric, "artist:s.artist_id"),
@@ -140,18 +143,18 @@ const ALBUM_FIELDS: &[Field] = &[
     ("name", Kind::Text, "al.name_folded {cmp}"),
     ("artist", Kind::Text, "EXISTS (SELECT 1 FROM artists x WHERE x.id = al.album_artist_id AND x.name_folded {cmp})"),
     ("release_type", Kind::Text, "'' {cmp}"),
-    ("favorite", Kind::Text, "EXISTS (SELECT 1 FROM flags f WHERE f.user_id = $1 AND f.object_kind = 'album' AND f.object_id = al.id) AND al.name_folded {cmp}"),
+    ("favorite", Kind::Text, "EXISTS (SELECT 1 FROM flags f WHERE f.user_id = {user} AND f.object_kind = 'album' AND f.object_id = al.id) AND al.name_folded {cmp}"),
     ("tag", Kind::Text, "EXISTS (SELECT 1 FROM songs y JOIN song_genres sg ON sg.song_id = y.id JOIN genres g ON g.id = sg.genre_id WHERE y.album_id = al.id AND g.name_folded {cmp})"),
     ("year", Kind::Numeric, "al.year"),
     ("original_year", Kind::Numeric, "al.year"),
     ("time", Kind::Numeric, "(al.total_time / 60)"),
-    ("myrating", Kind::Numeric, "COALESCE((SELECT r.rating FROM ratings r WHERE r.user_id = $1 AND r.object_kind = 'album' AND r.object_id = al.id), 0)"),
+    ("myrating", Kind::Numeric, "COALESCE((SELECT r.rating FROM ratings r WHERE r.user_id = {user} AND r.object_kind = 'album' AND r.object_id = al.id), 0)"),
     ("rating", Kind::Numeric, "COALESCE((SELECT AVG(r.rating) FROM ratings r WHERE r.object_kind = 'album' AND r.object_id = al.id), 0)"),
     ("artistrating", Kind::Numeric, "COALESCE((SELECT AVG(r.rating) FROM ratings r WHERE r.object_kind = 'artist' AND r.object_id = al.album_artist_id), 0)"),
     ("played_times", Kind::Numeric, "(SELECT COUNT(*) FROM plays p JOIN songs y ON y.id = p.song_id WHERE y.album_id = al.id)"),
-    ("last_play", Kind::Days, "(SELECT MAX(p.played_at) FROM plays p JOIN songs y ON y.id = p.song_id WHERE y.album_id = al.id AND p.user_id = $1)"),
+    ("last_play", Kind::Days, "(SELECT MAX(p.played_at) FROM plays p JOIN songs y ON y.id = p.song_id WHERE y.album_id = al.id AND p.user_id = {user})"),
     ("played", Kind::Boolean, "EXISTS (SELECT 1 FROM plays p JOIN songs y ON y.id = p.song_id WHERE y.album_id = al.id)"),
-    ("myplayed", Kind::Boolean, "EXISTS (SELECT 1 FROM plays p JOIN songs y ON y.id = p.song_id WHERE y.album_id = al.id AND p.user_id = $1)"),
+    ("myplayed", Kind::Boolean, "EXISTS (SELECT 1 FROM plays p JOIN songs y ON y.id = p.song_id WHERE y.album_id = al.id AND p.user_id = {user})"),
     ("has_image", Kind::Boolean, "al.art_kind IS NOT NULL"),
     ("image_width", Kind::Numeric, "al.art_width"),
     ("image_height", Kind::Numeric, "al.art_height"),
@@ -163,16 +166,16 @@ const ARTIST_FIELDS: &[Field] = &[
     ("title", Kind::Text, "ar.name_folded {cmp}"),
     ("name", Kind::Text, "ar.name_folded {cmp}"),
     ("placeformed", Kind::Text, "'' {cmp}"),
-    ("favorite", Kind::Text, "EXISTS (SELECT 1 FROM flags f WHERE f.user_id = $1 AND f.object_kind = 'artist' AND f.object_id = ar.id) AND ar.name_folded {cmp}"),
+    ("favorite", Kind::Text, "EXISTS (SELECT 1 FROM flags f WHERE f.user_id = {user} AND f.object_kind = 'artist' AND f.object_id = ar.id) AND ar.name_folded {cmp}"),
     ("tag", Kind::Text, "EXISTS (SELECT 1 FROM songs y JOIN song_genres sg ON sg.song_id = y.id JOIN genres g ON g.id = sg.genre_id WHERE y.artist_id = ar.id AND g.name_folded {cmp})"),
     ("yearformed", Kind::Numeric, "0"),
     ("time", Kind::Numeric, "(ar.total_time / 60)"),
-    ("myrating", Kind::Numeric, "COALESCE((SELECT r.rating FROM ratings r WHERE r.user_id = $1 AND r.object_kind = 'artist' AND r.object_id = ar.id), 0)"),
+    ("myrating", Kind::Numeric, "COALESCE((SELECT r.rating FROM ratings r WHERE r.user_id = {user} AND r.object_kind = 'artist' AND r.object_id = ar.id), 0)"),
     ("rating", Kind::Numeric, "COALESCE((SELECT AVG(r.rating) FROM ratings r WHERE r.object_kind = 'artist' AND r.object_id = ar.id), 0)"),
     ("played_times", Kind::Numeric, "(SELECT COUNT(*) FROM plays p JOIN songs y ON y.id = p.song_id WHERE y.artist_id = ar.id)"),
-    ("last_play", Kind::Days, "(SELECT MAX(p.played_at) FROM plays p JOIN songs y ON y.id = p.song_id WHERE y.artist_id = ar.id AND p.user_id = $1)"),
+    ("last_play", Kind::Days, "(SELECT MAX(p.played_at) FROM plays p JOIN songs y ON y.id = p.song_id WHERE y.artist_id = ar.id AND p.user_id = {user})"),
     ("played", Kind::Boolean, "EXISTS (SELECT 1 FROM plays p JOIN songs y ON y.id = p.song_id WHERE y.artist_id = ar.id)"),
-    ("myplayed", Kind::Boolean, "EXISTS (SELECT 1 FROM plays p JOIN songs y ON y.id = p.song_id WHERE y.artist_id = ar.id AND p.user_id = $1)"),
+    ("myplayed", Kind::Boolean, "EXISTS (SELECT 1 FROM plays p JOIN songs y ON y.id = p.song_id WHERE y.artist_id = ar.id AND p.user_id = {user})"),
     ("has_image", Kind::Boolean, "EXISTS (SELECT 1 FROM albums x WHERE x.album_artist_id = ar.id AND x.art_kind IS NOT NULL)"),
     // The art an artist is shown with: their first album with art, as get_art picks it.
     ("image_width", Kind::Numeric, "COALESCE((SELECT x.art_width FROM albums x WHERE x.album_artist_id = ar.id AND x.art_kind IS NOT NULL ORDER BY x.sort_name, x.id LIMIT 1), (SELECT x.art_width FROM albums x WHERE x.art_kind IS NOT NULL AND EXISTS (SELECT 1 FROM songs y WHERE y.album_id = x.id AND y.artist_id = ar.id) ORDER BY x.sort_name, x.id LIMIT 1), 0)"),
@@ -263,7 +266,13 @@ enum Arg {
 /// SQL under construction: conditions and their arguments after the fixed ones.
 struct Compiler {
     args: Vec<Value>,
-    first: usize,
+    /// The caller and whether they are an admin, bound when a condition first names
+    /// them (`{user}`, `{admin}` in the templates), so that no query carries an
+    /// argument it does not use.
+    user_id: i64,
+    admin: bool,
+    user_placeholder: Option<String>,
+    admin_placeholder: Option<String>,
     /// The searches of the smart playlists that `smartplaylist` rules name, by rule.
     nested: std::collections::HashMap<usize, Search>,
     /// The metadata field ids that `metadata` rules name, by rule.
@@ -278,9 +287,60 @@ enum Value {
 }
 
 impl Compiler {
+    fn new(user_id: i64, admin: bool, engine: super::Engine) -> Compiler {
+        Compiler {
+            args: Vec::new(),
+            user_id,
+            admin,
+            user_placeholder: None,
+            admin_placeholder: None,
+            nested: std::collections::HashMap::new(),
+            metadata_fields: std::collections::HashMap::new(),
+            engine,
+        }
+    }
+
     fn bind(&mut self, value: Value) -> String {
         self.args.push(value);
-        format!("${}", self.first + self.args.len())
+        format!("${}", self.args.len())
+    }
+
+    /// `sql` with `{user}` and `{admin}` replaced by their placeholders.
+    fn fixed(&mut self, sql: &str) -> String {
+        let mut sql = sql.to_string();
+        if sql.contains("{user}") {
+            let user = match &self.user_placeholder {
+                Some(p) => p.clone(),
+                None => {
+                    let p = self.bind(Value::Int(self.user_id));
+                    self.user_placeholder = Some(p.clone());
+                    p
+                }
+            };
+            sql = sql.replace("{user}", &user);
+        }
+        if sql.contains("{admin}") {
+            let admin = match &self.admin_placeholder {
+                Some(p) => p.clone(),
+                None => {
+                    let p = self.bind(Value::Int(self.admin as i64));
+                    self.admin_placeholder = Some(p.clone());
+                    p
+                }
+            };
+            sql = sql.replace("{admin}", &admin);
+        }
+        sql
+    }
+
+    fn into_args(self) -> Vec<super::db::Value> {
+        self.args
+            .into_iter()
+            .map(|value| match value {
+                Value::Int(i) => super::db::Value::Int(i),
+                Value::Text(t) => super::db::Value::Text(t),
+            })
+            .collect()
     }
 }
 
@@ -361,9 +421,9 @@ fn id_condition(
         .map_err(|_| RuleError::BadInput("expected an id"))?;
     let placeholder = c.bind(Value::Int(id));
     let positive = match template {
-        // Only playlists the caller may read ($1 the caller, $2 admin), as `playlist`
+        // Only playlists the caller may read ({user} the caller, {admin} 1 for an admin), as `playlist`
         // and `playlist_songs` allow: someone else's private list matches nothing.
-        "playlist" => format!("EXISTS (SELECT 1 FROM playlist_items pi JOIN playlists x ON x.id = pi.playlist_id WHERE pi.song_id = {} AND pi.playlist_id = {placeholder} AND (x.public = 1 OR x.user_id = $1 OR $2 = 1))", kind.id_column()),
+        "playlist" => format!("EXISTS (SELECT 1 FROM playlist_items pi JOIN playlists x ON x.id = pi.playlist_id WHERE pi.song_id = {} AND pi.playlist_id = {placeholder} AND (x.public = 1 OR x.user_id = {{user}} OR {{admin}} = 1))", kind.id_column()),
         "catalog_of_album" => format!("EXISTS (SELECT 1 FROM songs y WHERE y.album_id = al.id AND y.catalog_id = {placeholder})"),
         column => format!("{column} = {placeholder}"),
     };
@@ -454,7 +514,18 @@ fn fuzzy_rule(
     Ok(Some((format!("COALESCE({expr}, '')"), fuzzy)))
 }
 
+/// One rule as a condition, with the caller's placeholders in place.
 fn compile_rule(
+    c: &mut Compiler,
+    kind: SearchType,
+    index: usize,
+    rule: &Rule,
+) -> Result<String, RuleError> {
+    let condition = compile_rule_text(c, kind, index, rule)?;
+    Ok(c.fixed(&condition))
+}
+
+fn compile_rule_text(
     c: &mut Compiler,
     kind: SearchType,
     index: usize,
@@ -638,68 +709,68 @@ impl Store {
             return Ok(None);
         };
         let id: i64 = subtype.parse().unwrap_or(-1);
-        let row = sqlx::query(
-            "SELECT id FROM metadata_fields WHERE id = $1 OR name = $2 ORDER BY id LIMIT 1",
-        )
-        .bind(id)
-        .bind(subtype.to_lowercase())
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|row| row.get(0)))
+        self.db
+            .fetch_optional(
+                Sql::bound(
+                    "SELECT id FROM metadata_fields WHERE id = $1 OR name = $2 ORDER BY id LIMIT 1",
+                    values![id, subtype.to_lowercase()],
+                ),
+                decode_id,
+            )
+            .await
     }
 
     /// The search with fuzzy rules: every candidate row comes back with each SQL rule's
     /// truth and each fuzzy rule's text; Rust combines them, shuffles and pages.
     async fn search_with_fuzzy(
         &self,
-        user_id: i64,
-        admin: bool,
         search: &Search,
         query: FuzzyQuery,
         offset: i64,
         limit: i64,
     ) -> StoreResult<Vec<i64>> {
         let FuzzyQuery {
-            compiler,
+            mut compiler,
             conditions,
             fuzzy,
         } = query;
         let (table, base) = search.kind.table();
+        let base = compiler.fixed(base);
         let id = search.kind.id_column();
         let columns: Vec<String> = conditions
             .iter()
             .enumerate()
             .map(|(index, condition)| {
-                if fuzzy.iter().any(|(i, _)| *i == index) {
+                let value = if fuzzy.iter().any(|(i, _)| *i == index) {
                     condition.clone()
                 } else {
                     format!("CASE WHEN {condition} THEN 'y' ELSE '' END")
-                }
+                };
+                format!("{value} AS rule_{index}")
             })
             .collect();
-        let sql = self.dialect_query(&format!(
-            "SELECT {id}, {} FROM {table} WHERE {base} AND ($1 = $1) AND ($2 = $2) AND ($3 = $3) AND ($4 = $4) ORDER BY {id}",
-            columns.join(", ")
-        ));
-        let mut sql_query = sqlx::query(&sql)
-            .bind(user_id)
-            .bind(admin as i64)
-            .bind(limit)
-            .bind(offset);
-        for value in compiler.args {
-            sql_query = match value {
-                Value::Int(i) => sql_query.bind(i),
-                Value::Text(t) => sql_query.bind(t),
-            };
+        let sql = Sql::bound(
+            self.dialect_query(&format!(
+                "SELECT {id} AS id, {} FROM {table} WHERE {base} ORDER BY {id}",
+                columns.join(", ")
+            )),
+            compiler.into_args(),
+        );
+        fn decode(r: &mut dyn Row) -> StoreResult<(i64, Vec<String>)> {
+            let id = r.int("id")?;
+            let mut values = Vec::new();
+            while let Some(value) = r.next_text()? {
+                values.push(value);
+            }
+            Ok((id, values))
         }
-        let rows = sql_query.fetch_all(&self.pool).await?;
+        let rows = self.db.fetch_all(sql, decode).await?;
         let mut ids: Vec<i64> = rows
-            .iter()
-            .filter(|row| {
-                let mut results = (0..conditions.len()).map(|index| {
-                    let value: String = row.get(index + 1);
+            .into_iter()
+            .filter(|(_, values)| {
+                let mut results = values.iter().enumerate().map(|(index, value)| {
                     match fuzzy.iter().find(|(i, _)| *i == index) {
-                        Some((_, test)) => test.matches(&value),
+                        Some((_, test)) => test.matches(value),
                         None => !value.is_empty(),
                     }
                 });
@@ -709,7 +780,7 @@ impl Store {
                     results.all(|r| r)
                 }
             })
-            .map(|row| row.get::<i64, _>(0))
+            .map(|(id, _)| id)
             .collect();
         if search.random {
             use rand::seq::SliceRandom;
@@ -731,14 +802,7 @@ impl Store {
         offset: i64,
         limit: i64,
     ) -> StoreResult<Result<Vec<i64>, (usize, RuleError)>> {
-        // $1 caller, $2 admin, $3 limit, $4 offset; rule arguments follow.
-        let mut compiler = Compiler {
-            args: Vec::new(),
-            first: 4,
-            nested: std::collections::HashMap::new(),
-            metadata_fields: std::collections::HashMap::new(),
-            engine: self.engine,
-        };
+        let mut compiler = Compiler::new(user_id, admin, self.engine);
         for (index, rule) in search.rules.iter().enumerate() {
             if search.kind == SearchType::Song && rule.field == "metadata" {
                 match self.metadata_field(rule.subtype.as_deref()).await? {
@@ -783,7 +847,7 @@ impl Store {
             ) {
                 Err(error) => return Ok(Err((index, error))),
                 Ok(Some((expr, test))) => {
-                    conditions.push(expr);
+                    conditions.push(compiler.fixed(&expr));
                     fuzzy.push((index, test));
                 }
                 Ok(None) => match compile_rule(&mut compiler, search.kind, index, rule) {
@@ -799,7 +863,7 @@ impl Store {
                 fuzzy,
             };
             return self
-                .search_with_fuzzy(user_id, admin, search, query, offset, limit)
+                .search_with_fuzzy(search, query, offset, limit)
                 .await
                 .map(Ok);
         }
@@ -817,21 +881,20 @@ impl Store {
         } else {
             format!("+{id}")
         };
-        let sql = self.dialect_query(&format!(
-            "SELECT {id} FROM {table} WHERE {base} AND ($1 = $1) AND ($2 = $2) AND ({joined}) ORDER BY {order} LIMIT $3 OFFSET $4"
-        ));
-        let mut query = sqlx::query(&sql)
-            .bind(user_id)
-            .bind(admin as i64)
-            .bind(limit)
-            .bind(offset);
-        for value in compiler.args {
-            query = match value {
-                Value::Int(i) => query.bind(i),
-                Value::Text(t) => query.bind(t),
-            };
-        }
-        let rows = query.fetch_all(&self.pool).await?;
-        Ok(Ok(rows.iter().map(|row| row.get::<i64, _>(0)).collect()))
+        let base = compiler.fixed(base);
+        let limit = compiler.bind(Value::Int(limit));
+        let offset = compiler.bind(Value::Int(offset));
+        let sql = Sql::bound(
+            self.dialect_query(&format!(
+                "SELECT {id} AS id FROM {table} WHERE {base} AND ({joined}) ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+            )),
+            compiler.into_args(),
+        );
+        let ids = self.db.fetch_all(sql, decode_id).await?;
+        Ok(Ok(ids))
     }
+}
+
+fn decode_id(r: &mut dyn Row) -> StoreResult<i64> {
+    r.int("id")
 }

@@ -3,8 +3,8 @@
 use std::collections::HashSet;
 
 use rand::seq::index;
-use sqlx::Row;
 
+use super::db::{Row, Sql, Value};
 use super::userdata::ObjectKind;
 use super::{Store, StoreResult};
 
@@ -65,49 +65,59 @@ impl Store {
         }
         let enabled = enabled_condition(table);
         let kind_name = kind.as_str();
-        // $1 user, $2 window start, $3 limit, $4 offset; every statement names $1 and $2
-        // so that both engines see four parameters. Plays are joined to songs with CROSS
-        // JOIN, which SQLite never reorders: plays first (those of the window or of the
-        // user), where a plain JOIN let it walk every song and look its plays up
-        // (~45 ms at 100,000 songs for 2,000 plays).
-        let sql = match filter {
-            StatsFilter::Newest => format!(
-                "SELECT id FROM {table} WHERE $1 = $1 AND $2 = $2{enabled} ORDER BY created DESC, id DESC"
-            ),
+        // Arguments are numbered as each statement uses them: no padding. Plays are
+        // joined to songs with CROSS JOIN, which SQLite never reorders: plays first
+        // (those of the window or of the user), where a plain JOIN let it walk every
+        // song and look its plays up (~45 ms at 100,000 songs for 2,000 plays).
+        let mut sql = Sql::default();
+        let text = match filter {
+            StatsFilter::Newest => {
+                format!(
+                    "SELECT id FROM {table} WHERE 1 = 1{enabled} ORDER BY created DESC, id DESC"
+                )
+            }
             // Only when sample_ids gave up: reads and sorts the whole table.
             StatsFilter::Random => {
-                format!("SELECT id FROM {table} WHERE $1 = $1 AND $2 = $2{enabled} ORDER BY RANDOM()")
+                format!("SELECT id FROM {table} WHERE 1 = 1{enabled} ORDER BY RANDOM()")
             }
             StatsFilter::Highest => format!(
-                "SELECT object_id FROM ratings WHERE object_kind = '{kind_name}' AND $1 = $1 AND $2 = $2 \
+                "SELECT object_id AS id FROM ratings WHERE object_kind = '{kind_name}' \
                  GROUP BY object_id ORDER BY AVG(rating) DESC, COUNT(*) DESC, object_id"
             ),
-            StatsFilter::Flagged => format!(
-                "SELECT object_id FROM flags WHERE object_kind = '{kind_name}' AND user_id = $1 AND $2 = $2 \
-                 ORDER BY created DESC, object_id"
-            ),
-            StatsFilter::Frequent => format!(
-                "SELECT {play_column} FROM plays p CROSS JOIN songs s WHERE s.id = p.song_id AND p.played_at >= $2 AND $1 = $1 \
-                 GROUP BY {play_column} ORDER BY COUNT(*) DESC, MAX(p.played_at) DESC"
-            ),
-            StatsFilter::Recent => format!(
-                "SELECT {play_column} FROM plays p CROSS JOIN songs s WHERE s.id = p.song_id AND p.user_id = $1 AND $2 = $2 \
-                 GROUP BY {play_column} ORDER BY MAX(p.played_at) DESC"
-            ),
-            StatsFilter::Forgotten => format!(
-                "SELECT {play_column} FROM plays p CROSS JOIN songs s WHERE s.id = p.song_id AND p.user_id = $1 \
-                 GROUP BY {play_column} HAVING MAX(p.played_at) < $2 ORDER BY MAX(p.played_at) ASC"
-            ),
+            StatsFilter::Flagged => {
+                let user = sql.arg(user_id);
+                format!(
+                    "SELECT object_id AS id FROM flags WHERE object_kind = '{kind_name}' AND user_id = {user} \
+                     ORDER BY created DESC, object_id"
+                )
+            }
+            StatsFilter::Frequent => {
+                let since = sql.arg(super::now() - STATS_WINDOW);
+                format!(
+                    "SELECT {play_column} AS id FROM plays p CROSS JOIN songs s WHERE s.id = p.song_id AND p.played_at >= {since} \
+                     GROUP BY {play_column} ORDER BY COUNT(*) DESC, MAX(p.played_at) DESC"
+                )
+            }
+            StatsFilter::Recent => {
+                let user = sql.arg(user_id);
+                format!(
+                    "SELECT {play_column} AS id FROM plays p CROSS JOIN songs s WHERE s.id = p.song_id AND p.user_id = {user} \
+                     GROUP BY {play_column} ORDER BY MAX(p.played_at) DESC"
+                )
+            }
+            StatsFilter::Forgotten => {
+                let user = sql.arg(user_id);
+                let before = sql.arg(super::now() - STATS_WINDOW);
+                format!(
+                    "SELECT {play_column} AS id FROM plays p CROSS JOIN songs s WHERE s.id = p.song_id AND p.user_id = {user} \
+                     GROUP BY {play_column} HAVING MAX(p.played_at) < {before} ORDER BY MAX(p.played_at) ASC"
+                )
+            }
         };
-        let sql = format!("{sql} LIMIT $3 OFFSET $4");
-        let rows = sqlx::query(&sql)
-            .bind(user_id)
-            .bind(super::now() - STATS_WINDOW)
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.iter().map(|row| row.get::<i64, _>(0)).collect())
+        let limit = sql.arg(limit);
+        let offset = sql.arg(offset);
+        sql.push(&format!("{text} LIMIT {limit} OFFSET {offset}"));
+        self.db.fetch_all(sql, decode_id).await
     }
 
     /// `limit` distinct ids of `table` (enabled songs only) drawn uniformly at random,
@@ -131,15 +141,22 @@ impl Store {
         };
         // Two subqueries: SQLite reads MIN and MAX from the index only when each is
         // alone in its SELECT; together they scan the table.
-        let row = sqlx::query(&format!(
-            "SELECT (SELECT MIN(id) FROM {table}), (SELECT MAX(id) FROM {table})"
-        ))
-        .fetch_one(&self.pool)
-        .await?;
-        let (Some(first), Some(last)) = (
-            row.try_get::<Option<i64>, _>(0)?,
-            row.try_get::<Option<i64>, _>(1)?,
-        ) else {
+        fn decode_span(r: &mut dyn Row) -> StoreResult<(Option<i64>, Option<i64>)> {
+            Ok((r.opt_int("first")?, r.opt_int("last")?))
+        }
+        let span = self
+            .db
+            .fetch_optional(
+                Sql::bound(
+                    format!(
+                        "SELECT (SELECT MIN(id) FROM {table}) AS first, (SELECT MAX(id) FROM {table}) AS last"
+                    ),
+                    Vec::new(),
+                ),
+                decode_span,
+            )
+            .await?;
+        let Some((Some(first), Some(last))) = span else {
             return Ok(Some(Vec::new())); // an empty table
         };
         let Some(span) = last
@@ -178,15 +195,12 @@ impl Store {
                 "SELECT id FROM {table} WHERE id IN ({}){enabled}",
                 placeholders.join(", ")
             );
-            let mut query = sqlx::query(&sql);
-            for id in &candidates {
-                query = query.bind(*id);
-            }
-            let existing: HashSet<i64> = query
-                .fetch_all(&self.pool)
+            let args = candidates.iter().map(|id| Value::Int(*id)).collect();
+            let existing: HashSet<i64> = self
+                .db
+                .fetch_all(Sql::bound(sql, args), decode_id)
                 .await?
-                .iter()
-                .map(|row| row.get::<i64, _>(0))
+                .into_iter()
                 .collect();
             drawn += amount;
             hits += existing.len();
@@ -230,3 +244,7 @@ const SAMPLE_ROUNDS: usize = 4;
 const SAMPLE_MAX_CANDIDATES: usize = 2000;
 /// Below this share of candidates that exist, ids are too sparse to sample.
 const SAMPLE_MIN_HIT_RATE: f64 = 0.05;
+
+fn decode_id(r: &mut dyn Row) -> StoreResult<i64> {
+    r.int("id")
+}
