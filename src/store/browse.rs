@@ -6,8 +6,6 @@
 
 use std::collections::HashMap;
 
-use sqlx::Row as _;
-
 pub use crate::model::{
     AlbumRow, ArtistRow, GenreRow, Named, Opinion, PlaylistRow, SongRow, VideoRow,
 };
@@ -800,13 +798,14 @@ impl Store {
 
     /// Whether a row with this id exists in `table` (one of the library tables).
     pub async fn exists(&self, table: LibraryTable, id: i64) -> StoreResult<bool> {
-        let sql = format!("SELECT COUNT(*) FROM {} WHERE id = $1", table.name());
-        let count: i64 = sqlx::query(&sql)
-            .bind(id)
-            .fetch_one(&self.pool)
-            .await?
-            .get(0);
-        Ok(count > 0)
+        fn decode(r: &mut dyn Row) -> StoreResult<i64> {
+            r.int("n")
+        }
+        let sql = Sql::bound(
+            format!("SELECT COUNT(*) AS n FROM {} WHERE id = $1", table.name()),
+            vec![Value::Int(id)],
+        );
+        Ok(self.db.fetch_optional(sql, decode).await?.unwrap_or(0) > 0)
     }
 }
 

@@ -3,8 +3,6 @@
 
 use std::collections::HashMap;
 
-use sqlx::Row as _;
-
 use super::db::{Row, Sql, Tx, Value};
 use crate::values;
 
@@ -54,26 +52,42 @@ impl Store {
 
     /// Files skipped by scans, with the reason: (path, reason).
     pub async fn skipped_files(&self) -> StoreResult<Vec<(String, String)>> {
-        Ok(
-            sqlx::query("SELECT path, reason FROM skipped_files ORDER BY path")
-                .fetch_all(&self.pool)
-                .await?
-                .iter()
-                .map(|row| (row.get(0), row.get(1)))
-                .collect(),
-        )
+        fn decode(r: &mut dyn Row) -> StoreResult<(String, String)> {
+            Ok((r.text("path")?, r.text("reason")?))
+        }
+        self.db
+            .fetch_all(
+                Sql::bound(
+                    "SELECT path, reason FROM skipped_files ORDER BY path",
+                    Vec::new(),
+                ),
+                decode,
+            )
+            .await
     }
 
     /// The library's totals: songs, albums, artists and videos as the last scan stored
     /// them (counted here only before any scan stored them), the small tables counted.
     pub async fn library_counts(&self) -> StoreResult<LibraryCounts> {
-        let row = sqlx::query(
-            "SELECT (SELECT value FROM meta WHERE key = 'library_counts'), \
-             (SELECT COUNT(*) FROM catalogs), (SELECT COUNT(*) FROM genres), (SELECT COUNT(*) FROM users)",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        let stored: Option<String> = row.get(0);
+        fn decode_small(r: &mut dyn Row) -> StoreResult<(Option<String>, [i64; 3])> {
+            Ok((
+                r.opt_text("stored")?,
+                [r.int("catalogs")?, r.int("genres")?, r.int("users")?],
+            ))
+        }
+        let (stored, [catalogs, genres, users]) = self
+            .db
+            .fetch_optional(
+                Sql::bound(
+                    "SELECT (SELECT value FROM meta WHERE key = 'library_counts') AS stored, \
+                     (SELECT COUNT(*) FROM catalogs) AS catalogs, (SELECT COUNT(*) FROM genres) AS genres, \
+                     (SELECT COUNT(*) FROM users) AS users",
+                    Vec::new(),
+                ),
+                decode_small,
+            )
+            .await?
+            .unwrap_or((None, [0, 0, 0]));
         let stored: Option<Vec<i64>> = stored.and_then(|text| {
             text.split(' ')
                 .map(|n| n.parse().ok())
@@ -83,13 +97,25 @@ impl Store {
         let numbers = match stored {
             Some(numbers) => numbers,
             None => {
-                let row = sqlx::query(
-                    "SELECT (SELECT COUNT(*) FROM songs WHERE enabled = 1), (SELECT COUNT(*) FROM albums), \
-                     (SELECT COUNT(*) FROM artists), (SELECT COUNT(*) FROM videos WHERE enabled = 1)",
-                )
-                .fetch_one(&self.pool)
-                .await?;
-                (0..4).map(|i| row.get(i)).collect()
+                fn decode(r: &mut dyn Row) -> StoreResult<Vec<i64>> {
+                    Ok(vec![
+                        r.int("songs")?,
+                        r.int("albums")?,
+                        r.int("artists")?,
+                        r.int("videos")?,
+                    ])
+                }
+                self.db
+                    .fetch_optional(
+                        Sql::bound(
+                            "SELECT (SELECT COUNT(*) FROM songs WHERE enabled = 1) AS songs, (SELECT COUNT(*) FROM albums) AS albums, \
+                             (SELECT COUNT(*) FROM artists) AS artists, (SELECT COUNT(*) FROM videos WHERE enabled = 1) AS videos",
+                            Vec::new(),
+                        ),
+                        decode,
+                    )
+                    .await?
+                    .unwrap_or_else(|| vec![0; 4])
             }
         };
         Ok(LibraryCounts {
@@ -97,24 +123,30 @@ impl Store {
             albums: numbers[1],
             artists: numbers[2],
             videos: numbers[3],
-            catalogs: row.get(1),
-            genres: row.get(2),
-            users: row.get(3),
+            catalogs,
+            genres,
+            users,
         })
     }
 
     /// Playlists `user_id` can see: public ones, their own (an admin all), and smart
     /// ones likewise: what `playlists` lists.
     pub async fn visible_playlist_count(&self, user_id: i64, admin: bool) -> StoreResult<i64> {
-        let row = sqlx::query(
-            "SELECT (SELECT COUNT(*) FROM playlists WHERE public = 1 OR user_id = $1 OR $2 = 1) + \
-             (SELECT COUNT(*) FROM smart_playlists WHERE public = 1 OR user_id = $1 OR $2 = 1)",
-        )
-        .bind(user_id)
-        .bind(admin as i64)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row.get(0))
+        fn decode(r: &mut dyn Row) -> StoreResult<i64> {
+            r.int("n")
+        }
+        Ok(self
+            .db
+            .fetch_optional(
+                Sql::bound(
+                    "SELECT (SELECT COUNT(*) FROM playlists WHERE public = 1 OR user_id = $1 OR $2 = 1) + \
+                     (SELECT COUNT(*) FROM smart_playlists WHERE public = 1 OR user_id = $1 OR $2 = 1) AS n",
+                    values![user_id, admin],
+                ),
+                decode,
+            )
+            .await?
+            .unwrap_or(0))
     }
 
     /// Deletes the songs, videos and skipped records of files that are gone.

@@ -27,7 +27,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyConnection, AnyPool, Connection, Executor, Row, TransactionManager};
+
+use crate::values;
+use sqlx::{AnyConnection, AnyPool, Connection, Executor, TransactionManager};
 
 /// Which engine a store runs on; a few statements differ between them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,68 +197,56 @@ impl Store {
     }
 
     async fn migrate(&self) -> anyhow::Result<()> {
-        let mut conn = self.pool.acquire().await?;
-        if self.engine == Engine::Postgres {
-            sqlx::query("SELECT pg_advisory_lock($1)")
-                .bind(MIGRATION_LOCK)
-                .execute(&mut *conn)
-                .await?;
-        }
-        let result = async {
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied BIGINT NOT NULL)",
-            )
-            .await?;
-            let applied: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations")
-                .fetch_all(&mut *conn)
-                .await?
-                .iter()
-                .map(|row| row.get::<i64, _>(0))
-                .collect();
-            for (version, name, sql) in schema::MIGRATIONS {
-                if applied.contains(version) {
-                    continue;
-                }
-                // The version's record is the transaction's first statement: it takes
-                // SQLite's write lock (waiting for a process migrating at the same time)
-                // and tells whether that process applied this version meanwhile.
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-                let claimed = sqlx::query(
+        // Processes starting together on one database: each step is a transaction
+        // that first takes the migration lock (SQLite: its write lock, taken by
+        // BEGIN IMMEDIATE; PostgreSQL: an advisory lock held to the commit), and a
+        // version's record is written before its statements, so a version another
+        // process applied meanwhile is seen and skipped.
+        let mut tx = self.migration_transaction().await?;
+        tx.execute(&db::Sql::bound(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied BIGINT NOT NULL)",
+            Vec::new(),
+        ))
+        .await?;
+        tx.commit().await?;
+        for (version, name, sql) in schema::MIGRATIONS {
+            let mut tx = self.migration_transaction().await?;
+            let claimed = tx
+                .execute(&db::Sql::bound(
                     "INSERT INTO schema_migrations (version, name, applied) VALUES ($1, $2, $3) ON CONFLICT (version) DO NOTHING",
-                )
-                .bind(*version)
-                .bind(*name)
-                .bind(now())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if claimed == 0 {
-                    tx.rollback().await?;
-                    continue;
-                }
-                tracing::info!(version, name, "applying migration");
-                let sql = match (sql, self.engine) {
-                    (schema::Migration::Both(sql), _) => sql,
-                    (schema::Migration::PerEngine { sqlite, .. }, Engine::Sqlite) => sqlite,
-                    (schema::Migration::PerEngine { postgres, .. }, Engine::Postgres) => postgres,
-                };
-                for statement in split_statements(&self.dialect(sql)) {
-                    tx.execute(statement.as_str())
-                        .await
-                        .with_context(|| format!("migration {version} failed at: {statement}"))?;
-                }
-                tx.commit().await?;
-            }
-            anyhow::Ok(())
-        }
-        .await;
-        if self.engine == Engine::Postgres {
-            sqlx::query("SELECT pg_advisory_unlock($1)")
-                .bind(MIGRATION_LOCK)
-                .execute(&mut *conn)
+                    values![*version, *name, now()],
+                ))
                 .await?;
+            if claimed == 0 {
+                continue; // applied already; the transaction rolls back when dropped
+            }
+            tracing::info!(version, name, "applying migration");
+            let sql = match (sql, self.engine) {
+                (schema::Migration::Both(sql), _) => sql,
+                (schema::Migration::PerEngine { sqlite, .. }, Engine::Sqlite) => sqlite,
+                (schema::Migration::PerEngine { postgres, .. }, Engine::Postgres) => postgres,
+            };
+            for statement in split_statements(&self.dialect(sql)) {
+                tx.execute(&db::Sql::bound(statement.as_str(), Vec::new()))
+                    .await
+                    .with_context(|| format!("migration {version} failed at: {statement}"))?;
+            }
+            tx.commit().await?;
         }
-        result
+        Ok(())
+    }
+
+    /// A write transaction holding the migration lock until it ends.
+    async fn migration_transaction(&self) -> StoreResult<db::Tx<'_>> {
+        let mut tx = self.db.begin().await?;
+        if self.engine == Engine::Postgres {
+            tx.execute(&db::Sql::bound(
+                "SELECT pg_advisory_xact_lock($1)",
+                values![MIGRATION_LOCK],
+            ))
+            .await?;
+        }
+        Ok(tx)
     }
 }
 
