@@ -653,12 +653,27 @@ impl TestServer {
     /// Runs SQL against this server's database, as an operator (or the passing of
     /// time) would change it.
     pub async fn sql(&self, statement: &str) {
-        sqlx::any::install_default_drivers();
-        use sqlx::Connection;
-        let mut conn = sqlx::AnyConnection::connect(&self.database_url)
-            .await
-            .unwrap();
-        sqlx::Executor::execute(&mut conn, statement).await.unwrap();
+        match self.sqlite_path() {
+            Some(path) => {
+                let conn = rusqlite::Connection::open(path).unwrap();
+                conn.busy_timeout(Duration::from_secs(10)).unwrap();
+                conn.execute_batch(statement)
+                    .unwrap_or_else(|e| panic!("{statement}: {e}"));
+            }
+            None => {
+                use sqlx::Connection;
+                let mut conn = sqlx::PgConnection::connect(&self.database_url)
+                    .await
+                    .unwrap();
+                sqlx::Executor::execute(&mut conn, statement).await.unwrap();
+            }
+        }
+    }
+
+    /// The SQLite file of this server's database; None on PostgreSQL.
+    fn sqlite_path(&self) -> Option<PathBuf> {
+        let rest = self.database_url.strip_prefix("sqlite://")?;
+        Some(PathBuf::from(rest.split('?').next().unwrap_or(rest)))
     }
 
     /// Makes every session expired, as if it had not been used for its whole length.
@@ -712,18 +727,30 @@ impl Drop for SecondServer {
 impl TestServer {
     /// The first column of every row of a query, as text.
     pub async fn query_strings(&self, sql: &str) -> Vec<String> {
-        sqlx::any::install_default_drivers();
-        use sqlx::{Connection, Row};
-        let mut conn = sqlx::AnyConnection::connect(&self.database_url)
-            .await
-            .unwrap();
-        sqlx::query(sql)
-            .fetch_all(&mut conn)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
-            .iter()
-            .map(|row| row.get::<String, _>(0))
-            .collect()
+        match self.sqlite_path() {
+            Some(path) => {
+                let conn = rusqlite::Connection::open(path).unwrap();
+                conn.busy_timeout(Duration::from_secs(10)).unwrap();
+                let mut statement = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+                let rows = statement
+                    .query_map([], |row| row.get::<_, String>(0))
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+                rows.map(|row| row.unwrap()).collect()
+            }
+            None => {
+                use sqlx::{Connection, Row};
+                let mut conn = sqlx::PgConnection::connect(&self.database_url)
+                    .await
+                    .unwrap();
+                sqlx::query(sql)
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                    .iter()
+                    .map(|row| row.get::<String, _>(0))
+                    .collect()
+            }
+        }
     }
 }
 
