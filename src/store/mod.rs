@@ -18,6 +18,8 @@ pub mod sessions;
 pub mod smartlists;
 pub mod social;
 pub mod stats;
+#[cfg(test)]
+mod store_tests;
 pub mod text_index;
 pub mod userdata;
 pub mod users;

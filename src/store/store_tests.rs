@@ -1,0 +1,179 @@
+//! Store tests on a real SQLite file: the search compiler and the list queries,
+//! without a server in front.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::browse::{ListFilter, NameFilter, Page, SongScope};
+use super::catalogs::CatalogKind;
+use super::library::LibraryWriter;
+use super::search::{Rule, Search, SearchType};
+use super::Store;
+use crate::model::{ScannedFile, TrackInfo};
+
+/// A store on a new SQLite file holding `titles` as songs of one album, in order,
+/// with years 2000, 2001, ...
+async fn store_with(dir: &Path, titles: &[&str]) -> Store {
+    let store = Store::open(&Store::sqlite_url(dir)).await.unwrap();
+    let music = dir.join("music");
+    std::fs::create_dir_all(&music).unwrap();
+    let catalog = store
+        .ensure_catalog(&music, CatalogKind::Music, None)
+        .await
+        .unwrap();
+    let files = titles
+        .iter()
+        .enumerate()
+        .map(|(i, title)| ScannedFile::Track {
+            path: format!("{}/{i:03} {title}.mp3", music.display()),
+            size: 1000,
+            mtime: 1,
+            info: Box::new(TrackInfo {
+                title: title.to_string(),
+                artists: vec!["Ærø Ensemble".into()],
+                album: "Ünïcødé Album".into(),
+                year: 2000 + i as i64,
+                genres: vec!["Jazz".into()],
+                duration: 60.0,
+                mime: "audio/mpeg",
+                ..TrackInfo::default()
+            }),
+            folder_art: None,
+        })
+        .collect();
+    LibraryWriter::new(store.clone(), catalog.id)
+        .write(files, &HashMap::new())
+        .await
+        .unwrap();
+    store
+}
+
+fn rule(field: &str, operator: i64, input: &str) -> Rule {
+    Rule {
+        field: field.into(),
+        operator,
+        input: input.into(),
+        subtype: None,
+    }
+}
+
+async fn titles(store: &Store, ids: &[i64]) -> Vec<String> {
+    store
+        .songs_by_ids(1, ids)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.title)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_compiler_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(
+        dir.path(),
+        &["Blue Train", "Ω Omega", "blues for two", "Red"],
+    )
+    .await;
+    let search = |rules: Vec<Rule>, any: bool| Search {
+        kind: SearchType::Song,
+        rules,
+        any,
+        random: false,
+    };
+    let run = |search: Search| {
+        let store = store.clone();
+        async move { store.search_ids(1, false, &search, 0, 100).await.unwrap() }
+    };
+    // Substring, through the trigram index (3+ characters) and without (2).
+    let ids = run(search(vec![rule("title", 0, "BLUE")], false))
+        .await
+        .unwrap();
+    assert_eq!(titles(&store, &ids).await, ["Blue Train", "blues for two"]);
+    let ids = run(search(vec![rule("title", 0, "ω")], false))
+        .await
+        .unwrap();
+    assert_eq!(titles(&store, &ids).await, ["Ω Omega"]);
+    // Not containing, and/or, numbers.
+    let ids = run(search(vec![rule("title", 1, "blue")], false))
+        .await
+        .unwrap();
+    assert_eq!(titles(&store, &ids).await, ["Ω Omega", "Red"]);
+    let ids = run(search(
+        vec![rule("title", 0, "red"), rule("year", 2, "2001")],
+        true,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(titles(&store, &ids).await, ["Ω Omega", "Red"]);
+    let ids = run(search(vec![rule("year", 0, "2002")], false))
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 2);
+    // Non-ASCII capitals fold alike (the artist "Ærø Ensemble").
+    let ids = run(search(vec![rule("artist", 4, "ÆRØ ENSEMBLE")], false))
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 4);
+    // Input that looks like SQL is only data; bad rules name their fault.
+    let ids = run(search(vec![rule("title", 0, "' OR 1=1 --")], false))
+        .await
+        .unwrap();
+    assert!(ids.is_empty());
+    assert!(run(search(vec![rule("loudness", 0, "x")], false))
+        .await
+        .is_err());
+    assert!(run(search(vec![rule("year", 9, "1")], false))
+        .await
+        .is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_pages_and_filters() {
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (0..30).map(|i| format!("Song {i:02}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let store = store_with(dir.path(), &refs).await;
+    let page = |offset, limit| Page {
+        offset,
+        limit: Some(limit),
+    };
+    let all = SongScope::All(ListFilter::default());
+    // Pages in title order, the same at any offset, and the last one short.
+    let first = store.song_page_ids(&all, page(0, 10)).await.unwrap();
+    assert_eq!(titles(&store, &first).await[0], "Song 00");
+    let last = store.song_page_ids(&all, page(25, 10)).await.unwrap();
+    assert_eq!(
+        titles(&store, &last).await,
+        ["Song 25", "Song 26", "Song 27", "Song 28", "Song 29"]
+    );
+    // A title filter through the index, and an exact one.
+    let filter = |text: &str, exact| {
+        SongScope::All(ListFilter {
+            name: Some(NameFilter {
+                text: text.into(),
+                exact,
+            }),
+            ..ListFilter::default()
+        })
+    };
+    let ids = store
+        .song_page_ids(&filter("ong 1", false), Page::ALL)
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 10);
+    let ids = store
+        .song_page_ids(&filter("song 07", true), Page::ALL)
+        .await
+        .unwrap();
+    assert_eq!(titles(&store, &ids).await, ["Song 07"]);
+    // songs_by_ids keeps the order asked for and repeats a repeated id.
+    let ids = vec![first[2], first[0], first[2]];
+    assert_eq!(
+        titles(&store, &ids).await,
+        ["Song 02", "Song 00", "Song 02"]
+    );
+    // Counts kept by the scan.
+    let counts = store.library_counts().await.unwrap();
+    assert_eq!((counts.songs, counts.albums, counts.artists), (30, 1, 1));
+}
