@@ -1,9 +1,9 @@
 //! Playlists: ordered song lists owned by a user, public or private.
 
-use sqlx::{Any, Row, Transaction};
-
 use super::browse::PlaylistRow;
+use super::db::{Row, Sql, Tx};
 use super::{now, Store, StoreError, StoreResult};
+use crate::values;
 
 /// A playlist with what access checks need.
 #[derive(Debug, Clone)]
@@ -14,23 +14,29 @@ pub struct Playlist {
 
 impl Store {
     pub async fn playlist(&self, id: i64) -> StoreResult<Option<Playlist>> {
-        let row = sqlx::query(
-            "SELECT p.id, p.name, u.username, (SELECT COUNT(*) FROM playlist_items i WHERE i.playlist_id = p.id), p.public, p.user_id \
-             FROM playlists p JOIN users u ON u.id = p.user_id WHERE p.id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|row| Playlist {
-            row: PlaylistRow {
-                id: row.get::<i64, _>(0).to_string(),
-                name: row.get(1),
-                owner: row.get(2),
-                items: row.get(3),
-                public: row.get::<i64, _>(4) != 0,
-            },
-            owner_id: row.get(5),
-        }))
+        fn decode(r: &mut dyn Row) -> StoreResult<Playlist> {
+            Ok(Playlist {
+                row: PlaylistRow {
+                    id: r.int("id")?.to_string(),
+                    name: r.text("name")?,
+                    owner: r.text("username")?,
+                    items: r.int("items")?,
+                    public: r.int("public")? != 0,
+                },
+                owner_id: r.int("user_id")?,
+            })
+        }
+        self.db
+            .fetch_optional(
+                Sql::bound(
+                    "SELECT p.id, p.name, u.username, (SELECT COUNT(*) FROM playlist_items i WHERE i.playlist_id = p.id) AS items, \
+                     p.public, p.user_id \
+                     FROM playlists p JOIN users u ON u.id = p.user_id WHERE p.id = $1",
+                    values![id],
+                ),
+                decode,
+            )
+            .await
     }
 
     pub async fn create_playlist(
@@ -39,25 +45,22 @@ impl Store {
         name: &str,
         public: bool,
     ) -> StoreResult<i64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         let now = now();
-        let row = sqlx::query(
-            "INSERT INTO playlists (name, user_id, public, created, updated, name_folded) VALUES ($1, $2, $3, $4, $4, $5) RETURNING id",
-        )
-        .bind(name)
-        .bind(user_id)
-        .bind(public as i64)
-        .bind(now)
-        .bind(super::fold(name))
-        .fetch_one(&mut *tx)
-        .await?;
-        let id: i64 = row.get(0);
-        sqlx::query("INSERT INTO activity (user_id, action, object_kind, object_id, created) VALUES ($1, 'create', 'playlist', $2, $3)")
-            .bind(user_id)
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
+        let id = tx
+            .fetch_one(
+                &Sql::bound(
+                    "INSERT INTO playlists (name, user_id, public, created, updated, name_folded) VALUES ($1, $2, $3, $4, $4, $5) RETURNING id",
+                    values![name, user_id, public, now, super::fold(name)],
+                ),
+                decode_id,
+            )
             .await?;
+        tx.execute(&Sql::bound(
+            "INSERT INTO activity (user_id, action, object_kind, object_id, created) VALUES ($1, 'create', 'playlist', $2, $3)",
+            values![user_id, id, now],
+        ))
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -68,22 +71,28 @@ impl Store {
         name: Option<&str>,
         public: Option<bool>,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE playlists SET name = COALESCE($1, name), public = COALESCE($2, public), updated = $3, \
-             name_folded = COALESCE($5, name_folded) WHERE id = $4")
-            .bind(name)
-            .bind(public.map(|p| p as i64))
-            .bind(now())
-            .bind(id)
-            .bind(name.map(super::fold))
-            .execute(&self.pool)
+        self.db
+            .execute(Sql::bound(
+                "UPDATE playlists SET name = COALESCE($1, name), public = COALESCE($2, public), updated = $3, \
+                 name_folded = COALESCE($5, name_folded) WHERE id = $4",
+                values![
+                    name,
+                    public.map(|p| p as i64),
+                    now(),
+                    id,
+                    name.map(super::fold)
+                ],
+            ))
             .await?;
         Ok(())
     }
 
     pub async fn delete_playlist(&self, id: i64) -> StoreResult<()> {
-        sqlx::query("DELETE FROM playlists WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
+        self.db
+            .execute(Sql::bound(
+                "DELETE FROM playlists WHERE id = $1",
+                values![id],
+            ))
             .await?;
         Ok(())
     }
@@ -95,16 +104,13 @@ impl Store {
         unique.dedup();
         let mut found = 0;
         for chunk in unique.chunks(5000) {
-            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!(
-                "SELECT COUNT(*) FROM songs WHERE id IN ({})",
-                placeholders.join(", ")
-            );
-            let mut query = sqlx::query(&sql);
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            found += query.fetch_one(&self.pool).await?.get::<i64, _>(0) as usize;
+            let mut sql = Sql::default();
+            let list: Vec<String> = chunk.iter().map(|id| sql.arg(*id)).collect();
+            sql.push(&format!(
+                "SELECT COUNT(*) AS n FROM songs WHERE id IN ({})",
+                list.join(", ")
+            ));
+            found += self.db.fetch_optional(sql, decode_n).await?.unwrap_or(0) as usize;
         }
         Ok(found)
     }
@@ -128,30 +134,35 @@ impl Store {
         song_ids: &[i64],
         unless_present: bool,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         lock_playlist(&mut tx, id).await?;
         if unless_present {
             for chunk in song_ids.chunks(ID_CHUNK) {
-                let sql = format!(
-                    "SELECT COUNT(*) FROM playlist_items WHERE playlist_id = $1 AND song_id IN ({})",
-                    placeholders(2, chunk.len())
-                );
-                let mut query = sqlx::query(&sql).bind(id);
-                for song in chunk {
-                    query = query.bind(*song);
-                }
-                if query.fetch_one(&mut *tx).await?.get::<i64, _>(0) > 0 {
+                let mut sql = Sql::default();
+                let playlist = sql.arg(id);
+                let list: Vec<String> = chunk.iter().map(|song| sql.arg(*song)).collect();
+                sql.push(&format!(
+                    "SELECT COUNT(*) AS n FROM playlist_items WHERE playlist_id = {playlist} AND song_id IN ({})",
+                    list.join(", ")
+                ));
+                if tx.fetch_one(&sql, decode_n).await? > 0 {
+                    // Dropping the transaction rolls it back.
                     return Ok(false);
                 }
             }
         }
-        let last: i64 = sqlx::query(
-            "SELECT COALESCE(MAX(position), 0) FROM playlist_items WHERE playlist_id = $1",
-        )
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?
-        .get(0);
+        fn decode_last(r: &mut dyn Row) -> StoreResult<i64> {
+            r.int("last")
+        }
+        let last = tx
+            .fetch_one(
+                &Sql::bound(
+                    "SELECT COALESCE(MAX(position), 0) AS last FROM playlist_items WHERE playlist_id = $1",
+                    values![id],
+                ),
+                decode_last,
+            )
+            .await?;
         insert_items(&mut tx, id, last, song_ids).await?;
         tx.commit().await?;
         Ok(true)
@@ -170,29 +181,32 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
+        let mut tx = self.db.begin().await?;
         lock_playlist(&mut tx, id).await?;
-        let mut songs: Vec<i64> = sqlx::query(
-            "SELECT song_id FROM playlist_items WHERE playlist_id = $1 ORDER BY position",
-        )
-        .bind(id)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(StoreError::from)?
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+        fn decode_song(r: &mut dyn Row) -> StoreResult<i64> {
+            r.int("song_id")
+        }
+        let mut songs: Vec<i64> = tx
+            .fetch_all(
+                &Sql::bound(
+                    "SELECT song_id FROM playlist_items WHERE playlist_id = $1 ORDER BY position",
+                    values![id],
+                ),
+                decode_song,
+            )
+            .await?;
         let before = songs.clone();
+        // An `Err` returns here, dropping the transaction: it rolls back.
         let outcome = change(&mut songs)?;
         if songs != before {
-            sqlx::query("DELETE FROM playlist_items WHERE playlist_id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::from)?;
+            tx.execute(&Sql::bound(
+                "DELETE FROM playlist_items WHERE playlist_id = $1",
+                values![id],
+            ))
+            .await?;
             insert_items(&mut tx, id, 0, &songs).await?;
         }
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok(outcome)
     }
 }
@@ -200,22 +214,23 @@ impl Store {
 /// Ids bound per statement: well under SQLite's and PostgreSQL's parameter limits.
 const ID_CHUNK: usize = 500;
 
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+fn decode_id(r: &mut dyn Row) -> StoreResult<i64> {
+    r.int("id")
+}
+
+fn decode_n(r: &mut dyn Row) -> StoreResult<i64> {
+    r.int("n")
 }
 
 /// The first statement of every playlist change: a write to the playlist's row, so
 /// that the transaction holds the lock that orders concurrent changes before it reads.
-async fn lock_playlist(tx: &mut Transaction<'_, Any>, id: i64) -> StoreResult<()> {
-    let updated = sqlx::query("UPDATE playlists SET updated = $1 WHERE id = $2")
-        .bind(now())
-        .bind(id)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
+async fn lock_playlist(tx: &mut Tx<'_>, id: i64) -> StoreResult<()> {
+    let updated = tx
+        .execute(&Sql::bound(
+            "UPDATE playlists SET updated = $1 WHERE id = $2",
+            values![now(), id],
+        ))
+        .await?;
     if updated == 0 {
         return Err(StoreError::Invalid("the playlist no longer exists".into()));
     }
@@ -223,28 +238,25 @@ async fn lock_playlist(tx: &mut Transaction<'_, Any>, id: i64) -> StoreResult<()
 }
 
 /// Inserts `song_ids` at positions after `last`, a few hundred rows per statement.
-async fn insert_items(
-    tx: &mut Transaction<'_, Any>,
-    id: i64,
-    last: i64,
-    song_ids: &[i64],
-) -> StoreResult<()> {
+async fn insert_items(tx: &mut Tx<'_>, id: i64, last: i64, song_ids: &[i64]) -> StoreResult<()> {
     const ROWS: usize = 300;
     for (chunk_index, chunk) in song_ids.chunks(ROWS).enumerate() {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| format!("($1, ${}, ${})", 2 + 2 * i, 3 + 2 * i))
+        let mut sql = Sql::default();
+        let playlist = sql.arg(id);
+        let rows: Vec<String> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, song)| {
+                let position = sql.arg(last + (chunk_index * ROWS + i + 1) as i64);
+                let song = sql.arg(*song);
+                format!("({playlist}, {position}, {song})")
+            })
             .collect();
-        let sql = format!(
+        sql.push(&format!(
             "INSERT INTO playlist_items (playlist_id, position, song_id) VALUES {}",
             rows.join(", ")
-        );
-        let mut query = sqlx::query(&sql).bind(id);
-        for (i, song) in chunk.iter().enumerate() {
-            query = query
-                .bind(last + (chunk_index * ROWS + i + 1) as i64)
-                .bind(*song);
-        }
-        query.execute(&mut **tx).await?;
+        ));
+        tx.execute(&sql).await?;
     }
     Ok(())
 }
@@ -282,47 +294,58 @@ impl Store {
         limit: i64,
     ) -> StoreResult<Vec<i64>> {
         let window = now() - super::stats::STATS_WINDOW;
-        // $1 user, $2 window start, $3 title pattern, $4 album, $5 artist, $6 limit, $7 offset.
-        let mut conditions = vec!["s.enabled = 1".to_string(), "$2 = $2".to_string()];
-        conditions.push(match criteria.mode {
-            GenerateMode::Random => "$1 = $1".into(),
+        // Only the arguments a query uses are bound, numbered as they are added.
+        let mut sql = Sql::default();
+        let needs_user = criteria.mode != GenerateMode::Random || criteria.flagged;
+        let user = if needs_user {
+            sql.arg(user_id)
+        } else {
+            String::new()
+        };
+        let mut conditions = vec!["s.enabled = 1".to_string()];
+        match criteria.mode {
+            GenerateMode::Random => {}
             GenerateMode::Recent => {
-                "EXISTS (SELECT 1 FROM plays p WHERE p.song_id = s.id AND p.user_id = $1 AND p.played_at >= $2)".into()
+                let window = sql.arg(window);
+                conditions.push(format!(
+                    "EXISTS (SELECT 1 FROM plays p WHERE p.song_id = s.id AND p.user_id = {user} AND p.played_at >= {window})"
+                ));
             }
-            GenerateMode::Forgotten => "EXISTS (SELECT 1 FROM plays p WHERE p.song_id = s.id AND p.user_id = $1) \
-                 AND NOT EXISTS (SELECT 1 FROM plays p WHERE p.song_id = s.id AND p.user_id = $1 AND p.played_at >= $2)"
-                .into(),
-            GenerateMode::Unplayed => {
-                "NOT EXISTS (SELECT 1 FROM plays p WHERE p.song_id = s.id AND p.user_id = $1)".into()
+            GenerateMode::Forgotten => {
+                let window = sql.arg(window);
+                conditions.push(format!(
+                    "EXISTS (SELECT 1 FROM plays p WHERE p.song_id = s.id AND p.user_id = {user}) \
+                     AND NOT EXISTS (SELECT 1 FROM plays p WHERE p.song_id = s.id AND p.user_id = {user} AND p.played_at >= {window})"
+                ));
             }
-        });
-        conditions.push("($3 = '' OR s.title_folded LIKE $3 ESCAPE '\\')".into());
-        conditions.push("($4 = 0 OR s.album_id = $4)".into());
-        conditions.push("($5 = 0 OR s.artist_id = $5)".into());
-        if criteria.flagged {
-            conditions.push(
-                "EXISTS (SELECT 1 FROM flags f WHERE f.user_id = $1 AND f.object_kind = 'song' AND f.object_id = s.id)".into(),
-            );
+            GenerateMode::Unplayed => conditions.push(format!(
+                "NOT EXISTS (SELECT 1 FROM plays p WHERE p.song_id = s.id AND p.user_id = {user})"
+            )),
         }
-        let sql = format!(
-            "SELECT s.id FROM songs s WHERE {} ORDER BY RANDOM() LIMIT $6 OFFSET $7",
-            conditions.join(" AND ")
+        let pattern = sql.arg(
+            criteria
+                .title
+                .as_deref()
+                .map(super::browse::like_pattern)
+                .unwrap_or_default(),
         );
-        let pattern = criteria
-            .title
-            .as_deref()
-            .map(super::browse::like_pattern)
-            .unwrap_or_default();
-        let rows = sqlx::query(&sql)
-            .bind(user_id)
-            .bind(window)
-            .bind(pattern)
-            .bind(criteria.album.unwrap_or(0))
-            .bind(criteria.artist.unwrap_or(0))
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.iter().map(|row| row.get(0)).collect())
+        conditions.push(format!(
+            "({pattern} = '' OR s.title_folded LIKE {pattern} ESCAPE '\\')"
+        ));
+        let album = sql.arg(criteria.album.unwrap_or(0));
+        conditions.push(format!("({album} = 0 OR s.album_id = {album})"));
+        let artist = sql.arg(criteria.artist.unwrap_or(0));
+        conditions.push(format!("({artist} = 0 OR s.artist_id = {artist})"));
+        if criteria.flagged {
+            conditions.push(format!(
+                "EXISTS (SELECT 1 FROM flags f WHERE f.user_id = {user} AND f.object_kind = 'song' AND f.object_id = s.id)"
+            ));
+        }
+        let (limit, offset) = (sql.arg(limit), sql.arg(offset));
+        sql.push(&format!(
+            "SELECT s.id FROM songs s WHERE {} ORDER BY RANDOM() LIMIT {limit} OFFSET {offset}",
+            conditions.join(" AND ")
+        ));
+        self.db.fetch_all(sql, decode_id).await
     }
 }

@@ -1,11 +1,11 @@
 //! Smart playlists: saved song searches, listed as `smart_N` wherever playlists are.
 
-use serde::{Deserialize, Serialize};
-use sqlx::Row;
-
 use super::browse::PlaylistRow;
+use super::db::{Row, Sql};
 use super::search::{Rule, Search, SearchType};
 use super::{now, Store, StoreError, StoreResult};
+use crate::values;
+use serde::{Deserialize, Serialize};
 
 /// How a rule is stored (JSON in `smart_playlists.rules`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -77,53 +77,94 @@ impl Store {
         let json =
             serde_json::to_string(&stored).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let now = now();
-        let row = sqlx::query(
-            "INSERT INTO smart_playlists (name, user_id, public, rules, match_operator, random, item_limit, created, updated, name_folded) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING id",
-        )
-        .bind(name)
-        .bind(user_id)
-        .bind(public as i64)
-        .bind(json)
-        .bind(if any { "or" } else { "and" })
-        .bind(random as i64)
-        .bind(limit.max(0))
-        .bind(now)
-        .bind(super::fold(name))
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row.get(0))
+        fn decode(r: &mut dyn Row) -> StoreResult<i64> {
+            r.int("id")
+        }
+        let mut tx = self.db.begin().await?;
+        let id = tx
+            .fetch_one(
+                &Sql::bound(
+                    "INSERT INTO smart_playlists (name, user_id, public, rules, match_operator, random, item_limit, created, updated, name_folded) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING id",
+                    values![
+                        name,
+                        user_id,
+                        public,
+                        json,
+                        if any { "or" } else { "and" },
+                        random,
+                        limit.max(0),
+                        now,
+                        super::fold(name)
+                    ],
+                ),
+                decode,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
     pub async fn smartlist(&self, id: i64) -> StoreResult<Option<SmartList>> {
-        let row = sqlx::query(
-            "SELECT p.id, p.name, u.username, p.public, p.rules, p.match_operator, p.random, p.item_limit, p.user_id \
-             FROM smart_playlists p JOIN users u ON u.id = p.user_id WHERE p.id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        /// A row as stored, before its rules are read.
+        struct Stored {
+            name: String,
+            username: String,
+            public: bool,
+            rules: String,
+            match_operator: String,
+            random: bool,
+            item_limit: i64,
+            user_id: i64,
+        }
+        fn decode(r: &mut dyn Row) -> StoreResult<Stored> {
+            r.int("id")?;
+            Ok(Stored {
+                name: r.text("name")?,
+                username: r.text("username")?,
+                public: r.int("public")? != 0,
+                rules: r.text("rules")?,
+                match_operator: r.text("match_operator")?,
+                random: r.int("random")? != 0,
+                item_limit: r.int("item_limit")?,
+                user_id: r.int("user_id")?,
+            })
+        }
+        let row = self
+            .db
+            .fetch_optional(
+                Sql::bound(
+                    "SELECT p.id, p.name, u.username, p.public, p.rules, p.match_operator, p.random, p.item_limit, p.user_id \
+                     FROM smart_playlists p JOIN users u ON u.id = p.user_id WHERE p.id = $1",
+                    values![id],
+                ),
+                decode,
+            )
+            .await?;
         let Some(row) = row else { return Ok(None) };
         // Rules that cannot be read are an error, never "no rules" (which would
         // match every song).
-        let stored: Vec<StoredRule> =
-            serde_json::from_str(&row.get::<String, _>(4)).map_err(|e| {
-                tracing::error!("smart playlist {id}: unreadable rules: {e}");
-                StoreError::Invalid(format!(
-                    "smart playlist smart_{id} has rules that cannot be read"
-                ))
-            })?;
-        let public = row.get::<i64, _>(3) != 0;
-        let limit: i64 = row.get(7);
+        let stored: Vec<StoredRule> = serde_json::from_str(&row.rules).map_err(|e| {
+            tracing::error!("smart playlist {id}: unreadable rules: {e}");
+            StoreError::Invalid(format!(
+                "smart playlist smart_{id} has rules that cannot be read"
+            ))
+        })?;
+        let public = row.public;
+        let limit = row.item_limit;
         Ok(Some(SmartList {
             row: PlaylistRow {
                 id: format!("smart_{id}"),
-                name: row.get(1),
-                owner: if public { "public".into() } else { row.get(2) },
+                name: row.name,
+                owner: if public {
+                    "public".into()
+                } else {
+                    row.username
+                },
                 items: if limit > 0 { limit } else { 5000 },
                 public,
             },
-            owner_id: row.get(8),
+            owner_id: row.user_id,
             search: Search {
                 kind: SearchType::Song,
                 rules: stored
@@ -135,8 +176,8 @@ impl Store {
                         subtype: r.subtype,
                     })
                     .collect(),
-                any: row.get::<String, _>(5) == "or",
-                random: row.get::<i64, _>(6) != 0,
+                any: row.match_operator == "or",
+                random: row.random,
             },
             limit,
         }))
@@ -172,12 +213,16 @@ impl Store {
     }
 
     pub async fn smartlists(&self) -> StoreResult<Vec<SmartList>> {
-        let ids: Vec<i64> = sqlx::query("SELECT id FROM smart_playlists ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|row| row.get(0))
-            .collect();
+        fn decode(r: &mut dyn Row) -> StoreResult<i64> {
+            r.int("id")
+        }
+        let ids = self
+            .db
+            .fetch_all(
+                Sql::bound("SELECT id FROM smart_playlists ORDER BY id", values![]),
+                decode,
+            )
+            .await?;
         let mut lists = Vec::with_capacity(ids.len());
         for id in ids {
             if let Some(list) = self.smartlist(id).await? {
@@ -188,11 +233,13 @@ impl Store {
     }
 
     pub async fn delete_smartlist(&self, id: i64) -> StoreResult<bool> {
-        Ok(sqlx::query("DELETE FROM smart_playlists WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
+        Ok(self
+            .db
+            .execute(Sql::bound(
+                "DELETE FROM smart_playlists WHERE id = $1",
+                values![id],
+            ))
             .await?
-            .rows_affected()
             > 0)
     }
 }

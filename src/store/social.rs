@@ -1,10 +1,10 @@
 //! Follows, shouts and the activity timeline.
 
-use sqlx::Row;
-
+use super::db::{Row, Sql};
 use super::userdata::{record_activity, ObjectKind};
 use super::{now, Store, StoreResult};
 pub use crate::model::{ActivityRow, Named, ShoutRow};
+use crate::values;
 
 /// Which users' activity a timeline shows.
 #[derive(Debug, Clone, Copy)]
@@ -31,36 +31,31 @@ impl Store {
     }
 
     async fn named_users(&self, sql: &str, user_id: i64) -> StoreResult<Vec<Named>> {
-        Ok(sqlx::query(sql)
-            .bind(user_id)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|row| Named {
-                id: row.get(0),
-                name: row.get(1),
+        fn decode(r: &mut dyn Row) -> StoreResult<Named> {
+            Ok(Named {
+                id: r.int("id")?,
+                name: r.text("username")?,
             })
-            .collect())
+        }
+        self.db
+            .fetch_all(Sql::bound(sql, values![user_id]), decode)
+            .await
     }
 
     /// Follows or unfollows; true when `follower` now follows `followed`.
     pub async fn toggle_follow(&self, follower: i64, followed: i64) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
-        let removed =
-            sqlx::query("DELETE FROM follows WHERE follower_id = $1 AND followed_id = $2")
-                .bind(follower)
-                .bind(followed)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+        let mut tx = self.db.begin().await?;
+        let removed = tx
+            .execute(&Sql::bound(
+                "DELETE FROM follows WHERE follower_id = $1 AND followed_id = $2",
+                values![follower, followed],
+            ))
+            .await?;
         if removed == 0 {
-            sqlx::query(
+            tx.execute(&Sql::bound(
                 "INSERT INTO follows (follower_id, followed_id, created) VALUES ($1, $2, $3)",
-            )
-            .bind(follower)
-            .bind(followed)
-            .bind(now())
-            .execute(&mut *tx)
+                values![follower, followed, now()],
+            ))
             .await?;
             record_activity(&mut tx, follower, "follow", ObjectKind::User, followed).await?;
         }
@@ -76,44 +71,47 @@ impl Store {
         object_id: i64,
         text: &str,
     ) -> StoreResult<i64> {
-        let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(
-            "INSERT INTO shouts (user_id, object_kind, object_id, text, created) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        )
-        .bind(user_id)
-        .bind(kind.as_str())
-        .bind(object_id)
-        .bind(text)
-        .bind(now())
-        .fetch_one(&mut *tx)
-        .await?;
+        fn decode(r: &mut dyn Row) -> StoreResult<i64> {
+            r.int("id")
+        }
+        let mut tx = self.db.begin().await?;
+        let id = tx
+            .fetch_one(
+                &Sql::bound(
+                    "INSERT INTO shouts (user_id, object_kind, object_id, text, created) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                    values![user_id, kind.as_str(), object_id, text, now()],
+                ),
+                decode,
+            )
+            .await?;
         record_activity(&mut tx, user_id, "shout", kind, object_id).await?;
         tx.commit().await?;
-        Ok(row.get(0))
+        Ok(id)
     }
 
     /// The newest shouts, of one author or of everyone.
     pub async fn shouts(&self, author: Option<i64>, limit: i64) -> StoreResult<Vec<ShoutRow>> {
-        let rows = sqlx::query(
-            "SELECT s.id, s.created, s.text, u.id, u.username FROM shouts s JOIN users u ON u.id = s.user_id \
-             WHERE ($1 = 0 OR s.user_id = $1) ORDER BY s.created DESC, s.id DESC LIMIT $2",
-        )
-        .bind(author.unwrap_or(0))
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|row| ShoutRow {
-                id: row.get(0),
-                date: row.get(1),
-                text: row.get(2),
+        fn decode(r: &mut dyn Row) -> StoreResult<ShoutRow> {
+            Ok(ShoutRow {
+                id: r.int("id")?,
+                date: r.int("created")?,
+                text: r.text("text")?,
                 user: Named {
-                    id: row.get(3),
-                    name: row.get(4),
+                    id: r.int("user_id")?,
+                    name: r.text("username")?,
                 },
             })
-            .collect())
+        }
+        self.db
+            .fetch_all(
+                Sql::bound(
+                    "SELECT s.id, s.created, s.text, u.id AS user_id, u.username FROM shouts s JOIN users u ON u.id = s.user_id \
+                     WHERE ($1 = 0 OR s.user_id = $1) ORDER BY s.created DESC, s.id DESC LIMIT $2",
+                    values![author.unwrap_or(0), limit],
+                ),
+                decode,
+            )
+            .await
     }
 
     /// Activity, newest first, after `since`.
@@ -131,28 +129,24 @@ impl Store {
             ),
         };
         let sql = format!(
-            "SELECT a.id, a.created, a.object_kind, a.object_id, a.action, u.id, u.username FROM activity a \
+            "SELECT a.id, a.created, a.object_kind, a.object_id, a.action, u.id AS user_id, u.username FROM activity a \
              JOIN users u ON u.id = a.user_id WHERE {condition} AND a.created > $2 ORDER BY a.created DESC, a.id DESC LIMIT $3"
         );
-        let rows = sqlx::query(&sql)
-            .bind(user)
-            .bind(since)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|row| ActivityRow {
-                id: row.get(0),
-                date: row.get(1),
-                object_type: row.get(2),
-                object_id: row.get(3),
-                action: row.get(4),
+        fn decode(r: &mut dyn Row) -> StoreResult<ActivityRow> {
+            Ok(ActivityRow {
+                id: r.int("id")?,
+                date: r.int("created")?,
+                object_type: r.text("object_kind")?,
+                object_id: r.int("object_id")?,
+                action: r.text("action")?,
                 user: Named {
-                    id: row.get(5),
-                    name: row.get(6),
+                    id: r.int("user_id")?,
+                    name: r.text("username")?,
                 },
             })
-            .collect())
+        }
+        self.db
+            .fetch_all(Sql::bound(sql, values![user, since, limit]), decode)
+            .await
     }
 }

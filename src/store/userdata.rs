@@ -1,8 +1,8 @@
 //! What users write: ratings, favourite flags, plays, and the activity they leave.
 
-use sqlx::Row;
-
+use super::db::{Row, Sql, Tx};
 use super::{now, Store, StoreResult};
+use crate::values;
 
 /// The kinds of object users rate, flag and play.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,12 +49,15 @@ impl ObjectKind {
 
 impl Store {
     pub async fn object_exists(&self, kind: ObjectKind, id: i64) -> StoreResult<bool> {
-        let sql = format!("SELECT COUNT(*) FROM {} WHERE id = $1", kind.table());
-        let count: i64 = sqlx::query(&sql)
-            .bind(id)
-            .fetch_one(&self.pool)
+        let sql = format!("SELECT COUNT(*) AS n FROM {} WHERE id = $1", kind.table());
+        fn decode(r: &mut dyn Row) -> StoreResult<i64> {
+            r.int("n")
+        }
+        let count = self
+            .db
+            .fetch_optional(Sql::bound(sql, values![id]), decode)
             .await?
-            .get(0);
+            .unwrap_or(0);
         Ok(count > 0)
     }
 
@@ -66,27 +69,19 @@ impl Store {
         id: i64,
         rating: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         if rating == 0 {
-            sqlx::query(
+            tx.execute(&Sql::bound(
                 "DELETE FROM ratings WHERE user_id = $1 AND object_kind = $2 AND object_id = $3",
-            )
-            .bind(user_id)
-            .bind(kind.as_str())
-            .bind(id)
-            .execute(&mut *tx)
+                values![user_id, kind.as_str(), id],
+            ))
             .await?;
         } else {
-            sqlx::query(
+            tx.execute(&Sql::bound(
                 "INSERT INTO ratings (user_id, object_kind, object_id, rating, updated) VALUES ($1, $2, $3, $4, $5) \
                  ON CONFLICT (user_id, object_kind, object_id) DO UPDATE SET rating = excluded.rating, updated = excluded.updated",
-            )
-            .bind(user_id)
-            .bind(kind.as_str())
-            .bind(id)
-            .bind(rating)
-            .bind(now())
-            .execute(&mut *tx)
+                values![user_id, kind.as_str(), id, rating, now()],
+            ))
             .await?;
         }
         record_activity(&mut tx, user_id, "rating", kind, id).await?;
@@ -102,27 +97,20 @@ impl Store {
         id: i64,
         flag: bool,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.db.begin().await?;
         if flag {
-            sqlx::query(
+            tx.execute(&Sql::bound(
                 "INSERT INTO flags (user_id, object_kind, object_id, created) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (user_id, object_kind, object_id) DO NOTHING",
-            )
-            .bind(user_id)
-            .bind(kind.as_str())
-            .bind(id)
-            .bind(now())
-            .execute(&mut *tx)
+                values![user_id, kind.as_str(), id, now()],
+            ))
             .await?;
             record_activity(&mut tx, user_id, "userflag", kind, id).await?;
         } else {
-            sqlx::query(
+            tx.execute(&Sql::bound(
                 "DELETE FROM flags WHERE user_id = $1 AND object_kind = $2 AND object_id = $3",
-            )
-            .bind(user_id)
-            .bind(kind.as_str())
-            .bind(id)
-            .execute(&mut *tx)
+                values![user_id, kind.as_str(), id],
+            ))
             .await?;
         }
         tx.commit().await?;
@@ -137,15 +125,11 @@ impl Store {
         when: i64,
         agent: &str,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        let mut tx = self.db.begin().await?;
+        tx.execute(&Sql::bound(
             "INSERT INTO plays (user_id, song_id, played_at, agent) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(user_id)
-        .bind(song_id)
-        .bind(when)
-        .bind(agent)
-        .execute(&mut *tx)
+            values![user_id, song_id, when, agent],
+        ))
         .await?;
         record_activity(&mut tx, user_id, "play", ObjectKind::Song, song_id).await?;
         tx.commit().await?;
@@ -161,35 +145,39 @@ impl Store {
         album: &str,
         mbid: Option<&str>,
     ) -> StoreResult<Option<i64>> {
-        let row = sqlx::query(
-            "SELECT s.id FROM songs s JOIN artists ar ON ar.id = s.artist_id JOIN albums al ON al.id = s.album_id \
-             WHERE (s.title_folded = $1 AND ar.name_folded = $2 AND al.name_folded = $3) OR (s.mbid IS NOT NULL AND s.mbid = $4) \
-             ORDER BY s.id LIMIT 1",
-        )
-        .bind(super::fold(title.trim()))
-        .bind(super::fold(artist.trim()))
-        .bind(super::fold(album.trim()))
-        .bind(mbid.unwrap_or(""))
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|r| r.get(0)))
+        fn decode(r: &mut dyn Row) -> StoreResult<i64> {
+            r.int("id")
+        }
+        self.db
+            .fetch_optional(
+                Sql::bound(
+                    "SELECT s.id FROM songs s JOIN artists ar ON ar.id = s.artist_id JOIN albums al ON al.id = s.album_id \
+                     WHERE (s.title_folded = $1 AND ar.name_folded = $2 AND al.name_folded = $3) OR (s.mbid IS NOT NULL AND s.mbid = $4) \
+                     ORDER BY s.id LIMIT 1",
+                    values![
+                        super::fold(title.trim()),
+                        super::fold(artist.trim()),
+                        super::fold(album.trim()),
+                        mbid.unwrap_or("")
+                    ],
+                ),
+                decode,
+            )
+            .await
     }
 }
 
 pub(crate) async fn record_activity(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut Tx<'_>,
     user_id: i64,
     action: &str,
     kind: ObjectKind,
     id: i64,
 ) -> StoreResult<()> {
-    sqlx::query("INSERT INTO activity (user_id, action, object_kind, object_id, created) VALUES ($1, $2, $3, $4, $5)")
-        .bind(user_id)
-        .bind(action)
-        .bind(kind.as_str())
-        .bind(id)
-        .bind(now())
-        .execute(&mut **tx)
-        .await?;
+    tx.execute(&Sql::bound(
+        "INSERT INTO activity (user_id, action, object_kind, object_id, created) VALUES ($1, $2, $3, $4, $5)",
+        values![user_id, action, kind.as_str(), id, now()],
+    ))
+    .await?;
     Ok(())
 }
