@@ -2,10 +2,9 @@
 
 use std::net::IpAddr;
 
-use sqlx::Row as _;
-
 use super::db::{Row, Sql};
 use super::{Store, StoreError, StoreResult};
+use crate::values;
 
 /// What an ACL rule governs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,50 +78,60 @@ impl Store {
                 "the range {start} - {end} is empty"
             )));
         }
-        let row = sqlx::query(
-            "INSERT INTO acls (name, start_ip, end_ip, start_key, end_key, kind, user_id, level) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-        )
-        .bind(name)
-        .bind(start.to_string())
-        .bind(end.to_string())
-        .bind(ip_key(start))
-        .bind(ip_key(end))
-        .bind(kind.as_str())
-        .bind(user_id)
-        .bind(level)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row.get(0))
+        let mut tx = self.db.begin().await?;
+        let id = tx
+            .fetch_one(
+                &Sql::bound(
+                    "INSERT INTO acls (name, start_ip, end_ip, start_key, end_key, kind, user_id, level) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                    values![
+                        name,
+                        start.to_string(),
+                        end.to_string(),
+                        ip_key(start),
+                        ip_key(end),
+                        kind.as_str(),
+                        user_id,
+                        level
+                    ],
+                ),
+                decode_id,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
     pub async fn acls(&self) -> StoreResult<Vec<AclRule>> {
-        let rows = sqlx::query(
-            "SELECT a.id, a.name, a.start_ip, a.end_ip, a.kind, u.username, a.level FROM acls a \
-             LEFT JOIN users u ON u.id = a.user_id ORDER BY a.id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|row| AclRule {
-                id: row.get(0),
-                name: row.get(1),
-                start_ip: row.get(2),
-                end_ip: row.get(3),
-                kind: row.get(4),
-                username: row.get(5),
-                level: row.get(6),
+        fn decode(r: &mut dyn Row) -> StoreResult<AclRule> {
+            Ok(AclRule {
+                id: r.int("id")?,
+                name: r.text("name")?,
+                start_ip: r.text("start_ip")?,
+                end_ip: r.text("end_ip")?,
+                kind: r.text("kind")?,
+                username: r.opt_text("username")?,
+                level: r.int("level")?,
             })
-            .collect())
+        }
+        self.db
+            .fetch_all(
+                Sql::bound(
+                    "SELECT a.id, a.name, a.start_ip, a.end_ip, a.kind, u.username, a.level FROM acls a \
+                     LEFT JOIN users u ON u.id = a.user_id ORDER BY a.id",
+                    values![],
+                ),
+                decode,
+            )
+            .await
     }
 
     pub async fn remove_acl(&self, id: i64) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM acls WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
+        let done = self
+            .db
+            .execute(Sql::bound("DELETE FROM acls WHERE id = $1", values![id]))
             .await?;
-        Ok(done.rows_affected() > 0)
+        Ok(done > 0)
     }
 
     /// Decides whether `ip` (acting as `user_id`) may use `kind`, in one query.
@@ -158,6 +167,10 @@ impl Store {
             AclDecision::Denied
         })
     }
+}
+
+fn decode_id(r: &mut dyn Row) -> StoreResult<i64> {
+    r.int("id")
 }
 
 #[cfg(test)]

@@ -2,9 +2,9 @@
 
 use std::path::Path;
 
-use sqlx::Row;
-
+use super::db::{Row, Sql};
 use super::{now, Store, StoreError, StoreResult};
+use crate::values;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CatalogKind {
@@ -46,18 +46,18 @@ pub struct Catalog {
 const CATALOG_COLUMNS: &str =
     "id, name, path, kind, enabled, last_add, last_update, last_clean, dirty";
 
-fn catalog_from_row(row: &sqlx::any::AnyRow) -> Catalog {
-    Catalog {
-        id: row.get(0),
-        name: row.get(1),
-        path: row.get(2),
-        kind: CatalogKind::parse(&row.get::<String, _>(3)).unwrap_or(CatalogKind::Music),
-        enabled: row.get::<i64, _>(4) != 0,
-        last_add: row.get(5),
-        last_update: row.get(6),
-        last_clean: row.get(7),
-        dirty: row.get::<i64, _>(8) != 0,
-    }
+fn decode_catalog(r: &mut dyn Row) -> StoreResult<Catalog> {
+    Ok(Catalog {
+        id: r.int("id")?,
+        name: r.text("name")?,
+        path: r.text("path")?,
+        kind: CatalogKind::parse(&r.text("kind")?).unwrap_or(CatalogKind::Music),
+        enabled: r.int("enabled")? != 0,
+        last_add: r.int("last_add")?,
+        last_update: r.int("last_update")?,
+        last_clean: r.int("last_clean")?,
+        dirty: r.int("dirty")? != 0,
+    })
 }
 
 /// The latest add, update and clean times over all catalogs (for the handshake).
@@ -96,15 +96,12 @@ impl Store {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| path.clone())
         });
-        sqlx::query(
-            "INSERT INTO catalogs (name, path, kind, created) VALUES ($1, $2, $3, $4) ON CONFLICT (path) DO NOTHING",
-        )
-        .bind(&name)
-        .bind(&path)
-        .bind(kind.as_str())
-        .bind(now())
-        .execute(&self.pool)
-        .await?;
+        self.db
+            .execute(Sql::bound(
+                "INSERT INTO catalogs (name, path, kind, created) VALUES ($1, $2, $3, $4) ON CONFLICT (path) DO NOTHING",
+                values![&name, &path, kind.as_str(), now()],
+            ))
+            .await?;
         self.catalog_by_path(&path)
             .await?
             .ok_or_else(|| StoreError::Invalid("catalog vanished after creation".into()))
@@ -112,34 +109,38 @@ impl Store {
 
     async fn catalog_by_path(&self, path: &str) -> StoreResult<Option<Catalog>> {
         let sql = format!("SELECT {CATALOG_COLUMNS} FROM catalogs WHERE path = $1");
-        Ok(sqlx::query(&sql)
-            .bind(path)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|row| catalog_from_row(&row)))
+        self.db
+            .fetch_optional(Sql::bound(sql, values![path]), decode_catalog)
+            .await
     }
 
     pub async fn catalogs(&self) -> StoreResult<Vec<Catalog>> {
         let sql = format!("SELECT {CATALOG_COLUMNS} FROM catalogs ORDER BY id");
-        Ok(sqlx::query(&sql)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(catalog_from_row)
-            .collect())
+        self.db
+            .fetch_all(Sql::bound(sql, values![]), decode_catalog)
+            .await
     }
 
     pub async fn catalog_stamps(&self) -> StoreResult<CatalogStamps> {
-        let row = sqlx::query(
-            "SELECT COALESCE(MAX(last_add), 0), COALESCE(MAX(last_update), 0), COALESCE(MAX(last_clean), 0) FROM catalogs",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(CatalogStamps {
-            last_add: row.get(0),
-            last_update: row.get(1),
-            last_clean: row.get(2),
-        })
+        fn decode(r: &mut dyn Row) -> StoreResult<CatalogStamps> {
+            Ok(CatalogStamps {
+                last_add: r.int("last_add")?,
+                last_update: r.int("last_update")?,
+                last_clean: r.int("last_clean")?,
+            })
+        }
+        // An aggregate without GROUP BY always gives one row.
+        self.db
+            .fetch_optional(
+                Sql::bound(
+                    "SELECT COALESCE(MAX(last_add), 0) AS last_add, COALESCE(MAX(last_update), 0) AS last_update, \
+                     COALESCE(MAX(last_clean), 0) AS last_clean FROM catalogs",
+                    values![],
+                ),
+                decode,
+            )
+            .await?
+            .ok_or_else(|| StoreError::Native("a query returned no row".into()))
     }
 
     /// Records what a finished scan did to the catalog and clears its dirty mark.
@@ -151,20 +152,16 @@ impl Store {
         cleaned: bool,
     ) -> StoreResult<()> {
         let now = now();
-        sqlx::query(
-            "UPDATE catalogs SET dirty = 0, \
-             last_add = CASE WHEN $1 = 1 THEN $4 ELSE last_add END, \
-             last_update = CASE WHEN $2 = 1 THEN $4 ELSE last_update END, \
-             last_clean = CASE WHEN $3 = 1 THEN $4 ELSE last_clean END \
-             WHERE id = $5",
-        )
-        .bind(added as i64)
-        .bind(updated as i64)
-        .bind(cleaned as i64)
-        .bind(now)
-        .bind(catalog_id)
-        .execute(&self.pool)
-        .await?;
+        self.db
+            .execute(Sql::bound(
+                "UPDATE catalogs SET dirty = 0, \
+                 last_add = CASE WHEN $1 = 1 THEN $4 ELSE last_add END, \
+                 last_update = CASE WHEN $2 = 1 THEN $4 ELSE last_update END, \
+                 last_clean = CASE WHEN $3 = 1 THEN $4 ELSE last_clean END \
+                 WHERE id = $5",
+                values![added, updated, cleaned, now, catalog_id],
+            ))
+            .await?;
         Ok(())
     }
 }

@@ -2,10 +2,9 @@
 //! where an object's art comes from. Paths only ever come from here, never from a
 //! request.
 
-use sqlx::any::AnyRow;
-use sqlx::Row;
-
+use super::db::{Row, Sql};
 use super::{Store, StoreResult};
+use crate::values;
 
 /// The kinds of playable object the play endpoint serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,78 +61,98 @@ impl Store {
     pub async fn media_file(&self, kind: MediaKind, id: i64) -> StoreResult<Option<MediaFile>> {
         let sql = match kind {
             MediaKind::Song => {
-                "SELECT s.id, s.path, s.mime, s.duration, s.title, a.name FROM songs s \
+                "SELECT s.id, s.path, s.mime, s.duration, s.title, a.name AS artist FROM songs s \
                  JOIN artists a ON a.id = s.artist_id WHERE s.id = $1 AND s.enabled = 1"
             }
             MediaKind::Video => {
-                "SELECT v.id, v.path, v.mime, v.duration, v.title, '' FROM videos v \
+                "SELECT v.id, v.path, v.mime, v.duration, v.title, '' AS artist FROM videos v \
                  WHERE v.id = $1 AND v.enabled = 1"
             }
         };
-        Ok(sqlx::query(sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
+        // A decoder is a plain fn and cannot see `kind`: the row is read as a song's and
+        // given its kind afterwards.
+        fn decode(r: &mut dyn Row) -> StoreResult<MediaFile> {
+            Ok(MediaFile {
+                kind: MediaKind::Song,
+                id: r.int("id")?,
+                path: r.text("path")?,
+                mime: r.text("mime")?,
+                duration: r.real("duration")?,
+                title: r.text("title")?,
+                artist: r.text("artist")?,
+            })
+        }
+        Ok(self
+            .db
+            .fetch_optional(Sql::bound(sql, values![id]), decode)
             .await?
-            .map(|row| MediaFile {
-                kind,
-                id: row.get(0),
-                path: row.get(1),
-                mime: row.get(2),
-                duration: row.get(3),
-                title: row.get(4),
-                artist: row.get(5),
-            }))
+            .map(|file| MediaFile { kind, ..file }))
     }
 
     /// An album's art.
     pub async fn album_art(&self, album_id: i64) -> StoreResult<Option<ArtSource>> {
-        let row = sqlx::query(
-            "SELECT id, art_kind, art_path, art_mime FROM albums WHERE id = $1 AND art_kind IS NOT NULL",
-        )
-        .bind(album_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.as_ref().and_then(album_art_row))
+        Ok(self
+            .db
+            .fetch_optional(
+                Sql::bound(
+                    "SELECT id, art_kind, art_path, art_mime FROM albums WHERE id = $1 AND art_kind IS NOT NULL",
+                    values![album_id],
+                ),
+                album_art_row,
+            )
+            .await?
+            .flatten())
     }
 
     /// A song's art: the picture in its own tags if it has one, else its album's.
     pub async fn song_art(&self, song_id: i64) -> StoreResult<Option<ArtSource>> {
-        let row = sqlx::query(
-            "SELECT a.id, a.art_kind, a.art_path, a.art_mime, s.id, s.path, s.embedded_art \
-             FROM songs s JOIN albums a ON a.id = s.album_id WHERE s.id = $1 AND s.enabled = 1",
-        )
-        .bind(song_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        if row.get::<i64, _>(6) != 0 {
-            return Ok(Some(ArtSource {
-                owner: format!("song-{}", row.get::<i64, _>(4)),
-                kind: ArtKind::Embedded,
-                path: row.get(5),
-                mime: None,
-            }));
+        fn decode(r: &mut dyn Row) -> StoreResult<Option<ArtSource>> {
+            let album = album_art_row(r)?;
+            let song_id = r.int("song_id")?;
+            let path = r.text("path")?;
+            if r.int("embedded_art")? != 0 {
+                return Ok(Some(ArtSource {
+                    owner: format!("song-{song_id}"),
+                    kind: ArtKind::Embedded,
+                    path,
+                    mime: None,
+                }));
+            }
+            Ok(album)
         }
-        Ok(album_art_row(&row))
+        Ok(self
+            .db
+            .fetch_optional(
+                Sql::bound(
+                    "SELECT a.id, a.art_kind, a.art_path, a.art_mime, s.id AS song_id, s.path, s.embedded_art \
+                     FROM songs s JOIN albums a ON a.id = s.album_id WHERE s.id = $1 AND s.enabled = 1",
+                    values![song_id],
+                ),
+                decode,
+            )
+            .await?
+            .flatten())
     }
 
     /// An artist's art: that of their first album with art, by name; albums they are
     /// the album artist of come before albums they only appear on.
     pub async fn artist_art(&self, artist_id: i64) -> StoreResult<Option<ArtSource>> {
-        let row = sqlx::query(
-            "SELECT a.id, a.art_kind, a.art_path, a.art_mime FROM albums a \
-             WHERE a.art_kind IS NOT NULL AND (a.album_artist_id = $1 OR EXISTS (\
-               SELECT 1 FROM songs s WHERE s.album_id = a.id AND (s.artist_id = $1 \
-                 OR s.id IN (SELECT sa.song_id FROM song_artists sa WHERE sa.artist_id = $1)))) \
-             ORDER BY CASE WHEN a.album_artist_id = $1 THEN 0 ELSE 1 END, a.sort_name, a.id \
-             LIMIT 1",
-        )
-        .bind(artist_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.as_ref().and_then(album_art_row))
+        Ok(self
+            .db
+            .fetch_optional(
+                Sql::bound(
+                    "SELECT a.id, a.art_kind, a.art_path, a.art_mime FROM albums a \
+                     WHERE a.art_kind IS NOT NULL AND (a.album_artist_id = $1 OR EXISTS (\
+                       SELECT 1 FROM songs s WHERE s.album_id = a.id AND (s.artist_id = $1 \
+                         OR s.id IN (SELECT sa.song_id FROM song_artists sa WHERE sa.artist_id = $1)))) \
+                     ORDER BY CASE WHEN a.album_artist_id = $1 THEN 0 ELSE 1 END, a.sort_name, a.id \
+                     LIMIT 1",
+                    values![artist_id],
+                ),
+                album_art_row,
+            )
+            .await?
+            .flatten())
     }
 
     /// The art of a random song of a playlist `user_id` may see (their own or a public
@@ -143,35 +162,45 @@ impl Store {
         playlist_id: i64,
         user_id: i64,
     ) -> StoreResult<Option<ArtSource>> {
-        let row = sqlx::query(
-            "SELECT a.id, a.art_kind, a.art_path, a.art_mime FROM playlist_items i \
-             JOIN playlists p ON p.id = i.playlist_id \
-             JOIN songs s ON s.id = i.song_id \
-             JOIN albums a ON a.id = s.album_id \
-             WHERE i.playlist_id = $1 AND (p.public = 1 OR p.user_id = $2) \
-               AND s.enabled = 1 AND a.art_kind IS NOT NULL \
-             ORDER BY RANDOM() LIMIT 1",
-        )
-        .bind(playlist_id)
-        .bind(user_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.as_ref().and_then(album_art_row))
+        Ok(self
+            .db
+            .fetch_optional(
+                Sql::bound(
+                    "SELECT a.id, a.art_kind, a.art_path, a.art_mime FROM playlist_items i \
+                     JOIN playlists p ON p.id = i.playlist_id \
+                     JOIN songs s ON s.id = i.song_id \
+                     JOIN albums a ON a.id = s.album_id \
+                     WHERE i.playlist_id = $1 AND (p.public = 1 OR p.user_id = $2) \
+                       AND s.enabled = 1 AND a.art_kind IS NOT NULL \
+                     ORDER BY RANDOM() LIMIT 1",
+                    values![playlist_id, user_id],
+                ),
+                album_art_row,
+            )
+            .await?
+            .flatten())
     }
 }
 
-/// An album's art from the columns `id, art_kind, art_path, art_mime`.
-fn album_art_row(row: &AnyRow) -> Option<ArtSource> {
-    let kind = match row.get::<Option<String>, _>(1)?.as_str() {
-        "file" => ArtKind::File,
-        "embedded" => ArtKind::Embedded,
-        _ => return None,
+/// An album's art from the columns `id, art_kind, art_path, art_mime`; `None` when it
+/// has none (or of a kind this version does not know).
+fn album_art_row(r: &mut dyn Row) -> StoreResult<Option<ArtSource>> {
+    let id = r.int("id")?;
+    let kind = r.opt_text("art_kind")?;
+    let path = r.opt_text("art_path")?;
+    let mime = r.opt_text("art_mime")?;
+    let kind = match kind.as_deref() {
+        Some("file") => ArtKind::File,
+        Some("embedded") => ArtKind::Embedded,
+        _ => return Ok(None),
     };
-    let path: String = row.get::<Option<String>, _>(2)?;
-    Some(ArtSource {
-        owner: format!("album-{}", row.get::<i64, _>(0)),
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    Ok(Some(ArtSource {
+        owner: format!("album-{id}"),
         kind,
         path,
-        mime: row.get(3),
-    })
+        mime,
+    }))
 }

@@ -2,10 +2,10 @@
 
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use sqlx::any::AnyRow;
-use sqlx::Row;
 
+use super::db::{Row, Sql};
 use super::{now, Store, StoreError, StoreResult};
+use crate::values;
 
 pub use crate::model::access;
 
@@ -51,7 +51,7 @@ impl User {
     }
 
     /// Decodes the columns of [`USER_COLUMNS`] from a native row.
-    pub fn decode(r: &mut dyn super::db::Row) -> StoreResult<User> {
+    pub fn decode(r: &mut dyn Row) -> StoreResult<User> {
         Ok(User {
             id: r.int("id")?,
             username: r.text("username")?,
@@ -68,26 +68,6 @@ impl User {
             city: r.text("city")?,
             fullname_public: r.int("fullname_public")? != 0,
         })
-    }
-
-    /// Reads the columns of [`USER_COLUMNS`] starting at `offset`.
-    pub fn from_row(row: &AnyRow, offset: usize) -> User {
-        User {
-            id: row.get(offset),
-            username: row.get(offset + 1),
-            fullname: row.get(offset + 2),
-            email: row.get(offset + 3),
-            website: row.get(offset + 4),
-            access: row.get(offset + 5),
-            password_hash: row.get(offset + 6),
-            apikey: row.get(offset + 7),
-            disabled: row.get::<i64, _>(offset + 8) != 0,
-            created: row.get(offset + 9),
-            last_seen: row.get(offset + 10),
-            state: row.get(offset + 11),
-            city: row.get(offset + 12),
-            fullname_public: row.get::<i64, _>(offset + 13) != 0,
-        }
     }
 }
 
@@ -168,32 +148,32 @@ impl Store {
     /// PostgreSQL it runs under the migrations' advisory lock, and the insert itself
     /// only happens while no user exists and never conflicts with a concurrent one.
     pub async fn create_first_admin(&self, username: &str, password: &str) -> StoreResult<bool> {
-        let mut conn = self.pool.acquire().await?;
+        let mut tx = self.db.begin().await?;
         if self.engine == super::Engine::Postgres {
-            sqlx::query("SELECT pg_advisory_lock($1)")
-                .bind(super::MIGRATION_LOCK)
-                .execute(&mut *conn)
-                .await?;
+            // The transaction-level form of the migrations' lock: it conflicts with
+            // their session-level one, and is released when the transaction ends.
+            tx.execute(&Sql::bound(
+                "SELECT pg_advisory_xact_lock($1)",
+                values![super::MIGRATION_LOCK],
+            ))
+            .await?;
         }
-        let inserted = sqlx::query(
-            "INSERT INTO users (username, fullname, access, password_hash, email, disabled, created, username_folded) \
-             SELECT $1, '', $2, $3, '', 0, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM users) \
-             ON CONFLICT (username) DO NOTHING",
-        )
-        .bind(username.trim())
-        .bind(access::ADMIN)
-        .bind(sha256_hex(password))
-        .bind(now())
-        .bind(super::fold(username.trim()))
-        .execute(&mut *conn)
-        .await;
-        if self.engine == super::Engine::Postgres {
-            sqlx::query("SELECT pg_advisory_unlock($1)")
-                .bind(super::MIGRATION_LOCK)
-                .execute(&mut *conn)
-                .await?;
-        }
-        Ok(inserted?.rows_affected() == 1)
+        let inserted = tx
+            .execute(&Sql::bound(
+                "INSERT INTO users (username, fullname, access, password_hash, email, disabled, created, username_folded) \
+                 SELECT $1, '', $2, $3, '', 0, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM users) \
+                 ON CONFLICT (username) DO NOTHING",
+                values![
+                    username.trim(),
+                    access::ADMIN,
+                    sha256_hex(password),
+                    now(),
+                    super::fold(username.trim())
+                ],
+            ))
+            .await?;
+        tx.commit().await?;
+        Ok(inserted == 1)
     }
 
     /// Creates a user from an already hashed password (hex SHA-256), as API4's
@@ -205,25 +185,28 @@ impl Store {
                 "a user name must be non-empty printable text".into(),
             ));
         }
-        sqlx::query(
-            "INSERT INTO users (username, fullname, access, password_hash, email, disabled, created, username_folded) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(username)
-        .bind(new.fullname)
-        .bind(new.access)
-        .bind(new.password_hash)
-        .bind(new.email)
-        .bind(new.disabled as i64)
-        .bind(now())
-        .bind(super::fold(username))
-        .execute(&self.pool)
-        .await
-        .map_err(|e| match StoreError::from(e) {
-            e if e.is_duplicate() => {
-                StoreError::Conflict(format!("user {username:?} already exists"))
-            }
-            other => other,
-        })?;
+        self.db
+            .execute(Sql::bound(
+                "INSERT INTO users (username, fullname, access, password_hash, email, disabled, created, username_folded) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                values![
+                    username,
+                    new.fullname,
+                    new.access,
+                    new.password_hash,
+                    new.email,
+                    new.disabled,
+                    now(),
+                    super::fold(username)
+                ],
+            ))
+            .await
+            .map_err(|e| {
+                if e.is_duplicate() {
+                    StoreError::Conflict(format!("user {username:?} already exists"))
+                } else {
+                    e
+                }
+            })?;
         self.user_by_name(username)
             .await?
             .ok_or_else(|| StoreError::Invalid("user vanished after creation".into()))
@@ -232,25 +215,29 @@ impl Store {
     /// Applies the given changes; a new password hash or disabling ends the user's
     /// sessions, so the change takes effect at once.
     pub async fn update_user(&self, user: &User, changes: &UserChanges) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE users SET fullname = COALESCE($1, fullname), email = COALESCE($2, email),              website = COALESCE($3, website), state = COALESCE($4, state), city = COALESCE($5, city),              password_hash = COALESCE($6, password_hash), disabled = COALESCE($7, disabled) WHERE id = $8",
-        )
-        .bind(changes.fullname.clone())
-        .bind(changes.email.clone())
-        .bind(changes.website.clone())
-        .bind(changes.state.clone())
-        .bind(changes.city.clone())
-        .bind(changes.password_hash.clone())
-        .bind(changes.disabled.map(|d| d as i64))
-        .bind(user.id)
-        .execute(&mut *tx)
+        let mut tx = self.db.begin().await?;
+        tx.execute(&Sql::bound(
+            "UPDATE users SET fullname = COALESCE($1, fullname), email = COALESCE($2, email), \
+             website = COALESCE($3, website), state = COALESCE($4, state), city = COALESCE($5, city), \
+             password_hash = COALESCE($6, password_hash), disabled = COALESCE($7, disabled) WHERE id = $8",
+            values![
+                changes.fullname.clone(),
+                changes.email.clone(),
+                changes.website.clone(),
+                changes.state.clone(),
+                changes.city.clone(),
+                changes.password_hash.clone(),
+                changes.disabled.map(i64::from),
+                user.id
+            ],
+        ))
         .await?;
         if changes.password_hash.is_some() || changes.disabled == Some(true) {
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                .bind(user.id)
-                .execute(&mut *tx)
-                .await?;
+            tx.execute(&Sql::bound(
+                "DELETE FROM sessions WHERE user_id = $1",
+                values![user.id],
+            ))
+            .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -258,94 +245,94 @@ impl Store {
 
     /// Deletes a user with everything that is theirs (sessions, playlists, ratings...).
     pub async fn delete_user(&self, user: &User) -> StoreResult<()> {
-        sqlx::query("DELETE FROM users WHERE id = $1")
-            .bind(user.id)
-            .execute(&self.pool)
+        self.db
+            .execute(Sql::bound(
+                "DELETE FROM users WHERE id = $1",
+                values![user.id],
+            ))
             .await?;
         Ok(())
     }
 
     pub async fn user_by_name(&self, username: &str) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.username = $1");
-        Ok(sqlx::query(&sql)
-            .bind(username)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|row| User::from_row(&row, 0)))
+        self.db
+            .fetch_optional(Sql::bound(sql, values![username]), User::decode)
+            .await
     }
 
     pub async fn user_by_id(&self, id: i64) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1");
-        Ok(sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|row| User::from_row(&row, 0)))
+        self.db
+            .fetch_optional(Sql::bound(sql, values![id]), User::decode)
+            .await
     }
 
     pub async fn user_by_apikey(&self, key: &str) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.apikey = $1");
-        Ok(sqlx::query(&sql)
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|row| User::from_row(&row, 0)))
+        self.db
+            .fetch_optional(Sql::bound(sql, values![key]), User::decode)
+            .await
     }
 
     /// The user whose hashed API-key login equals `auth`.
     pub async fn user_by_apikey_auth(&self, auth: &str) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.apikey_auth = $1");
-        Ok(sqlx::query(&sql)
-            .bind(auth)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|row| User::from_row(&row, 0)))
+        self.db
+            .fetch_optional(Sql::bound(sql, values![auth]), User::decode)
+            .await
     }
 
     pub async fn users(&self) -> StoreResult<Vec<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.username");
-        Ok(sqlx::query(&sql)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|row| User::from_row(row, 0))
-            .collect())
+        self.db
+            .fetch_all(Sql::bound(sql, values![]), User::decode)
+            .await
     }
 
     pub async fn user_count(&self) -> StoreResult<i64> {
-        Ok(sqlx::query("SELECT COUNT(*) FROM users")
-            .fetch_one(&self.pool)
+        fn decode(r: &mut dyn Row) -> StoreResult<i64> {
+            r.int("n")
+        }
+        // An aggregate without GROUP BY always gives one row.
+        self.db
+            .fetch_optional(
+                Sql::bound("SELECT COUNT(*) AS n FROM users", values![]),
+                decode,
+            )
             .await?
-            .get(0))
+            .ok_or_else(|| StoreError::Native("a query returned no row".into()))
     }
 
     /// Gives the user a new API key (replacing any old one) and returns it.
     pub async fn new_apikey(&self, user: &User) -> StoreResult<String> {
         let key = random_token();
-        sqlx::query("UPDATE users SET apikey = $1, apikey_auth = $2 WHERE id = $3")
-            .bind(&key)
-            .bind(apikey_auth(&user.username, &key))
-            .bind(user.id)
-            .execute(&self.pool)
+        self.db
+            .execute(Sql::bound(
+                "UPDATE users SET apikey = $1, apikey_auth = $2 WHERE id = $3",
+                values![&key, apikey_auth(&user.username, &key), user.id],
+            ))
             .await?;
         Ok(key)
     }
 
     /// Sets a new password; it takes effect for the next handshake.
     pub async fn set_password(&self, user: &User, password: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-            .bind(sha256_hex(password))
-            .bind(user.id)
-            .execute(&self.pool)
+        self.db
+            .execute(Sql::bound(
+                "UPDATE users SET password_hash = $1 WHERE id = $2",
+                values![sha256_hex(password), user.id],
+            ))
             .await?;
         Ok(())
     }
 
     pub async fn set_disabled(&self, user: &User, disabled: bool) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
-            .bind(disabled as i64)
-            .bind(user.id)
-            .execute(&self.pool)
+        self.db
+            .execute(Sql::bound(
+                "UPDATE users SET disabled = $1 WHERE id = $2",
+                values![disabled, user.id],
+            ))
             .await?;
         if disabled {
             self.end_user_sessions(user.id).await?;
@@ -354,10 +341,11 @@ impl Store {
     }
 
     pub async fn touch_user(&self, user_id: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET last_seen = $1 WHERE id = $2")
-            .bind(now())
-            .bind(user_id)
-            .execute(&self.pool)
+        self.db
+            .execute(Sql::bound(
+                "UPDATE users SET last_seen = $1 WHERE id = $2",
+                values![now(), user_id],
+            ))
             .await?;
         Ok(())
     }
