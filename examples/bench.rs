@@ -496,16 +496,10 @@ fn ensure_library(dir: &Path, music: &Path, shape: &Shape) -> anyhow::Result<Opt
     Ok(Some(took))
 }
 
-/// "SQLite 3.46.0": the version of the SQLite that sqlx links, as tonearm does.
-fn sqlite_version(runtime: &tokio::runtime::Runtime) -> anyhow::Result<String> {
-    use sqlx::Connection;
-    let version: String = runtime.block_on(async {
-        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:").await?;
-        sqlx::query_scalar("SELECT sqlite_version()")
-            .fetch_one(&mut conn)
-            .await
-    })?;
-    Ok(format!("SQLite {version}"))
+/// "SQLite 3.x.y": the version of the SQLite that rusqlite links (bundled), as
+/// tonearm does.
+fn sqlite_version(_runtime: &tokio::runtime::Runtime) -> anyhow::Result<String> {
+    Ok(format!("SQLite {}", rusqlite::version()))
 }
 
 /// Audio files (by the scanner's extensions, roughly) and bytes under a folder.

@@ -1,6 +1,6 @@
 //! The store: one schema on SQLite (embedded default) or PostgreSQL (shared by several
-//! tonearm processes). All SQL is written once with `$N` placeholders, which both
-//! engines accept, and runs through sqlx's `Any` driver.
+//! tonearm processes), each through its native driver ([`db`]). SQL is written once
+//! with `$N` placeholders; the few statements that differ per engine say so.
 
 pub mod acl;
 pub mod browse;
@@ -28,10 +28,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 
 use crate::values;
-use sqlx::{AnyConnection, AnyPool, Connection, Executor, TransactionManager};
 
 /// Which engine a store runs on; a few statements differ between them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,9 +40,7 @@ pub enum Engine {
 
 #[derive(Clone)]
 pub struct Store {
-    pub pool: AnyPool,
-    /// The native driver's connections, which the hot read paths use; the rest of
-    /// the store still goes through `pool` while it moves over.
+    /// The engine's native connections.
     pub db: db::Db,
     pub engine: Engine,
 }
@@ -100,7 +96,6 @@ const MIGRATION_LOCK: i64 = 7401001;
 impl Store {
     /// Opens (creating if needed) the database at `url` and brings its schema up to date.
     pub async fn open(url: &str) -> anyhow::Result<Store> {
-        sqlx::any::install_default_drivers();
         let engine = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Engine::Postgres
         } else if url.starts_with("sqlite:") {
@@ -108,40 +103,12 @@ impl Store {
         } else {
             anyhow::bail!("unsupported database URL {url:?}: use sqlite://PATH or postgres://...");
         };
-        let options: AnyConnectOptions = url
-            .parse()
-            .with_context(|| format!("invalid database URL {url:?}"))?;
-        // Idle connections close after a minute, so the memory their page caches hold
-        // goes back when the server is quiet.
-        let pool_options = AnyPoolOptions::new()
-            .acquire_timeout(Duration::from_secs(30))
-            .idle_timeout(Duration::from_secs(60))
-            .min_connections(0)
-            .max_connections(if engine == Engine::Sqlite { 4 } else { 16 })
-            .after_release(|conn, _meta| Box::pin(keep_after_release(conn)));
-        let pool_options = if engine == Engine::Sqlite {
-            pool_options.after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    // WAL lets the API read while a scan writes; the busy timeout makes a
-                    // writer wait for another instead of failing.
-                    conn.execute(
-                        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
-                         PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON; \
-                         PRAGMA cache_size=-4000; PRAGMA temp_store=MEMORY;",
-                    )
-                    .await?;
-                    Ok(())
-                })
-            })
-        } else {
-            pool_options
-        };
-        let pool = pool_options
-            .connect_with(options)
-            .await
-            .with_context(|| format!("cannot open database {}", redact(url)))?;
         let db = match engine {
+            // Connections open as they are first needed: the writer at the first
+            // transaction (the migrations, just below), readers at the first reads.
             Engine::Sqlite => db::Db::sqlite(sqlite_path(url)),
+            // Idle connections close after a minute, so the memory their caches hold
+            // goes back to the server when tonearm is quiet.
             Engine::Postgres => db::Db::Postgres(
                 sqlx::postgres::PgPoolOptions::new()
                     .acquire_timeout(Duration::from_secs(30))
@@ -153,8 +120,11 @@ impl Store {
                     .with_context(|| format!("cannot open database {}", redact(url)))?,
             ),
         };
-        let store = Store { pool, db, engine };
-        store.migrate().await?;
+        let store = Store { db, engine };
+        store
+            .migrate()
+            .await
+            .with_context(|| format!("cannot open database {}", redact(url)))?;
         store.backfill_folded().await?;
         Ok(store)
     }
@@ -188,14 +158,10 @@ impl Store {
             .replace("{blob}", blob)
     }
 
-    /// Applies every migration not yet recorded, each in its own transaction. On
-    /// PostgreSQL an advisory lock keeps several processes starting at once from
-    /// racing each other.
     /// Closes every connection. On SQLite the last one to close checkpoints the
     /// write-ahead log into the database file, so a stopped tonearm leaves one file.
     pub async fn close(&self) {
         self.db.close().await;
-        self.pool.close().await;
     }
 
     async fn migrate(&self) -> anyhow::Result<()> {
@@ -250,39 +216,6 @@ impl Store {
         }
         Ok(tx)
     }
-}
-
-/// Whether a connection handed back to the pool may be used again: only when no
-/// transaction is left open on it. A `Transaction` rolls back when dropped, but when
-/// that rollback fails the driver still counts the transaction as open, and the next
-/// `begin` on the connection nests a SAVEPOINT inside it instead of starting a real
-/// transaction; its "commit" then commits nothing. On SQLite this is what a full disk
-/// does: a COMMIT failing with SQLITE_FULL rolls the transaction back inside SQLite, so
-/// the ROLLBACK that follows fails ("no transaction is active") and sqlx's depth stays 1.
-/// The next transaction on that connection is a SAVEPOINT that, when its write fails
-/// too, is rolled back only to the savepoint: the connection stays in a write
-/// transaction holding the database's write lock, every other connection gets
-/// "database is locked", and writes through it report success but never commit.
-/// Closing such a connection rolls everything back and frees the lock; the pool opens
-/// a fresh one when needed.
-async fn keep_after_release(conn: &mut AnyConnection) -> Result<bool, sqlx::Error> {
-    let depth = |conn: &AnyConnection| {
-        <sqlx::Any as sqlx::Database>::TransactionManager::get_transaction_depth(conn)
-    };
-    if depth(conn) == 0 {
-        return Ok(true);
-    }
-    // A dropped transaction's rollback is queued, not yet run: a round trip runs it
-    // (an error here makes the pool drop the connection).
-    conn.ping().await?;
-    let depth = depth(conn);
-    if depth != 0 {
-        tracing::warn!(
-            depth,
-            "closing a database connection left inside a transaction (its rollback failed)"
-        );
-    }
-    Ok(depth == 0)
 }
 
 /// Splits a migration into statements at semicolons that end a line; the schema has
