@@ -327,11 +327,7 @@ fn sqlite_fetch_all<T>(
     let mut statement = conn
         .prepare_cached(&sql.sqlite_text())
         .map_err(sqlite_error)?;
-    let names: Vec<String> = statement
-        .column_names()
-        .into_iter()
-        .map(str::to_string)
-        .collect();
+    let names: Vec<String> = statement.column_names().map(str::to_string).collect();
     let params = rusqlite::params_from_iter(sql.args.iter().map(sqlite_value));
     let mut rows = statement.query(params).map_err(sqlite_error)?;
     let mut out = Vec::new();
@@ -355,11 +351,7 @@ fn sqlite_fold<A>(
     let mut statement = conn
         .prepare_cached(&sql.sqlite_text())
         .map_err(sqlite_error)?;
-    let names: Vec<String> = statement
-        .column_names()
-        .into_iter()
-        .map(str::to_string)
-        .collect();
+    let names: Vec<String> = statement.column_names().map(str::to_string).collect();
     let params = rusqlite::params_from_iter(sql.args.iter().map(sqlite_value));
     let mut rows = statement.query(params).map_err(sqlite_error)?;
     while let Some(row) = rows.next().map_err(sqlite_error)? {
