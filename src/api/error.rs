@@ -1,4 +1,5 @@
-//! The one place that knows Ampache's error codes (section 3 of the spec).
+//! The one place that knows Ampache's error codes (section 3 of the spec): every
+//! error a method reports is one of the constructors here, by meaning.
 
 /// An Ampache API error: a code and an English message, sent with HTTP 200.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -8,7 +9,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(code: u16, message: impl Into<String>) -> ApiError {
+    fn new(code: u16, message: impl Into<String>) -> ApiError {
         ApiError {
             code,
             message: message.into(),
@@ -68,6 +69,101 @@ impl ApiError {
     /// 501: the API is switched off.
     pub fn access_control_disabled() -> ApiError {
         ApiError::new(501, "Access Control not Enabled")
+    }
+
+    // ---- what the methods report, by meaning ----
+
+    /// 404: no such song, album, artist, playlist, user, ...
+    pub fn not_found() -> ApiError {
+        ApiError::new(404, "Library item not found")
+    }
+
+    /// 404: record_play / scrobble / stats for a user that does not exist.
+    pub fn user_id_not_found() -> ApiError {
+        ApiError::new(404, "User_id not found")
+    }
+
+    /// 404: stats with nothing to list.
+    pub fn no_results() -> ApiError {
+        ApiError::new(404, "No Results")
+    }
+
+    /// 404: playlist_remove_song of a song the playlist does not hold.
+    pub fn song_not_in_playlist() -> ApiError {
+        ApiError::new(404, "Song not found in playlist")
+    }
+
+    /// 404: playlist_remove_song of a track past the end.
+    pub fn track_not_in_playlist() -> ApiError {
+        ApiError::new(404, "Track ID not found in playlist")
+    }
+
+    /// 401: a `type` the method does not take (shown printable, at most 64 chars).
+    pub fn wrong_object_type(text: &str) -> ApiError {
+        let shown: String = text.chars().filter(|c| !c.is_control()).take(64).collect();
+        ApiError::new(401, format!("Incorrect object type {shown}"))
+    }
+
+    /// 401: a rating outside 0–5.
+    pub fn bad_rating(text: &str) -> ApiError {
+        let shown: String = text.chars().filter(|c| !c.is_control()).take(64).collect();
+        ApiError::new(
+            401,
+            format!("Ratings must be between [0-5]. {shown} is invalid"),
+        )
+    }
+
+    /// 401: a playlist the caller may not read or change.
+    pub fn playlist_denied() -> ApiError {
+        ApiError::new(401, "Access denied to this playlist")
+    }
+
+    /// 401: playlist_edit with nothing to change.
+    pub fn nothing_changed() -> ApiError {
+        ApiError::new(401, "Nothing was changed")
+    }
+
+    /// 401: a scrobble that names no known song.
+    pub fn scrobble_not_found() -> ApiError {
+        ApiError::new(401, "Failed to scrobble: No item found!")
+    }
+
+    /// 400: playlist_add_song with check=1 of a song already there.
+    pub fn duplicate_in_playlist() -> ApiError {
+        ApiError::new(400, "Can't add a duplicate item when check is enabled")
+    }
+
+    /// 400: a user method that could not `action` (create, update, delete) `subject`.
+    pub fn failed(action: &str, subject: &str) -> ApiError {
+        ApiError::new(400, format!("failed to {action}: {subject}"))
+    }
+
+    /// 400: user_update of an admin's password.
+    pub fn admin_password_refused(username: &str) -> ApiError {
+        ApiError::new(
+            400,
+            format!("Do not update passwords for admin users! {username}"),
+        )
+    }
+
+    /// 400: a social method naming an unknown user.
+    pub fn user_cannot_be_found(username: &str) -> ApiError {
+        ApiError::new(400, format!("User `{username}` cannot be found."))
+    }
+
+    /// 400: followers of someone nobody follows.
+    pub fn no_followers(username: &str) -> ApiError {
+        ApiError::new(400, format!("User `{username}` has no followers."))
+    }
+
+    /// 400: following of someone who follows nobody.
+    pub fn follows_nobody(username: &str) -> ApiError {
+        ApiError::new(400, format!("User `{username}` does not follow anyone."))
+    }
+
+    /// 400: toggle_follow of oneself.
+    pub fn cannot_follow_self() -> ApiError {
+        ApiError::new(400, "You cannot follow yourself")
     }
 
     /// An internal failure, reported without details (they go to the log).

@@ -54,7 +54,7 @@ pub struct Browser<'a> {
 }
 
 fn not_found() -> ApiError {
-    ApiError::new(404, "Library item not found")
+    ApiError::not_found()
 }
 
 fn document(document: Document) -> Result<Reply, ApiError> {
@@ -551,10 +551,7 @@ pub async fn get_indexes(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiE
                 .await?,
         ),
         other => {
-            return Err(ApiError::new(
-                401,
-                format!("Incorrect object type {}", printable(other)),
-            ));
+            return Err(ApiError::wrong_object_type(other));
         }
     };
     document(Document::Index(index))
@@ -572,10 +569,6 @@ pub async fn playlists(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiErr
 
 async fn song_list(b: &Browser<'_>, scope: &SongScope, page: Page) -> Result<Reply, ApiError> {
     Ok(Reply::Songs(b.song_listing(scope, page).await?))
-}
-
-fn printable(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).take(64).collect()
 }
 
 /// Puts items fetched by id back into the order of `ids`.
@@ -599,12 +592,7 @@ pub async fn stats(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiError> 
                 "song" => ObjectKind::Song,
                 "album" => ObjectKind::Album,
                 "artist" => ObjectKind::Artist,
-                other => {
-                    return Err(ApiError::new(
-                        401,
-                        format!("Incorrect object type {}", printable(other)),
-                    ))
-                }
+                other => return Err(ApiError::wrong_object_type(other)),
             },
             params.require("filter")?,
         ),
@@ -620,14 +608,14 @@ pub async fn stats(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiError> 
         store
             .user_by_name(name)
             .await?
-            .ok_or_else(|| ApiError::new(404, "User_id not found"))?
+            .ok_or_else(|| ApiError::user_id_not_found())?
             .id
     } else if params.get("user_id").is_some() {
         let id = params.object_id(&["user_id"])?;
         store
             .user_by_id(id)
             .await?
-            .ok_or_else(|| ApiError::new(404, "User_id not found"))?
+            .ok_or_else(|| ApiError::user_id_not_found())?
             .id
     } else {
         b.user_id()
@@ -641,7 +629,7 @@ pub async fn stats(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiError> 
         .stats_ids(kind, filter, user_id, paging.offset, limit)
         .await?;
     if ids.is_empty() {
-        return Err(ApiError::new(404, "No Results"));
+        return Err(ApiError::no_results());
     }
     let document = match kind {
         ObjectKind::Song => {

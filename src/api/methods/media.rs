@@ -11,11 +11,11 @@ use crate::store::media::{MediaFile, MediaKind};
 use crate::store::sessions::Session;
 
 fn not_found() -> ApiError {
-    ApiError::new(404, "Library item not found")
+    ApiError::not_found()
 }
 
 fn wrong_type(kind: &str) -> ApiError {
-    ApiError::new(401, format!("Incorrect object type {kind}"))
+    ApiError::wrong_object_type(kind)
 }
 
 /// `id` (or `filter`, as newer clients name it) must be there before anything else
@@ -94,7 +94,7 @@ async fn play_redirect(
         None => None,
     };
     let Some(media) = media else {
-        return Err(ApiError::new(400, "failed to create: "));
+        return Err(ApiError::failed("create", ""));
     };
     let transcode = format.as_deref().filter(|f| *f != "raw");
     let mut extra = String::new();

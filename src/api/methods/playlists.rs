@@ -16,7 +16,7 @@ fn success(message: &str) -> Result<Reply, ApiError> {
 }
 
 fn access_denied() -> ApiError {
-    ApiError::new(401, "Access denied to this playlist")
+    ApiError::playlist_denied()
 }
 
 /// The regular playlist named by `filter`/`id`; a smart playlist (`smart_N`) is none
@@ -41,7 +41,7 @@ async fn readable(
 ) -> Result<Playlist, ApiError> {
     let playlist = find(request, params)
         .await?
-        .ok_or_else(|| ApiError::new(404, "Library item not found"))?;
+        .ok_or_else(|| ApiError::not_found())?;
     if playlist.row.public
         || playlist.owner_id == session.user.id
         || session.user.access >= access::ADMIN
@@ -87,7 +87,7 @@ async fn readable_smart(
         .store
         .smartlist(id)
         .await?
-        .ok_or_else(|| ApiError::new(404, "Library item not found"))?;
+        .ok_or_else(|| ApiError::not_found())?;
     if list.row.public || list.owner_id == session.user.id || session.user.access >= access::ADMIN {
         Ok(Some(list))
     } else {
@@ -178,7 +178,7 @@ pub async fn playlist_edit(
     let items = numbers(params, "items")?;
     let tracks = numbers(params, "tracks")?;
     if name.is_none() && public.is_none() && items.is_none() {
-        return Err(ApiError::new(401, "Nothing was changed"));
+        return Err(ApiError::nothing_changed());
     }
     if let Some(items) = &items {
         if store.count_existing_songs(items).await? != {
@@ -187,7 +187,7 @@ pub async fn playlist_edit(
             unique.dedup();
             unique.len()
         } {
-            return Err(ApiError::new(404, "Library item not found"));
+            return Err(ApiError::not_found());
         }
         match &tracks {
             None => {
@@ -246,14 +246,11 @@ pub async fn playlist_add_song(
     let song = params.object_id(&["song"])?;
     let store = &request.state.store;
     if store.count_existing_songs(&[song]).await? == 0 {
-        return Err(ApiError::new(404, "Library item not found"));
+        return Err(ApiError::not_found());
     }
     let check = params.boolean("check")?.unwrap_or(false);
     if !store.append_playlist_songs(id, &[song], check).await? {
-        return Err(ApiError::new(
-            400,
-            "Can't add a duplicate item when check is enabled",
-        ));
+        return Err(ApiError::duplicate_in_playlist());
     }
     success("song added to playlist")
 }
@@ -286,11 +283,11 @@ pub async fn playlist_remove_song(
                 let before = songs.len();
                 songs.retain(|s| *s != song);
                 if songs.len() == before {
-                    return Err(ApiError::new(404, "Song not found in playlist"));
+                    return Err(ApiError::song_not_in_playlist());
                 }
             } else {
                 if track as usize > songs.len() {
-                    return Err(ApiError::new(404, "Track ID not found in playlist"));
+                    return Err(ApiError::track_not_in_playlist());
                 }
                 songs.remove(track as usize - 1);
             }

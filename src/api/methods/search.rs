@@ -64,15 +64,8 @@ pub async fn advanced_search(
     params: &Params,
 ) -> Result<Reply, ApiError> {
     let kind_text = params.get("type").unwrap_or("song");
-    let kind = SearchType::parse(kind_text).ok_or_else(|| {
-        ApiError::new(
-            401,
-            format!(
-                "Incorrect object type {}",
-                kind_text.chars().take(64).collect::<String>()
-            ),
-        )
-    })?;
+    let kind =
+        SearchType::parse(kind_text).ok_or_else(|| ApiError::wrong_object_type(kind_text))?;
     let any = match params.get("operator").map(|o| o.to_ascii_lowercase()) {
         None => false,
         Some(o) if o == "and" => false,

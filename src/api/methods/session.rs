@@ -154,10 +154,7 @@ pub async fn goodbye(request: &Request<'_>, params: &Params) -> Result<Reply, Ap
             "goodbye: {token}"
         ))))
     } else {
-        Err(ApiError::new(
-            400,
-            format!("failed to end session: {token}"),
-        ))
+        Err(ApiError::failed("end session", token))
     }
 }
 

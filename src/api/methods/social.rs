@@ -18,7 +18,7 @@ async fn named_user(request: &Request<'_>, params: &Params) -> Result<User, ApiE
         .store
         .user_by_name(username)
         .await?
-        .ok_or_else(|| ApiError::new(400, format!("User `{username}` cannot be found.")))
+        .ok_or_else(|| ApiError::user_cannot_be_found(username))
 }
 
 fn count(params: &Params) -> Result<i64, ApiError> {
@@ -32,10 +32,7 @@ pub async fn followers(request: &Request<'_>, params: &Params) -> Result<Reply, 
     let user = named_user(request, params).await?;
     let users = request.state.store.followers(user.id).await?;
     if users.is_empty() {
-        return Err(ApiError::new(
-            400,
-            format!("User `{}` has no followers.", user.username),
-        ));
+        return Err(ApiError::no_followers(&user.username));
     }
     Ok(Reply::Document(Document::Users(users)))
 }
@@ -44,10 +41,7 @@ pub async fn following(request: &Request<'_>, params: &Params) -> Result<Reply, 
     let user = named_user(request, params).await?;
     let users = request.state.store.following(user.id).await?;
     if users.is_empty() {
-        return Err(ApiError::new(
-            400,
-            format!("User `{}` does not follow anyone.", user.username),
-        ));
+        return Err(ApiError::follows_nobody(&user.username));
     }
     Ok(Reply::Document(Document::Users(users)))
 }
@@ -59,7 +53,7 @@ pub async fn toggle_follow(
 ) -> Result<Reply, ApiError> {
     let user = named_user(request, params).await?;
     if user.id == session.user.id {
-        return Err(ApiError::new(400, "You cannot follow yourself"));
+        return Err(ApiError::cannot_follow_self());
     }
     request
         .state

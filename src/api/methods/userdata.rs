@@ -14,7 +14,7 @@ fn success(message: String) -> Result<Reply, ApiError> {
 }
 
 fn not_found() -> ApiError {
-    ApiError::new(404, "Library item not found")
+    ApiError::not_found()
 }
 
 /// `type` among the kinds a method accepts.
@@ -22,11 +22,7 @@ fn object_kind(params: &Params, allowed: &[ObjectKind]) -> Result<ObjectKind, Ap
     let text = params.require("type")?;
     ObjectKind::parse(text)
         .filter(|kind| allowed.contains(kind))
-        .ok_or_else(|| ApiError::new(401, format!("Incorrect object type {}", printable(text))))
-}
-
-fn printable(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).take(64).collect()
+        .ok_or_else(|| ApiError::wrong_object_type(text))
 }
 
 pub async fn rate(
@@ -45,15 +41,7 @@ pub async fn rate(
         .parse::<i64>()
         .ok()
         .filter(|r| (0..=5).contains(r))
-        .ok_or_else(|| {
-            ApiError::new(
-                401,
-                format!(
-                    "Ratings must be between [0-5]. {} is invalid",
-                    printable(text)
-                ),
-            )
-        })?;
+        .ok_or_else(|| ApiError::bad_rating(text))?;
     let store = &request.state.store;
     if !store.object_exists(kind, id).await? {
         return Err(not_found());
@@ -102,7 +90,7 @@ pub async fn record_play(
         None => session.user.id,
         Some(_) => params
             .object_id(&["user"])
-            .map_err(|_| ApiError::new(404, "User_id not found"))?,
+            .map_err(|_| ApiError::user_id_not_found())?,
     };
     // Recording a play for someone else is an admin's business.
     if user_id != session.user.id && session.user.access < access::ADMIN {
@@ -110,7 +98,7 @@ pub async fn record_play(
     }
     let store = &request.state.store;
     if store.user_by_id(user_id).await?.is_none() {
-        return Err(ApiError::new(404, "User_id not found"));
+        return Err(ApiError::user_id_not_found());
     }
     if !store.object_exists(ObjectKind::Song, song).await? {
         return Err(not_found());
@@ -140,7 +128,7 @@ pub async fn scrobble(
     let song = store
         .find_song_by_names(title, artist, album, mbid)
         .await?
-        .ok_or_else(|| ApiError::new(401, "Failed to scrobble: No item found!"))?;
+        .ok_or_else(|| ApiError::scrobble_not_found())?;
     let agent = params.get("client").unwrap_or("api");
     store
         .record_play(session.user.id, song, when, agent)

@@ -19,7 +19,7 @@ pub async fn user(
         .store
         .user_by_name(username)
         .await?
-        .ok_or_else(|| ApiError::new(404, "Library item not found"))?;
+        .ok_or_else(|| ApiError::not_found())?;
     let full = user.id == session.user.id || session.user.access >= access::ADMIN;
     Ok(Reply::Document(Document::User(UserView {
         user: user.public(),
@@ -56,7 +56,7 @@ pub async fn user_create(request: &Request<'_>, params: &Params) -> Result<Reply
     let username = params.require("username")?;
     let password = params.require("password")?;
     let email = params.require("email")?;
-    let failed = || ApiError::new(400, format!("failed to create: {username}"));
+    let failed = || ApiError::failed("create", username);
     if !plausible_email(email) {
         return Err(failed());
     }
@@ -84,13 +84,10 @@ pub async fn user_update(request: &Request<'_>, params: &Params) -> Result<Reply
     let user = store
         .user_by_name(username)
         .await?
-        .ok_or_else(|| ApiError::new(400, format!("failed to update: {username}")))?;
+        .ok_or_else(|| ApiError::failed("update", username))?;
     let password = params.get("password");
     if password.is_some() && user.access >= access::ADMIN {
-        return Err(ApiError::new(
-            400,
-            format!("Do not update passwords for admin users! {username}"),
-        ));
+        return Err(ApiError::admin_password_refused(username));
     }
     if let Some(bitrate) = params.integer("maxbitrate")? {
         if bitrate <= 0 {
@@ -124,7 +121,7 @@ pub async fn user_delete(
 ) -> Result<Reply, ApiError> {
     let username = params.require("username")?;
     let store = &request.state.store;
-    let failed = || ApiError::new(400, format!("failed to delete: {username}"));
+    let failed = || ApiError::failed("delete", username);
     let user = store.user_by_name(username).await?.ok_or_else(failed)?;
     if user.id == session.user.id || user.access >= access::ADMIN {
         return Err(failed());
