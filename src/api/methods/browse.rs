@@ -608,14 +608,14 @@ pub async fn stats(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiError> 
         store
             .user_by_name(name)
             .await?
-            .ok_or_else(|| ApiError::user_id_not_found())?
+            .ok_or_else(ApiError::user_id_not_found)?
             .id
     } else if params.get("user_id").is_some() {
         let id = params.object_id(&["user_id"])?;
         store
             .user_by_id(id)
             .await?
-            .ok_or_else(|| ApiError::user_id_not_found())?
+            .ok_or_else(ApiError::user_id_not_found)?
             .id
     } else {
         b.user_id()

@@ -41,7 +41,7 @@ async fn readable(
 ) -> Result<Playlist, ApiError> {
     let playlist = find(request, params)
         .await?
-        .ok_or_else(|| ApiError::not_found())?;
+        .ok_or_else(ApiError::not_found)?;
     if playlist.row.public
         || playlist.owner_id == session.user.id
         || session.user.access >= access::ADMIN
@@ -87,7 +87,7 @@ async fn readable_smart(
         .store
         .smartlist(id)
         .await?
-        .ok_or_else(|| ApiError::not_found())?;
+        .ok_or_else(ApiError::not_found)?;
     if list.row.public || list.owner_id == session.user.id || session.user.access >= access::ADMIN {
         Ok(Some(list))
     } else {

@@ -128,7 +128,7 @@ pub async fn scrobble(
     let song = store
         .find_song_by_names(title, artist, album, mbid)
         .await?
-        .ok_or_else(|| ApiError::scrobble_not_found())?;
+        .ok_or_else(ApiError::scrobble_not_found)?;
     let agent = params.get("client").unwrap_or("api");
     store
         .record_play(session.user.id, song, when, agent)

@@ -19,7 +19,7 @@ pub async fn user(
         .store
         .user_by_name(username)
         .await?
-        .ok_or_else(|| ApiError::not_found())?;
+        .ok_or_else(ApiError::not_found)?;
     let full = user.id == session.user.id || session.user.access >= access::ADMIN;
     Ok(Reply::Document(Document::User(UserView {
         user: user.public(),
