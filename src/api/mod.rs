@@ -91,7 +91,9 @@ async fn endpoint(
     };
     let body = match result {
         Ok(Reply::Document(document)) => Body::from(format.encode(&document)),
-        Ok(Reply::Songs(listing)) => Body::from_stream(format.song_stream(listing)),
+        Ok(Reply::Songs(listing)) => Body::from_stream(format.list_stream(listing)),
+        Ok(Reply::Albums(listing)) => Body::from_stream(format.list_stream(listing)),
+        Ok(Reply::Artists(listing)) => Body::from_stream(format.list_stream(listing)),
         Ok(Reply::Redirect(url)) => return redirect(&url),
         Ok(Reply::Binary { bytes, mime }) => return binary(bytes, &mime),
         Err(error) => Body::from(format.encode_error(&error)),

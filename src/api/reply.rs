@@ -52,12 +52,17 @@ pub struct UserView {
 pub enum Reply {
     /// A document, encoded as XML or JSON by the endpoint's encoder.
     Document(Document),
-    /// A song list written into the body as its chunks are read.
+    /// Lists written into the body as their chunks are read.
     Songs(Listing<Song>),
+    Albums(Listing<Album>),
+    Artists(Listing<Artist>),
     /// HTTP 302 to a URL (stream and download hand clients to the play endpoint).
     Redirect(String),
     /// Raw bytes with their content type (art).
-    Binary { bytes: Vec<u8>, mime: String },
+    Binary {
+        bytes: Vec<u8>,
+        mime: String,
+    },
 }
 
 /// The items of a list, read chunk by chunk while the answer is written, so that

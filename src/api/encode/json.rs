@@ -75,14 +75,27 @@ pub fn list_opening(total: usize) -> String {
     }
 }
 
-/// Songs as array items, numbered from `first_position`, as the pretty printer
-/// writes them inside the whole array: each chunk is printed as an array and its
-/// brackets dropped, with `,` between chunks.
+/// Songs as array items, numbered from `first_position`.
 pub fn song_items(songs: &[crate::api::reply::Song], first_position: i64, first: bool) -> String {
-    if songs.is_empty() {
+    array_items(&json_items::song_objects(songs, first_position), first)
+}
+
+pub fn album_items(albums: &[crate::api::reply::Album], first: bool) -> String {
+    array_items(&json_items::album_objects(albums), first)
+}
+
+pub fn artist_items(artists: &[crate::api::reply::Artist], first: bool) -> String {
+    array_items(&json_items::artist_objects(artists), first)
+}
+
+/// Items of an array as the pretty printer writes them inside the whole array: the
+/// part is printed as an array and its brackets dropped, with `,` before every part
+/// but the first.
+fn array_items<T: serde::Serialize>(items: &[T], first: bool) -> String {
+    if items.is_empty() {
         return String::new();
     }
-    let text = pretty(&json_items::song_objects(songs, first_position));
+    let text = pretty(items);
     let inner = text
         .strip_prefix("[\n")
         .and_then(|t| t.strip_suffix("\n]"))

@@ -9,10 +9,46 @@ use axum::body::Bytes;
 use futures_util::StreamExt;
 
 use super::error::ApiError;
-use super::reply::{Document, Listing, Song};
+use super::reply::{Album, Artist, Document, Listing, Song};
 
-/// Songs per part of a streamed list's text (~1.7 KB each).
+/// Items per part of a streamed list's text (a song is ~1.7 KB).
 const TEXT_PART: usize = 48;
+
+/// What a streamed list holds: items the encoders can write a part of at a time.
+pub trait ListItem: Send + Sync + 'static {
+    /// `items` as list entries in `format`; `position` numbers the first (songs'
+    /// `playlisttrack`), `first` tells whether text came before them.
+    fn encode(format: Format, items: &[Self], position: i64, first: bool) -> String
+    where
+        Self: Sized;
+}
+
+impl ListItem for Song {
+    fn encode(format: Format, items: &[Song], position: i64, first: bool) -> String {
+        match format {
+            Format::Xml => xml::song_items(items, position),
+            Format::Json => json::song_items(items, position, first),
+        }
+    }
+}
+
+impl ListItem for Album {
+    fn encode(format: Format, items: &[Album], _: i64, first: bool) -> String {
+        match format {
+            Format::Xml => xml::album_items(items),
+            Format::Json => json::album_items(items, first),
+        }
+    }
+}
+
+impl ListItem for Artist {
+    fn encode(format: Format, items: &[Artist], _: i64, first: bool) -> String {
+        match format {
+            Format::Xml => xml::artist_items(items),
+            Format::Json => json::artist_items(items, first),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -35,14 +71,14 @@ impl Format {
         }
     }
 
-    /// A song list as a stream of text chunks, byte for byte the document `encode`
-    /// writes for the same songs: the opening (XML's `total_count`), then each chunk's
-    /// items as it is read, then the closing. A chunk that fails to load ends the body
-    /// early (the status has been sent by then); the client sees a broken answer,
-    /// never a wrong one.
-    pub fn song_stream(
+    /// A list as a stream of text chunks, byte for byte the document `encode` writes
+    /// for the same items: the opening (XML's `total_count`), then each chunk's items
+    /// as it is read, then the closing. A chunk that fails to load ends the body early
+    /// (the status has been sent by then); the client sees a broken answer, never a
+    /// wrong one.
+    pub fn list_stream<T: ListItem>(
         self,
-        listing: Listing<Song>,
+        listing: Listing<T>,
     ) -> impl futures_core::Stream<Item = Result<Bytes, std::io::Error>> + Send {
         let Listing {
             total,
@@ -58,16 +94,13 @@ impl Format {
         let items = chunks
             .map(move |chunk| {
                 let parts: Vec<Result<Bytes, std::io::Error>> = match chunk {
-                    // A chunk's text in parts of a few dozen songs: each part's buffer
+                    // A chunk's text in parts of a few dozen items: each part's buffer
                     // stays under the allocator's mapping threshold (128 KiB), so it
                     // reuses heap memory instead of faulting in fresh pages.
-                    Ok(songs) => songs
+                    Ok(items) => items
                         .chunks(TEXT_PART)
                         .map(|part| {
-                            let text = match self {
-                                Format::Xml => xml::song_items(part, position),
-                                Format::Json => json::song_items(part, position, first),
-                            };
+                            let text = T::encode(self, part, position, first);
                             position += part.len() as i64;
                             first = false;
                             Ok(Bytes::from(text))
@@ -111,7 +144,7 @@ pub fn iso8601(seconds: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Named, Opinion, SongRow};
+    use crate::model::{AlbumRow, ArtistRow, Named, Opinion, SongRow};
 
     fn song(id: i64) -> Song {
         Song {
@@ -168,7 +201,7 @@ mod tests {
             first_position,
             chunks: Box::pin(futures_util::stream::iter(chunks.into_iter().map(Ok))),
         };
-        let parts: Vec<Result<Bytes, std::io::Error>> = format.song_stream(listing).collect().await;
+        let parts: Vec<Result<Bytes, std::io::Error>> = format.list_stream(listing).collect().await;
         parts
             .into_iter()
             .map(|part| String::from_utf8(part.unwrap().to_vec()).unwrap())
@@ -197,6 +230,86 @@ mod tests {
                     streamed(format, chunks, 11).await,
                     whole,
                     "{format:?} {sizes:?}"
+                );
+            }
+        }
+    }
+
+    fn album(id: i64, with_songs: bool) -> Album {
+        Album {
+            row: AlbumRow {
+                id,
+                name: format!("Album {id} & <co>"),
+                artist: Named {
+                    id: 1,
+                    name: "Artist".into(),
+                },
+                year: 1999,
+                song_count: 2,
+                disc_count: 1,
+                total_time: 122,
+                mbid: None,
+                opinion: Opinion::default(),
+                genres: vec![Named {
+                    id: 7,
+                    name: "Rock".into(),
+                }],
+            },
+            art: format!("http://h/image.php?object_id={id}"),
+            songs: with_songs.then(|| vec![song(id * 10), song(id * 10 + 1)]),
+        }
+    }
+
+    fn artist(id: i64) -> Artist {
+        Artist {
+            row: ArtistRow {
+                id,
+                name: format!("Artist {id} \"Ø\""),
+                album_count: 1,
+                song_count: 2,
+                total_time: 122,
+                mbid: Some("abc".into()),
+                opinion: Opinion::default(),
+                genres: Vec::new(),
+            },
+            art: format!("http://h/image.php?object_id={id}&object_type=artist"),
+            albums: (id % 2 == 0).then(|| vec![album(id, false)]),
+            songs: None,
+        }
+    }
+
+    async fn streamed_items<T: ListItem>(format: Format, items: Vec<T>) -> String {
+        let listing = Listing {
+            total: items.len(),
+            first_position: 1,
+            chunks: Box::pin(futures_util::stream::once(async move { Ok(items) })),
+        };
+        let parts: Vec<Result<Bytes, std::io::Error>> = format.list_stream(listing).collect().await;
+        parts
+            .into_iter()
+            .map(|part| String::from_utf8(part.unwrap().to_vec()).unwrap())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn streamed_albums_and_artists_are_the_documents_byte_for_byte() {
+        for format in [Format::Xml, Format::Json] {
+            for count in [0, 1, 100] {
+                for with_songs in [false, true] {
+                    let albums: Vec<Album> = (1..=count).map(|id| album(id, with_songs)).collect();
+                    let whole = format.encode(&Document::Albums(albums.clone()));
+                    assert_eq!(
+                        streamed_items(format, albums).await,
+                        whole,
+                        "{format:?} {count}"
+                    );
+                }
+                let artists: Vec<Artist> = (1..=count).map(artist).collect();
+                let whole = format.encode(&Document::Artists(artists.clone()));
+                assert_eq!(
+                    streamed_items(format, artists).await,
+                    whole,
+                    "{format:?} {count}"
                 );
             }
         }

@@ -25,6 +25,18 @@ pub fn song_items(songs: &[Song], first_position: i64) -> String {
     out
 }
 
+pub fn album_items(albums: &[crate::api::reply::Album]) -> String {
+    let mut out = String::with_capacity(albums.len() * 700);
+    xml_items::albums(&mut out, albums, 1);
+    out
+}
+
+pub fn artist_items(artists: &[crate::api::reply::Artist]) -> String {
+    let mut out = String::with_capacity(artists.len() * 700);
+    xml_items::artists(&mut out, artists, 1);
+    out
+}
+
 pub fn list_closing() -> String {
     FOOTER.to_string()
 }
