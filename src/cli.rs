@@ -545,7 +545,7 @@ async fn smartlist(store: Store, command: SmartlistCommand) -> anyhow::Result<()
                 parsed.push(crate::store::search::Rule {
                     field: field.to_string(),
                     operator,
-                    input: input.unwrap_or("").to_string(),
+                    input: crate::api::ids::smart_rule_input(field, input.unwrap_or("")),
                     subtype,
                 });
             }

@@ -7,6 +7,7 @@
 pub mod base_url;
 pub mod encode;
 pub mod error;
+pub mod ids;
 mod methods;
 pub use methods::parse_version;
 pub mod reply;

@@ -86,8 +86,10 @@ pub struct GenreRow {
 
 #[derive(Debug, Clone)]
 pub struct PlaylistRow {
-    /// `smart_N` for smart playlists.
-    pub id: String,
+    pub id: i64,
+    /// A smart playlist (a saved search) rather than a list of songs; the two have
+    /// separate ids.
+    pub smart: bool,
     pub name: String,
     pub owner: String,
     pub items: i64,

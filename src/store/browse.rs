@@ -782,11 +782,8 @@ impl Store {
             let name = r.text("name")?;
             r.text("sort_name")?;
             Ok(PlaylistRow {
-                id: if smart {
-                    format!("smart_{id}")
-                } else {
-                    id.to_string()
-                },
+                id,
+                smart,
                 name,
                 owner: r.text("owner")?,
                 items: r.int("items")?,

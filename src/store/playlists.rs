@@ -17,7 +17,8 @@ impl Store {
         fn decode(r: &mut dyn Row) -> StoreResult<Playlist> {
             Ok(Playlist {
                 row: PlaylistRow {
-                    id: r.int("id")?.to_string(),
+                    id: r.int("id")?,
+                    smart: false,
                     name: r.text("name")?,
                     owner: r.text("username")?,
                     items: r.int("items")?,

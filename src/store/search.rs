@@ -821,8 +821,8 @@ impl Store {
         if search.kind == SearchType::Song {
             for (index, rule) in search.rules.iter().enumerate() {
                 if rule.field == "smartplaylist" {
-                    let id = super::smartlists::smart_id(&rule.input)
-                        .or_else(|| rule.input.trim().parse().ok());
+                    // The front passes the smart playlist's number.
+                    let id: Option<i64> = rule.input.trim().parse().ok();
                     let list = match id {
                         Some(id) => self.smartlist(id).await?,
                         None => None,

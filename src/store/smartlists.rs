@@ -1,4 +1,4 @@
-//! Smart playlists: saved song searches, listed as `smart_N` wherever playlists are.
+//! Smart playlists: saved song searches, listed wherever playlists are.
 
 use super::browse::PlaylistRow;
 use super::db::{Row, Sql};
@@ -24,15 +24,6 @@ pub struct SmartList {
     pub search: Search,
     /// 0: no limit.
     pub limit: i64,
-}
-
-/// The id part of `smart_N`.
-pub fn smart_id(text: &str) -> Option<i64> {
-    text.trim()
-        .strip_prefix("smart_")?
-        .parse()
-        .ok()
-        .filter(|id| *id > 0)
 }
 
 impl Store {
@@ -146,15 +137,14 @@ impl Store {
         // match every song).
         let stored: Vec<StoredRule> = serde_json::from_str(&row.rules).map_err(|e| {
             tracing::error!("smart playlist {id}: unreadable rules: {e}");
-            StoreError::Invalid(format!(
-                "smart playlist smart_{id} has rules that cannot be read"
-            ))
+            StoreError::Invalid(format!("smart playlist {id} has rules that cannot be read"))
         })?;
         let public = row.public;
         let limit = row.item_limit;
         Ok(Some(SmartList {
             row: PlaylistRow {
-                id: format!("smart_{id}"),
+                id,
+                smart: true,
                 name: row.name,
                 owner: if public {
                     "public".into()

@@ -761,7 +761,7 @@ on_both_engines!(
             broken["error"]["message"]
                 .as_str()
                 .unwrap()
-                .contains("smart_1"),
+                .contains("smart playlist 1"),
             "{broken}"
         );
     }

@@ -283,7 +283,7 @@ pub fn playlists(playlists: &[PlaylistRow]) -> Value {
             .iter()
             .map(|p| {
                 json!({
-                    "id": p.id,
+                    "id": crate::api::ids::playlist_id(p),
                     "name": p.name,
                     "owner": p.owner,
                     "items": p.items,

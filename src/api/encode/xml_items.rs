@@ -240,7 +240,7 @@ pub fn genres(out: &mut String, genres: &[GenreRow]) {
 pub fn playlists(out: &mut String, playlists: &[PlaylistRow]) {
     let mut w = Out { out, indent: 1 };
     for p in playlists {
-        w.open("playlist", &p.id);
+        w.open("playlist", &crate::api::ids::playlist_id(p));
         w.text("name", &p.name);
         w.text("owner", &p.owner);
         w.int("items", p.items);
@@ -291,7 +291,7 @@ pub fn index(out: &mut String, index: &Index) {
         Index::Playlists(playlists) => {
             // Empty playlists are left out of the XML index, as Ampache does.
             for p in playlists.iter().filter(|p| p.items > 0) {
-                w.open("playlist", &p.id);
+                w.open("playlist", &crate::api::ids::playlist_id(p));
                 w.text("name", &p.name);
                 for position in 1..=p.items.min(100_000) {
                     w.int("playlisttrack", position);

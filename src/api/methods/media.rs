@@ -222,7 +222,7 @@ async fn smart_list_song(
         .get("id")
         .or_else(|| params.get("filter"))
         .unwrap_or("");
-    let id = crate::store::smartlists::smart_id(text).or_else(|| text.trim().parse().ok());
+    let id = crate::api::ids::smart_id(text).or_else(|| text.trim().parse().ok());
     let Some(id) = id else { return Ok(None) };
     let store = &request.state.store;
     let Some(list) = store.smartlist(id).await? else {

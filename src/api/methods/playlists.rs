@@ -2,13 +2,14 @@
 
 use super::browse::Browser;
 use crate::api::error::ApiError;
+use crate::api::ids::smart_id;
 use crate::api::reply::{Document, Index, Reply};
 use crate::api::Request;
 use crate::params::Params;
 use crate::store::browse::{LibraryTable, Page, SongScope};
 use crate::store::playlists::Playlist;
 use crate::store::sessions::Session;
-use crate::store::smartlists::{smart_id, SmartList};
+use crate::store::smartlists::SmartList;
 use crate::store::users::access;
 
 fn success(message: &str) -> Result<Reply, ApiError> {
@@ -66,7 +67,7 @@ async fn writable(
 }
 
 fn playlist_id(playlist: &Playlist) -> i64 {
-    playlist.row.id.parse().unwrap_or_default()
+    playlist.row.id
 }
 
 /// A smart playlist (`smart_N`) the caller may read, if `filter`/`id` names one.

@@ -48,7 +48,7 @@ fn rules(params: &Params) -> Result<Vec<(String, Rule)>, ApiError> {
                 Rule {
                     field: field.clone(),
                     operator,
-                    input: input.to_string(),
+                    input: crate::api::ids::smart_rule_input(&field, input),
                     subtype: subtype.clone(),
                 },
             ));
