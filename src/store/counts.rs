@@ -25,6 +25,10 @@ pub struct Touched {
     /// Songs written by the batch: their (album, genre) and (artist, genre) pairs are
     /// added.
     pub songs: Vec<i64>,
+    /// Whether songs that existed were changed or removed. Only then can a row be
+    /// left empty or a genre pair unsupported; a first scan's batches skip those
+    /// checks (on PostgreSQL they were a quarter of a first scan's time).
+    pub replaced: bool,
 }
 
 impl Touched {
@@ -53,6 +57,7 @@ impl Touched {
             }
             let rows = tx.fetch_all(&Sql::bound(sql, args.clone()), decode).await?;
             for [album, artist, album_artist, owner] in rows {
+                self.replaced = true;
                 self.albums.insert(album);
                 for id in [artist, album_artist, owner] {
                     if id > 0 {
@@ -113,33 +118,44 @@ pub async fn refresh(tx: &mut Tx<'_>, touched: &Touched) -> StoreResult<()> {
     if !touched.is_empty() {
         refresh_rows(tx, touched).await?;
     }
-    store_totals(tx).await
+    // The stored totals are dropped, not recounted: counting every song at each
+    // batch cost a first scan seconds on PostgreSQL. Until the scan's last step
+    // stores them again, the handshake counts live, so they are right at every
+    // commit.
+    tx.execute(&Sql::bound(
+        "DELETE FROM meta WHERE key = 'library_counts'",
+        Vec::new(),
+    ))
+    .await?;
+    Ok(())
 }
 
 async fn refresh_rows(tx: &mut Tx<'_>, touched: &Touched) -> StoreResult<()> {
-    // Rows nothing refers to any more go first (albums before the artists they name).
-    for_ids(
-        tx,
-        "DELETE FROM albums WHERE id IN ({ids}) AND NOT EXISTS (SELECT 1 FROM songs s WHERE s.album_id = albums.id)",
-        &touched.albums,
-    )
-    .await?;
-    for_ids(
-        tx,
-        "DELETE FROM genres WHERE id IN ({ids}) AND NOT EXISTS (SELECT 1 FROM song_genres g WHERE g.genre_id = genres.id)",
-        &touched.genres,
-    )
-    .await?;
-    for_ids(
-        tx,
-        "DELETE FROM artists WHERE id IN ({ids}) \
-           AND NOT EXISTS (SELECT 1 FROM songs s WHERE s.artist_id = artists.id) \
-           AND NOT EXISTS (SELECT 1 FROM songs s WHERE s.album_artist_id = artists.id) \
-           AND NOT EXISTS (SELECT 1 FROM song_artists a WHERE a.artist_id = artists.id) \
-           AND NOT EXISTS (SELECT 1 FROM albums a WHERE a.album_artist_id = artists.id)",
-        &touched.artists,
-    )
-    .await?;
+    if touched.replaced {
+        // Rows nothing refers to any more go first (albums before the artists they name).
+        for_ids(
+            tx,
+            "DELETE FROM albums WHERE id IN ({ids}) AND NOT EXISTS (SELECT 1 FROM songs s WHERE s.album_id = albums.id)",
+            &touched.albums,
+        )
+        .await?;
+        for_ids(
+            tx,
+            "DELETE FROM genres WHERE id IN ({ids}) AND NOT EXISTS (SELECT 1 FROM song_genres g WHERE g.genre_id = genres.id)",
+            &touched.genres,
+        )
+        .await?;
+        for_ids(
+            tx,
+            "DELETE FROM artists WHERE id IN ({ids}) \
+               AND NOT EXISTS (SELECT 1 FROM songs s WHERE s.artist_id = artists.id) \
+               AND NOT EXISTS (SELECT 1 FROM songs s WHERE s.album_artist_id = artists.id) \
+               AND NOT EXISTS (SELECT 1 FROM song_artists a WHERE a.artist_id = artists.id) \
+               AND NOT EXISTS (SELECT 1 FROM albums a WHERE a.album_artist_id = artists.id)",
+            &touched.artists,
+        )
+        .await?;
+    }
     // Genre pairs: the written songs' pairs added, pairs no song supports any more
     // dropped (only among the touched albums and artists).
     let songs: HashSet<i64> = touched.songs.iter().copied().collect();
@@ -157,20 +173,22 @@ async fn refresh_rows(tx: &mut Tx<'_>, touched: &Touched) -> StoreResult<()> {
         &songs,
     )
     .await?;
-    for_ids(
-        tx,
-        "DELETE FROM album_genres WHERE album_id IN ({ids}) AND NOT EXISTS (SELECT 1 FROM songs s \
-         JOIN song_genres sg ON sg.song_id = s.id WHERE s.album_id = album_genres.album_id AND sg.genre_id = album_genres.genre_id)",
-        &touched.albums,
-    )
-    .await?;
-    for_ids(
-        tx,
-        "DELETE FROM artist_genres WHERE artist_id IN ({ids}) AND NOT EXISTS (SELECT 1 FROM songs s \
-         JOIN song_genres sg ON sg.song_id = s.id WHERE s.artist_id = artist_genres.artist_id AND sg.genre_id = artist_genres.genre_id)",
-        &touched.artists,
-    )
-    .await?;
+    if touched.replaced {
+        for_ids(
+            tx,
+            "DELETE FROM album_genres WHERE album_id IN ({ids}) AND NOT EXISTS (SELECT 1 FROM songs s \
+             JOIN song_genres sg ON sg.song_id = s.id WHERE s.album_id = album_genres.album_id AND sg.genre_id = album_genres.genre_id)",
+            &touched.albums,
+        )
+        .await?;
+        for_ids(
+            tx,
+            "DELETE FROM artist_genres WHERE artist_id IN ({ids}) AND NOT EXISTS (SELECT 1 FROM songs s \
+             JOIN song_genres sg ON sg.song_id = s.id WHERE s.artist_id = artist_genres.artist_id AND sg.genre_id = artist_genres.genre_id)",
+            &touched.artists,
+        )
+        .await?;
+    }
     for_ids(
         tx,
         "UPDATE albums SET \
@@ -231,20 +249,4 @@ async fn refresh_rows(tx: &mut Tx<'_>, touched: &Touched) -> StoreResult<()> {
         &touched.albums,
     )
     .await
-}
-
-/// The totals the handshake and every ping report, so that those do not count
-/// 100,000 songs each time.
-pub async fn store_totals(tx: &mut Tx<'_>) -> StoreResult<()> {
-    for statement in [
-        "DELETE FROM meta WHERE key = 'library_counts'",
-        "INSERT INTO meta (key, value) SELECT 'library_counts', \
-           CAST((SELECT COUNT(*) FROM songs WHERE enabled = 1) AS TEXT) || ' ' || \
-           CAST((SELECT COUNT(*) FROM albums) AS TEXT) || ' ' || \
-           CAST((SELECT COUNT(*) FROM artists) AS TEXT) || ' ' || \
-           CAST((SELECT COUNT(*) FROM videos WHERE enabled = 1) AS TEXT)",
-    ] {
-        tx.execute(&Sql::bound(statement, Vec::new())).await?;
-    }
-    Ok(())
 }
