@@ -177,3 +177,38 @@ async fn list_pages_and_filters() {
     let counts = store.library_counts().await.unwrap();
     assert_eq!((counts.songs, counts.albums, counts.artists), (30, 1, 1));
 }
+
+/// Times the store's half of a 5000-song page on a benchmark database (by hand:
+/// `TONEARM_TIMING_DB=/tmp/tb-100k/data/tonearm.db cargo test --release --bin tonearm page_timing -- --ignored --nocapture`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn page_timing() {
+    let Ok(path) = std::env::var("TONEARM_TIMING_DB") else {
+        return;
+    };
+    let store = Store::open(&format!("sqlite://{path}")).await.unwrap();
+    let all = SongScope::All(ListFilter::default());
+    for round in 0..5 {
+        let started = std::time::Instant::now();
+        let ids = store
+            .song_page_ids(
+                &all,
+                Page {
+                    offset: 0,
+                    limit: Some(5000),
+                },
+            )
+            .await
+            .unwrap();
+        let ids_took = started.elapsed();
+        let mut rows = 0;
+        for chunk in ids.chunks(250) {
+            rows += store.songs_by_ids(1, chunk).await.unwrap().len();
+        }
+        println!(
+            "round {round}: ids {:?}, {rows} rows in {:?}",
+            ids_took,
+            started.elapsed()
+        );
+    }
+}
