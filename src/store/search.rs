@@ -402,7 +402,7 @@ fn numeric_condition(
     };
     let placeholder = match value {
         Arg::Int(i) => c.bind(Value::Int(i)),
-        // Text, cast by the database: see the note on optional floats in library.rs.
+        // Bound as text and cast by the database, the same on both engines.
         Arg::Real(r) => format!("CAST({} AS {{real}})", c.bind(Value::Text(r.to_string()))),
     };
     Ok(format!("({expr} {op} {placeholder})"))
