@@ -151,12 +151,19 @@ pub async fn scan_catalog(
         .collect();
     progress.catalog_started(catalog, summary.seen, to_read.len() as u64);
 
+    // A scan killed before it rebuilt the text index left it missing: build it now.
+    store.ensure_text_index().await?;
+    let deferred_index = to_read.len() >= crate::store::text_index::DEFER_INDEX_FILES
+        && store.defer_text_index().await?;
     if !to_read.is_empty() {
         let outcome =
             read_and_write(store, catalog, to_read, found.folder_art, &known, &progress).await?;
         summary.added = outcome.added;
         summary.updated = outcome.updated;
         summary.skipped = outcome.skipped;
+    }
+    if deferred_index {
+        store.ensure_text_index().await?;
     }
     if !gone.is_empty() {
         summary.removed = store.remove_files(catalog.id, &gone).await?;

@@ -126,6 +126,9 @@ impl Store {
             .await
             .with_context(|| format!("cannot open database {}", redact(url)))?;
         store.backfill_folded().await?;
+        // A scan that dropped PostgreSQL's trigram indexes and died before building
+        // them again: searches work without them, only slower, until this.
+        store.ensure_text_index().await?;
         Ok(store)
     }
 
