@@ -284,10 +284,10 @@ impl SqliteReaders {
         // measurable in the benchmark, and counted the mapped database in the
         // process's RSS (a rescan's peak went from 46 to 123 MiB at 100,000 songs),
         // so reads go through read().
-        conn.execute_batch(
-            "PRAGMA busy_timeout=10000; PRAGMA cache_size=-4000; PRAGMA temp_store=MEMORY;",
-        )
-        .map_err(sqlite_error)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(sqlite_error)?;
+        conn.execute_batch("PRAGMA cache_size=-4000; PRAGMA temp_store=MEMORY;")
+            .map_err(sqlite_error)?;
         conn.set_prepared_statement_cache_capacity(64);
         Ok(conn)
     }
@@ -519,15 +519,41 @@ pub struct SqliteWriter {
 impl SqliteWriter {
     fn open(&self) -> StoreResult<rusqlite::Connection> {
         let conn = rusqlite::Connection::open(&self.path).map_err(sqlite_error)?;
-        // As the sqlx pool's connections: WAL, a writer that waits for another
-        // (the sqlx pool still writes too while the store moves over), foreign keys.
+        // The busy timeout first: switching a new database to WAL takes a lock, and
+        // another process opening it at the same moment (nodes starting together)
+        // must wait for it rather than fail with "database is locked". Then WAL (the
+        // API reads while a scan writes), NORMAL sync (durable at checkpoints, safe
+        // in WAL), foreign keys.
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(sqlite_error)?;
+        set_wal(&conn)?;
         conn.execute_batch(
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000; \
-             PRAGMA foreign_keys=ON; PRAGMA cache_size=-4000; PRAGMA temp_store=MEMORY;",
+            "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-4000; \
+             PRAGMA temp_store=MEMORY;",
         )
         .map_err(sqlite_error)?;
         conn.set_prepared_statement_cache_capacity(128);
         Ok(conn)
+    }
+}
+
+/// Puts the database in WAL mode. Switching a new database needs an exclusive lock,
+/// and SQLite answers "database is locked" at once, without its busy handler, when
+/// another process holds one meanwhile (three processes starting together on an
+/// empty file: 2 starts in 25 failed so): retried here for up to 10 s.
+fn set_wal(conn: &rusqlite::Connection) -> StoreResult<()> {
+    let started = std::time::Instant::now();
+    loop {
+        match conn.query_row("PRAGMA journal_mode=WAL", [], |row| row.get::<_, String>(0)) {
+            Ok(_) => return Ok(()),
+            Err(rusqlite::Error::SqliteFailure(code, _))
+                if code.code == rusqlite::ErrorCode::DatabaseBusy
+                    && started.elapsed() < std::time::Duration::from_secs(10) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => return Err(sqlite_error(e)),
+        }
     }
 }
 
@@ -692,7 +718,7 @@ impl Db {
             Db::Sqlite { writer, .. } => {
                 let mut guard = writer.conn.lock().await;
                 if guard.is_none() {
-                    *guard = Some(writer.open()?);
+                    *guard = Some(blocking(|| writer.open())?);
                 }
                 let conn = Tx::sqlite_conn(&mut guard)?;
                 if let Err(e) = blocking(|| conn.execute_batch("BEGIN IMMEDIATE")) {
