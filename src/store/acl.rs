@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use super::db::{Row, Sql};
+use super::db::{decode_id, Row, Sql};
 use super::{Store, StoreError, StoreResult};
 use crate::values;
 
@@ -167,10 +167,6 @@ impl Store {
             AclDecision::Denied
         })
     }
-}
-
-fn decode_id(r: &mut dyn Row) -> StoreResult<i64> {
-    r.int("id")
 }
 
 #[cfg(test)]

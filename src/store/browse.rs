@@ -10,7 +10,7 @@ pub use crate::model::{
     AlbumRow, ArtistRow, GenreRow, Named, Opinion, PlaylistRow, SongRow, VideoRow,
 };
 
-use super::db::{Row, Sql, Value, ID_CHUNK};
+use super::db::{decode_count, decode_id, Row, Sql, Value, ID_CHUNK};
 use super::text_index::{self, IndexedColumn};
 use super::{Engine, Store, StoreResult};
 
@@ -414,10 +414,7 @@ impl Store {
         }
         let rest = q.list_clauses(&format!(" FROM songs s{joins}"), &conditions, order, page);
         q.sql = format!("SELECT s.id AS id{rest}");
-        fn decode(r: &mut dyn Row) -> StoreResult<i64> {
-            r.int("id")
-        }
-        q.fetch(self, decode).await
+        q.fetch(self, decode_id).await
     }
 
     /// The songs of `ids` (at most a few hundred: see [`ID_CHUNK`]), in that order,
@@ -447,16 +444,23 @@ impl Store {
                 (song.id, song)
             })
             .collect();
+        // The last mention of an id takes the row; earlier ones (a playlist listing a
+        // song twice) copy it.
+        let mut mentions: HashMap<i64, usize> = HashMap::with_capacity(unique.len());
+        for id in ids {
+            *mentions.entry(*id).or_default() += 1;
+        }
         let mut out = Vec::with_capacity(ids.len());
-        for (index, id) in ids.iter().enumerate() {
-            // The last mention of an id takes the row; earlier ones copy it.
-            let again = ids[index + 1..].contains(id);
-            let song = if again {
+        for id in ids {
+            let left = mentions.get_mut(id).map_or(0, |n| {
+                *n -= 1;
+                *n
+            });
+            out.extend(if left > 0 {
                 by_id.get(id).cloned()
             } else {
                 by_id.remove(id)
-            };
-            out.extend(song);
+            });
         }
         Ok(out)
     }
@@ -795,14 +799,16 @@ impl Store {
 
     /// Whether a row with this id exists in `table` (one of the library tables).
     pub async fn exists(&self, table: LibraryTable, id: i64) -> StoreResult<bool> {
-        fn decode(r: &mut dyn Row) -> StoreResult<i64> {
-            r.int("n")
-        }
         let sql = Sql::bound(
             format!("SELECT COUNT(*) AS n FROM {} WHERE id = $1", table.name()),
             vec![Value::Int(id)],
         );
-        Ok(self.db.fetch_optional(sql, decode).await?.unwrap_or(0) > 0)
+        Ok(self
+            .db
+            .fetch_optional(sql, decode_count)
+            .await?
+            .unwrap_or(0)
+            > 0)
     }
 }
 

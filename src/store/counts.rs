@@ -10,7 +10,7 @@
 
 use std::collections::HashSet;
 
-use super::db::{Row, Sql, Tx, Value};
+use super::db::{decode_id, Row, Sql, Tx, Value};
 use super::StoreResult;
 
 /// Ids bound per statement.
@@ -75,11 +75,8 @@ impl Touched {
                     true,
                 ),
             ] {
-                fn decode(r: &mut dyn Row) -> StoreResult<i64> {
-                    r.int("id")
-                }
                 for id in tx
-                    .fetch_all(&Sql::bound(sql, args.clone()), decode)
+                    .fetch_all(&Sql::bound(sql, args.clone()), decode_id)
                     .await?
                 {
                     if into_genres {
@@ -99,6 +96,138 @@ fn placeholders(count: usize) -> String {
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Which rows a statement of the tables below covers: `{scope}` in its text becomes
+/// `id IN (...)` for a batch's touched rows, or `1 = 1` for a full recount.
+#[derive(Clone, Copy)]
+enum Over {
+    Albums,
+    Artists,
+    Genres,
+}
+
+/// Rows nothing refers to any more, albums before the artists they name.
+const ORPHANS: &[(Over, &str)] = &[
+    (
+        Over::Albums,
+        "DELETE FROM albums WHERE {scope} AND NOT EXISTS (SELECT 1 FROM songs s WHERE s.album_id = albums.id)",
+    ),
+    (
+        Over::Genres,
+        "DELETE FROM genres WHERE {scope} AND NOT EXISTS (SELECT 1 FROM song_genres g WHERE g.genre_id = genres.id)",
+    ),
+    (
+        Over::Artists,
+        "DELETE FROM artists WHERE {scope} \
+           AND NOT EXISTS (SELECT 1 FROM songs s WHERE s.artist_id = artists.id) \
+           AND NOT EXISTS (SELECT 1 FROM songs s WHERE s.album_artist_id = artists.id) \
+           AND NOT EXISTS (SELECT 1 FROM song_artists a WHERE a.artist_id = artists.id) \
+           AND NOT EXISTS (SELECT 1 FROM albums a WHERE a.album_artist_id = artists.id)",
+    ),
+];
+
+/// The stored counts, and the albums' embedded art: an album whose chosen song left
+/// or lost its picture, or that has none yet, points at a song of its own with one.
+/// Genre counts read the pair tables, which hold exactly the distinct albums and
+/// artists per genre, so those must be up to date first.
+const COUNTS: &[(Over, &str)] = &[
+    (
+        Over::Albums,
+        "UPDATE albums SET \
+           song_count = (SELECT COUNT(*) FROM songs s WHERE s.album_id = albums.id), \
+           total_time = (SELECT CAST(COALESCE(SUM(s.duration), 0) AS BIGINT) FROM songs s WHERE s.album_id = albums.id), \
+           year = (SELECT COALESCE(MAX(s.year), 0) FROM songs s WHERE s.album_id = albums.id), \
+           disc_count = (SELECT CASE WHEN MAX(s.disc) > 0 THEN MAX(s.disc) ELSE 1 END FROM songs s WHERE s.album_id = albums.id) \
+         WHERE {scope}",
+    ),
+    (
+        Over::Artists,
+        "UPDATE artists SET \
+           song_count = (SELECT COUNT(*) FROM songs s WHERE s.artist_id = artists.id), \
+           total_time = (SELECT CAST(COALESCE(SUM(s.duration), 0) AS BIGINT) FROM songs s WHERE s.artist_id = artists.id), \
+           album_count = (SELECT COUNT(DISTINCT s.album_id) FROM songs s WHERE s.artist_id = artists.id OR s.album_artist_id = artists.id) \
+         WHERE {scope}",
+    ),
+    (
+        Over::Genres,
+        "UPDATE genres SET \
+           song_count = (SELECT COUNT(*) FROM song_genres g WHERE g.genre_id = genres.id), \
+           album_count = (SELECT COUNT(*) FROM album_genres g WHERE g.genre_id = genres.id), \
+           artist_count = (SELECT COUNT(*) FROM artist_genres g WHERE g.genre_id = genres.id) \
+         WHERE {scope}",
+    ),
+    (
+        Over::Albums,
+        "UPDATE albums SET art_kind = NULL, art_path = NULL, art_mime = NULL, art_width = 0, art_height = 0 \
+         WHERE {scope} AND art_kind = 'embedded' \
+           AND NOT EXISTS (SELECT 1 FROM songs s WHERE s.path = albums.art_path AND s.embedded_art = 1)",
+    ),
+    (
+        Over::Albums,
+        "UPDATE albums SET art_kind = 'embedded', art_mime = NULL, art_path = \
+           (SELECT MIN(s.path) FROM songs s WHERE s.album_id = albums.id AND s.embedded_art = 1) \
+         WHERE {scope} AND art_kind IS NULL \
+           AND EXISTS (SELECT 1 FROM songs s WHERE s.album_id = albums.id AND s.embedded_art = 1)",
+    ),
+    (
+        Over::Albums,
+        "UPDATE albums SET \
+           art_width = COALESCE((SELECT MAX(s.art_width) FROM songs s WHERE s.path = albums.art_path), 0), \
+           art_height = COALESCE((SELECT MAX(s.art_height) FROM songs s WHERE s.path = albums.art_path), 0) \
+         WHERE {scope} AND art_kind = 'embedded'",
+    ),
+];
+
+/// The rows of `touched` a statement covers.
+fn ids_of(touched: &Touched, over: Over) -> &HashSet<i64> {
+    match over {
+        Over::Albums => &touched.albums,
+        Over::Artists => &touched.artists,
+        Over::Genres => &touched.genres,
+    }
+}
+
+/// Runs the statements of `table` over the rows of `touched`.
+async fn run_over(tx: &mut Tx<'_>, table: &[(Over, &str)], touched: &Touched) -> StoreResult<()> {
+    for (over, template) in table {
+        for_ids(
+            tx,
+            &template.replace("{scope}", "id IN ({ids})"),
+            ids_of(touched, *over),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Runs the statements of `table` over every row (a full recount).
+async fn run_over_all(tx: &mut Tx<'_>, table: &[(Over, &str)]) -> StoreResult<()> {
+    for (_, template) in table {
+        tx.execute(&Sql::bound(
+            template.replace("{scope}", "1 = 1"),
+            Vec::new(),
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// Drops rows nothing refers to, rebuilds the genre pairs and recomputes every
+/// stored count and album art choice: what a scan's last step does.
+pub async fn recount_all(tx: &mut Tx<'_>) -> StoreResult<()> {
+    run_over_all(tx, ORPHANS).await?;
+    for statement in [
+        "DELETE FROM album_genres",
+        "INSERT INTO album_genres (album_id, genre_id) SELECT DISTINCT s.album_id, sg.genre_id \
+         FROM songs s JOIN song_genres sg ON sg.song_id = s.id",
+        "DELETE FROM artist_genres",
+        "INSERT INTO artist_genres (artist_id, genre_id) SELECT DISTINCT s.artist_id, sg.genre_id \
+         FROM songs s JOIN song_genres sg ON sg.song_id = s.id",
+    ] {
+        tx.execute(&Sql::bound(statement, Vec::new())).await?;
+    }
+    run_over_all(tx, COUNTS).await
 }
 
 /// Runs `template` (with `{ids}` for the id list) over `ids`, a chunk at a time.
@@ -132,29 +261,7 @@ pub async fn refresh(tx: &mut Tx<'_>, touched: &Touched) -> StoreResult<()> {
 
 async fn refresh_rows(tx: &mut Tx<'_>, touched: &Touched) -> StoreResult<()> {
     if touched.replaced {
-        // Rows nothing refers to any more go first (albums before the artists they name).
-        for_ids(
-            tx,
-            "DELETE FROM albums WHERE id IN ({ids}) AND NOT EXISTS (SELECT 1 FROM songs s WHERE s.album_id = albums.id)",
-            &touched.albums,
-        )
-        .await?;
-        for_ids(
-            tx,
-            "DELETE FROM genres WHERE id IN ({ids}) AND NOT EXISTS (SELECT 1 FROM song_genres g WHERE g.genre_id = genres.id)",
-            &touched.genres,
-        )
-        .await?;
-        for_ids(
-            tx,
-            "DELETE FROM artists WHERE id IN ({ids}) \
-               AND NOT EXISTS (SELECT 1 FROM songs s WHERE s.artist_id = artists.id) \
-               AND NOT EXISTS (SELECT 1 FROM songs s WHERE s.album_artist_id = artists.id) \
-               AND NOT EXISTS (SELECT 1 FROM song_artists a WHERE a.artist_id = artists.id) \
-               AND NOT EXISTS (SELECT 1 FROM albums a WHERE a.album_artist_id = artists.id)",
-            &touched.artists,
-        )
-        .await?;
+        run_over(tx, ORPHANS, touched).await?;
     }
     // Genre pairs: the written songs' pairs added, pairs no song supports any more
     // dropped (only among the touched albums and artists).
@@ -174,79 +281,16 @@ async fn refresh_rows(tx: &mut Tx<'_>, touched: &Touched) -> StoreResult<()> {
     )
     .await?;
     if touched.replaced {
-        for_ids(
-            tx,
-            "DELETE FROM album_genres WHERE album_id IN ({ids}) AND NOT EXISTS (SELECT 1 FROM songs s \
-             JOIN song_genres sg ON sg.song_id = s.id WHERE s.album_id = album_genres.album_id AND sg.genre_id = album_genres.genre_id)",
-            &touched.albums,
-        )
-        .await?;
-        for_ids(
-            tx,
-            "DELETE FROM artist_genres WHERE artist_id IN ({ids}) AND NOT EXISTS (SELECT 1 FROM songs s \
-             JOIN song_genres sg ON sg.song_id = s.id WHERE s.artist_id = artist_genres.artist_id AND sg.genre_id = artist_genres.genre_id)",
-            &touched.artists,
-        )
-        .await?;
+        for (table, column, ids) in [
+            ("album_genres", "album_id", &touched.albums),
+            ("artist_genres", "artist_id", &touched.artists),
+        ] {
+            let template = format!(
+                "DELETE FROM {table} WHERE {column} IN ({{ids}}) AND NOT EXISTS (SELECT 1 FROM songs s \
+                 JOIN song_genres sg ON sg.song_id = s.id WHERE s.{column} = {table}.{column} AND sg.genre_id = {table}.genre_id)"
+            );
+            for_ids(tx, &template, ids).await?;
+        }
     }
-    for_ids(
-        tx,
-        "UPDATE albums SET \
-           song_count = (SELECT COUNT(*) FROM songs s WHERE s.album_id = albums.id), \
-           total_time = (SELECT CAST(COALESCE(SUM(s.duration), 0) AS BIGINT) FROM songs s WHERE s.album_id = albums.id), \
-           year = (SELECT COALESCE(MAX(s.year), 0) FROM songs s WHERE s.album_id = albums.id), \
-           disc_count = (SELECT CASE WHEN MAX(s.disc) > 0 THEN MAX(s.disc) ELSE 1 END FROM songs s WHERE s.album_id = albums.id) \
-         WHERE id IN ({ids})",
-        &touched.albums,
-    )
-    .await?;
-    for_ids(
-        tx,
-        "UPDATE artists SET \
-           song_count = (SELECT COUNT(*) FROM songs s WHERE s.artist_id = artists.id), \
-           total_time = (SELECT CAST(COALESCE(SUM(s.duration), 0) AS BIGINT) FROM songs s WHERE s.artist_id = artists.id), \
-           album_count = (SELECT COUNT(DISTINCT s.album_id) FROM songs s WHERE s.artist_id = artists.id OR s.album_artist_id = artists.id) \
-         WHERE id IN ({ids})",
-        &touched.artists,
-    )
-    .await?;
-    // The pair tables hold exactly the distinct albums and artists per genre.
-    for_ids(
-        tx,
-        "UPDATE genres SET \
-           song_count = (SELECT COUNT(*) FROM song_genres g WHERE g.genre_id = genres.id), \
-           album_count = (SELECT COUNT(*) FROM album_genres g WHERE g.genre_id = genres.id), \
-           artist_count = (SELECT COUNT(*) FROM artist_genres g WHERE g.genre_id = genres.id) \
-         WHERE id IN ({ids})",
-        &touched.genres,
-    )
-    .await?;
-    // Embedded art: an album whose chosen song left or lost its picture, or that has
-    // none yet, points at a song of its own with one.
-    for_ids(
-        tx,
-        "UPDATE albums SET art_kind = NULL, art_path = NULL, art_mime = NULL, art_width = 0, art_height = 0 \
-         WHERE id IN ({ids}) AND art_kind = 'embedded' \
-           AND NOT EXISTS (SELECT 1 FROM songs s WHERE s.path = albums.art_path AND s.embedded_art = 1)",
-        &touched.albums,
-    )
-    .await?;
-    for_ids(
-        tx,
-        "UPDATE albums SET art_kind = 'embedded', art_mime = NULL, art_path = \
-           (SELECT MIN(s.path) FROM songs s WHERE s.album_id = albums.id AND s.embedded_art = 1) \
-         WHERE id IN ({ids}) AND art_kind IS NULL \
-           AND EXISTS (SELECT 1 FROM songs s WHERE s.album_id = albums.id AND s.embedded_art = 1)",
-        &touched.albums,
-    )
-    .await?;
-    for_ids(
-        tx,
-        "UPDATE albums SET \
-           art_width = COALESCE((SELECT MAX(s.art_width) FROM songs s WHERE s.path = albums.art_path), 0), \
-           art_height = COALESCE((SELECT MAX(s.art_height) FROM songs s WHERE s.path = albums.art_path), 0) \
-         WHERE id IN ({ids}) AND art_kind = 'embedded'",
-        &touched.albums,
-    )
-    .await
+    run_over(tx, COUNTS, touched).await
 }

@@ -153,16 +153,35 @@ impl Sql {
 
 /// One row, read column by column in the order the decoder names them.
 pub trait Row {
-    /// The next column, which must be named `name`.
-    fn int(&mut self, name: &str) -> StoreResult<i64>;
+    /// The next column, which must be named `name`; NULL is an error.
+    fn int(&mut self, name: &str) -> StoreResult<i64> {
+        self.opt_int(name)?
+            .ok_or_else(|| type_error(name, "a number"))
+    }
+    fn real(&mut self, name: &str) -> StoreResult<f64> {
+        self.opt_real(name)?
+            .ok_or_else(|| type_error(name, "a number"))
+    }
+    fn text(&mut self, name: &str) -> StoreResult<String> {
+        self.opt_text(name)?.ok_or_else(|| type_error(name, "text"))
+    }
+    /// The next column, which must be named `name`, NULL as None.
     fn opt_int(&mut self, name: &str) -> StoreResult<Option<i64>>;
-    fn real(&mut self, name: &str) -> StoreResult<f64>;
     fn opt_real(&mut self, name: &str) -> StoreResult<Option<f64>>;
-    fn text(&mut self, name: &str) -> StoreResult<String>;
     fn opt_text(&mut self, name: &str) -> StoreResult<Option<String>>;
     /// The next column as text whatever its name, or None past the last one (for
     /// generic code over several tables' text columns).
     fn next_text(&mut self) -> StoreResult<Option<String>>;
+}
+
+/// The `id` column of a row: listed ids, or an insert's `RETURNING id`.
+pub fn decode_id(r: &mut dyn Row) -> StoreResult<i64> {
+    r.int("id")
+}
+
+/// The `n` column of a row: a count (`COUNT(*) AS n`).
+pub fn decode_count(r: &mut dyn Row) -> StoreResult<i64> {
+    r.int("n")
 }
 
 fn column_error(position: usize, expected: &str, found: &str) -> StoreError {
@@ -200,11 +219,6 @@ impl SqliteRow<'_, '_> {
 }
 
 impl Row for SqliteRow<'_, '_> {
-    fn int(&mut self, name: &str) -> StoreResult<i64> {
-        self.opt_int(name)?
-            .ok_or_else(|| type_error(name, "a number"))
-    }
-
     fn opt_int(&mut self, name: &str) -> StoreResult<Option<i64>> {
         use rusqlite::types::ValueRef;
         match self.value(name)? {
@@ -215,11 +229,6 @@ impl Row for SqliteRow<'_, '_> {
         }
     }
 
-    fn real(&mut self, name: &str) -> StoreResult<f64> {
-        self.opt_real(name)?
-            .ok_or_else(|| type_error(name, "a number"))
-    }
-
     fn opt_real(&mut self, name: &str) -> StoreResult<Option<f64>> {
         use rusqlite::types::ValueRef;
         match self.value(name)? {
@@ -228,10 +237,6 @@ impl Row for SqliteRow<'_, '_> {
             ValueRef::Real(r) => Ok(Some(r)),
             _ => Err(type_error(name, "a number")),
         }
-    }
-
-    fn text(&mut self, name: &str) -> StoreResult<String> {
-        self.opt_text(name)?.ok_or_else(|| type_error(name, "text"))
     }
 
     fn opt_text(&mut self, name: &str) -> StoreResult<Option<String>> {
@@ -325,29 +330,17 @@ fn sqlite_fetch_all<T>(
     sql: &Sql,
     decode: fn(&mut dyn Row) -> StoreResult<T>,
 ) -> StoreResult<Vec<T>> {
-    let mut statement = conn
-        .prepare_cached(&sql.sqlite_text())
-        .map_err(sqlite_error)?;
-    let names: Vec<String> = statement.column_names().map(str::to_string).collect();
-    let params = rusqlite::params_from_iter(sql.args.iter().map(sqlite_value));
-    let mut rows = statement.query(params).map_err(sqlite_error)?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().map_err(sqlite_error)? {
-        let mut reader = SqliteRow {
-            row,
-            names: &names,
-            next: 0,
-        };
-        out.push(decode(&mut reader)?);
-    }
-    Ok(out)
+    sqlite_fold(conn, sql, Vec::new(), |out, row| {
+        out.push(decode(row)?);
+        Ok(())
+    })
 }
 
 fn sqlite_fold<A>(
     conn: &rusqlite::Connection,
     sql: &Sql,
     mut acc: A,
-    step: fn(&mut A, &mut dyn Row) -> StoreResult<()>,
+    mut step: impl FnMut(&mut A, &mut dyn Row) -> StoreResult<()>,
 ) -> StoreResult<A> {
     let mut statement = conn
         .prepare_cached(&sql.sqlite_text())
@@ -412,11 +405,6 @@ impl PgRowReader<'_> {
 }
 
 impl Row for PgRowReader<'_> {
-    fn int(&mut self, name: &str) -> StoreResult<i64> {
-        self.opt_int(name)?
-            .ok_or_else(|| type_error(name, "a number"))
-    }
-
     fn opt_int(&mut self, name: &str) -> StoreResult<Option<i64>> {
         use sqlx::Row as _;
         let i = self.position(name)?;
@@ -433,11 +421,6 @@ impl Row for PgRowReader<'_> {
             .map_err(|_| type_error(name, "a whole number"))
     }
 
-    fn real(&mut self, name: &str) -> StoreResult<f64> {
-        self.opt_real(name)?
-            .ok_or_else(|| type_error(name, "a number"))
-    }
-
     fn opt_real(&mut self, name: &str) -> StoreResult<Option<f64>> {
         use sqlx::Row as _;
         let i = self.position(name)?;
@@ -451,10 +434,6 @@ impl Row for PgRowReader<'_> {
             .try_get::<Option<i32>, _>(i)
             .map(|v| v.map(f64::from))
             .map_err(|_| type_error(name, "a number"))
-    }
-
-    fn text(&mut self, name: &str) -> StoreResult<String> {
-        self.opt_text(name)?.ok_or_else(|| type_error(name, "text"))
     }
 
     fn opt_text(&mut self, name: &str) -> StoreResult<Option<String>> {

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::db::{Row, Sql, Tx, Value};
+use super::db::{decode_count, decode_id, Row, Sql, Tx, Value};
 use crate::values;
 
 use super::counts::{self, Touched};
@@ -132,9 +132,6 @@ impl Store {
     /// Playlists `user_id` can see: public ones, their own (an admin all), and smart
     /// ones likewise: what `playlists` lists.
     pub async fn visible_playlist_count(&self, user_id: i64, admin: bool) -> StoreResult<i64> {
-        fn decode(r: &mut dyn Row) -> StoreResult<i64> {
-            r.int("n")
-        }
         Ok(self
             .db
             .fetch_optional(
@@ -143,7 +140,7 @@ impl Store {
                      (SELECT COUNT(*) FROM smart_playlists WHERE public = 1 OR user_id = $1 OR $2 = 1) AS n",
                     values![user_id, admin],
                 ),
-                decode,
+                decode_count,
             )
             .await?
             .unwrap_or(0))
@@ -188,41 +185,8 @@ impl Store {
     /// based, so it costs a few statements however large the library.
     pub async fn recount(&self) -> StoreResult<()> {
         let mut tx = self.db.begin().await?;
+        counts::recount_all(&mut tx).await?;
         for statement in [
-            "DELETE FROM albums WHERE NOT EXISTS (SELECT 1 FROM songs s WHERE s.album_id = albums.id)",
-            "DELETE FROM genres WHERE NOT EXISTS (SELECT 1 FROM song_genres g WHERE g.genre_id = genres.id)",
-            "DELETE FROM artists WHERE NOT EXISTS (SELECT 1 FROM songs s WHERE s.artist_id = artists.id) \
-               AND NOT EXISTS (SELECT 1 FROM songs s WHERE s.album_artist_id = artists.id) \
-               AND NOT EXISTS (SELECT 1 FROM song_artists a WHERE a.artist_id = artists.id) \
-               AND NOT EXISTS (SELECT 1 FROM albums a WHERE a.album_artist_id = artists.id)",
-            "UPDATE albums SET \
-               song_count = (SELECT COUNT(*) FROM songs s WHERE s.album_id = albums.id), \
-               total_time = (SELECT CAST(COALESCE(SUM(s.duration), 0) AS BIGINT) FROM songs s WHERE s.album_id = albums.id), \
-               year = (SELECT COALESCE(MAX(s.year), 0) FROM songs s WHERE s.album_id = albums.id), \
-               disc_count = (SELECT CASE WHEN MAX(s.disc) > 0 THEN MAX(s.disc) ELSE 1 END FROM songs s WHERE s.album_id = albums.id)",
-            "UPDATE artists SET \
-               song_count = (SELECT COUNT(*) FROM songs s WHERE s.artist_id = artists.id), \
-               total_time = (SELECT CAST(COALESCE(SUM(s.duration), 0) AS BIGINT) FROM songs s WHERE s.artist_id = artists.id), \
-               album_count = (SELECT COUNT(DISTINCT s.album_id) FROM songs s WHERE s.artist_id = artists.id OR s.album_artist_id = artists.id)",
-            "UPDATE genres SET \
-               song_count = (SELECT COUNT(*) FROM song_genres g WHERE g.genre_id = genres.id), \
-               album_count = (SELECT COUNT(DISTINCT s.album_id) FROM song_genres g JOIN songs s ON s.id = g.song_id WHERE g.genre_id = genres.id), \
-               artist_count = (SELECT COUNT(DISTINCT s.artist_id) FROM song_genres g JOIN songs s ON s.id = g.song_id WHERE g.genre_id = genres.id)",
-            "DELETE FROM album_genres",
-            "INSERT INTO album_genres (album_id, genre_id) SELECT DISTINCT s.album_id, sg.genre_id \
-             FROM songs s JOIN song_genres sg ON sg.song_id = s.id",
-            "DELETE FROM artist_genres",
-            "INSERT INTO artist_genres (artist_id, genre_id) SELECT DISTINCT s.artist_id, sg.genre_id \
-             FROM songs s JOIN song_genres sg ON sg.song_id = s.id",
-            "UPDATE albums SET art_kind = NULL, art_path = NULL, art_mime = NULL \
-             WHERE art_kind = 'embedded' AND NOT EXISTS (SELECT 1 FROM songs s WHERE s.path = albums.art_path AND s.embedded_art = 1)",
-            "UPDATE albums SET art_kind = 'embedded', art_mime = NULL, art_path = \
-               (SELECT MIN(s.path) FROM songs s WHERE s.album_id = albums.id AND s.embedded_art = 1) \
-             WHERE art_kind IS NULL AND EXISTS (SELECT 1 FROM songs s WHERE s.album_id = albums.id AND s.embedded_art = 1)",
-            "UPDATE albums SET \
-               art_width = COALESCE((SELECT MAX(s.art_width) FROM songs s WHERE s.path = albums.art_path), 0), \
-               art_height = COALESCE((SELECT MAX(s.art_height) FROM songs s WHERE s.path = albums.art_path), 0) \
-             WHERE art_kind = 'embedded'",
             "UPDATE albums SET art_width = 0, art_height = 0 WHERE art_kind IS NULL",
             "DELETE FROM labels WHERE NOT EXISTS (SELECT 1 FROM songs s WHERE s.label_id = labels.id)",
             // The totals the handshake and every ping report, so that those do not
@@ -792,10 +756,6 @@ async fn insert_rows(
         .await?;
     }
     Ok(())
-}
-
-fn decode_id(r: &mut dyn super::db::Row) -> StoreResult<i64> {
-    r.int("id")
 }
 
 /// The folded text `search_songs` looks for a word "anywhere" in.

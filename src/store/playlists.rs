@@ -1,7 +1,7 @@
 //! Playlists: ordered song lists owned by a user, public or private.
 
 use super::browse::PlaylistRow;
-use super::db::{Row, Sql, Tx};
+use super::db::{decode_id, Row, Sql, Tx};
 use super::{now, Store, StoreError, StoreResult};
 use crate::values;
 
@@ -214,10 +214,6 @@ impl Store {
 
 /// Ids bound per statement: well under SQLite's and PostgreSQL's parameter limits.
 const ID_CHUNK: usize = 500;
-
-fn decode_id(r: &mut dyn Row) -> StoreResult<i64> {
-    r.int("id")
-}
 
 fn decode_n(r: &mut dyn Row) -> StoreResult<i64> {
     r.int("n")

@@ -3,7 +3,7 @@
 //! Every field of every type is a template over the type's table alias, so one small
 //! compiler covers them all. User input only ever becomes a bound argument.
 
-use super::db::{Row, Sql};
+use super::db::{decode_id, Row, Sql};
 use super::text_index::{self, IndexedColumn};
 use super::{fold, now, Store, StoreResult};
 use crate::values;
@@ -893,8 +893,4 @@ impl Store {
         let ids = self.db.fetch_all(sql, decode_id).await?;
         Ok(Ok(ids))
     }
-}
-
-fn decode_id(r: &mut dyn Row) -> StoreResult<i64> {
-    r.int("id")
 }

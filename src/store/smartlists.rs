@@ -1,7 +1,7 @@
 //! Smart playlists: saved song searches, listed wherever playlists are.
 
 use super::browse::PlaylistRow;
-use super::db::{Row, Sql};
+use super::db::{decode_id, Row, Sql};
 use super::search::{Rule, Search, SearchType};
 use super::{now, Store, StoreError, StoreResult};
 use crate::values;
@@ -68,9 +68,6 @@ impl Store {
         let json =
             serde_json::to_string(&stored).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let now = now();
-        fn decode(r: &mut dyn Row) -> StoreResult<i64> {
-            r.int("id")
-        }
         let mut tx = self.db.begin().await?;
         let id = tx
             .fetch_one(
@@ -89,7 +86,7 @@ impl Store {
                         super::fold(name)
                     ],
                 ),
-                decode,
+                decode_id,
             )
             .await?;
         tx.commit().await?;
@@ -203,14 +200,11 @@ impl Store {
     }
 
     pub async fn smartlists(&self) -> StoreResult<Vec<SmartList>> {
-        fn decode(r: &mut dyn Row) -> StoreResult<i64> {
-            r.int("id")
-        }
         let ids = self
             .db
             .fetch_all(
                 Sql::bound("SELECT id FROM smart_playlists ORDER BY id", values![]),
-                decode,
+                decode_id,
             )
             .await?;
         let mut lists = Vec::with_capacity(ids.len());

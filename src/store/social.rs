@@ -1,6 +1,6 @@
 //! Follows, shouts and the activity timeline.
 
-use super::db::{Row, Sql};
+use super::db::{decode_id, Row, Sql};
 use super::userdata::{record_activity, ObjectKind};
 use super::{now, Store, StoreResult};
 pub use crate::model::{ActivityRow, Named, ShoutRow};
@@ -71,9 +71,6 @@ impl Store {
         object_id: i64,
         text: &str,
     ) -> StoreResult<i64> {
-        fn decode(r: &mut dyn Row) -> StoreResult<i64> {
-            r.int("id")
-        }
         let mut tx = self.db.begin().await?;
         let id = tx
             .fetch_one(
@@ -81,7 +78,7 @@ impl Store {
                     "INSERT INTO shouts (user_id, object_kind, object_id, text, created) VALUES ($1, $2, $3, $4, $5) RETURNING id",
                     values![user_id, kind.as_str(), object_id, text, now()],
                 ),
-                decode,
+                decode_id,
             )
             .await?;
         record_activity(&mut tx, user_id, "shout", kind, object_id).await?;

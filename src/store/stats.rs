@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use rand::seq::index;
 
-use super::db::{Row, Sql, Value};
+use super::db::{decode_id, Row, Sql, Value};
 use super::userdata::ObjectKind;
 use super::{Store, StoreResult};
 
@@ -244,7 +244,3 @@ const SAMPLE_ROUNDS: usize = 4;
 const SAMPLE_MAX_CANDIDATES: usize = 2000;
 /// Below this share of candidates that exist, ids are too sparse to sample.
 const SAMPLE_MIN_HIT_RATE: f64 = 0.05;
-
-fn decode_id(r: &mut dyn Row) -> StoreResult<i64> {
-    r.int("id")
-}

@@ -3,7 +3,7 @@
 //! PostgreSQL. Semantics stay those of `LIKE '%word%'` over the folded columns:
 //! case-insensitive (folded in Rust on both sides), any script, accents kept.
 
-use super::db::{Row, Sql};
+use super::db::{decode_count, Sql};
 use super::{Engine, Store, StoreResult};
 
 /// The song columns with a trigram index.
@@ -84,9 +84,6 @@ impl Store {
         if self.engine != Engine::Postgres {
             return Ok(false);
         }
-        fn decode(r: &mut dyn Row) -> StoreResult<i64> {
-            r.int("n")
-        }
         let songs = self
             .db
             .fetch_optional(
@@ -94,7 +91,7 @@ impl Store {
                     "SELECT COUNT(*) AS n FROM (SELECT 1 FROM songs LIMIT 1) s",
                     Vec::new(),
                 ),
-                decode,
+                decode_count,
             )
             .await?
             .unwrap_or(0);

@@ -1,6 +1,6 @@
 //! What users write: ratings, favourite flags, plays, and the activity they leave.
 
-use super::db::{Row, Sql, Tx};
+use super::db::{decode_count, decode_id, Sql, Tx};
 use super::{now, Store, StoreResult};
 use crate::values;
 
@@ -50,12 +50,9 @@ impl ObjectKind {
 impl Store {
     pub async fn object_exists(&self, kind: ObjectKind, id: i64) -> StoreResult<bool> {
         let sql = format!("SELECT COUNT(*) AS n FROM {} WHERE id = $1", kind.table());
-        fn decode(r: &mut dyn Row) -> StoreResult<i64> {
-            r.int("n")
-        }
         let count = self
             .db
-            .fetch_optional(Sql::bound(sql, values![id]), decode)
+            .fetch_optional(Sql::bound(sql, values![id]), decode_count)
             .await?
             .unwrap_or(0);
         Ok(count > 0)
@@ -145,9 +142,6 @@ impl Store {
         album: &str,
         mbid: Option<&str>,
     ) -> StoreResult<Option<i64>> {
-        fn decode(r: &mut dyn Row) -> StoreResult<i64> {
-            r.int("id")
-        }
         self.db
             .fetch_optional(
                 Sql::bound(
@@ -161,7 +155,7 @@ impl Store {
                         mbid.unwrap_or("")
                     ],
                 ),
-                decode,
+                decode_id,
             )
             .await
     }

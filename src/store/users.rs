@@ -3,63 +3,46 @@
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use super::db::{Row, Sql};
+use super::db::{decode_count, Row, Sql};
 use super::{now, Store, StoreError, StoreResult};
 use crate::values;
 
 pub use crate::model::access;
 
+/// A user as the store keeps one: the user the rest of tonearm sees (the model's,
+/// which it derefs to), and the password hash only the handshake reads.
 #[derive(Debug, Clone)]
 pub struct User {
-    pub id: i64,
-    pub username: String,
-    pub fullname: String,
-    pub email: String,
-    pub website: String,
-    pub state: String,
-    pub city: String,
-    pub fullname_public: bool,
-    pub access: i64,
+    pub profile: crate::model::User,
     pub password_hash: String,
-    pub apikey: Option<String>,
-    pub disabled: bool,
-    pub created: i64,
-    pub last_seen: i64,
+}
+
+impl std::ops::Deref for User {
+    type Target = crate::model::User;
+
+    fn deref(&self) -> &crate::model::User {
+        &self.profile
+    }
 }
 
 pub const USER_COLUMNS: &str =
-    "u.id, u.username, u.fullname, u.email, u.website, u.access, u.password_hash, u.apikey, u.disabled, u.created, u.last_seen, u.state, u.city, u.fullname_public";
+    "u.id, u.username, u.fullname, u.email, u.website, u.access, u.apikey, u.disabled, u.created, u.last_seen, u.state, u.city, u.fullname_public, u.password_hash";
 
 impl User {
     /// The user without their secrets, for everything above the store.
     pub fn public(&self) -> crate::model::User {
-        crate::model::User {
-            id: self.id,
-            username: self.username.clone(),
-            fullname: self.fullname.clone(),
-            email: self.email.clone(),
-            website: self.website.clone(),
-            state: self.state.clone(),
-            city: self.city.clone(),
-            fullname_public: self.fullname_public,
-            access: self.access,
-            apikey: self.apikey.clone(),
-            disabled: self.disabled,
-            created: self.created,
-            last_seen: self.last_seen,
-        }
+        self.profile.clone()
     }
 
     /// Decodes the columns of [`USER_COLUMNS`] from a native row.
     pub fn decode(r: &mut dyn Row) -> StoreResult<User> {
-        Ok(User {
+        let profile = crate::model::User {
             id: r.int("id")?,
             username: r.text("username")?,
             fullname: r.text("fullname")?,
             email: r.text("email")?,
             website: r.text("website")?,
             access: r.int("access")?,
-            password_hash: r.text("password_hash")?,
             apikey: r.opt_text("apikey")?,
             disabled: r.int("disabled")? != 0,
             created: r.int("created")?,
@@ -67,6 +50,10 @@ impl User {
             state: r.text("state")?,
             city: r.text("city")?,
             fullname_public: r.int("fullname_public")? != 0,
+        };
+        Ok(User {
+            profile,
+            password_hash: r.text("password_hash")?,
         })
     }
 }
@@ -291,14 +278,11 @@ impl Store {
     }
 
     pub async fn user_count(&self) -> StoreResult<i64> {
-        fn decode(r: &mut dyn Row) -> StoreResult<i64> {
-            r.int("n")
-        }
         // An aggregate without GROUP BY always gives one row.
         self.db
             .fetch_optional(
                 Sql::bound("SELECT COUNT(*) AS n FROM users", values![]),
-                decode,
+                decode_count,
             )
             .await?
             .ok_or_else(|| StoreError::Native("a query returned no row".into()))

@@ -9,27 +9,18 @@ use crate::harness::*;
 use crate::on_both_engines;
 
 async fn song_ids(server: &TestServer, token: &str) -> Vec<String> {
-    let doc = call(server, token, "songs", &[]).await;
-    doc.as_array()
-        .unwrap_or_else(|| panic!("{doc}"))
-        .iter()
-        .map(|s| s["id"].as_str().unwrap().to_string())
-        .collect()
+    list_field(server, token, "songs", &[], "id").await
 }
 
 async fn playlist_song_ids(server: &TestServer, token: &str, playlist: &str) -> Vec<String> {
-    let doc = call(
+    list_field(
         server,
         token,
         "playlist_songs",
         &[("filter", playlist), ("limit", "none")],
+        "id",
     )
-    .await;
-    doc.as_array()
-        .unwrap_or_else(|| panic!("{doc}"))
-        .iter()
-        .map(|s| s["id"].as_str().unwrap().to_string())
-        .collect()
+    .await
 }
 
 fn is_success(doc: &Value) -> bool {
@@ -43,14 +34,7 @@ on_both_engines!(
     |server: TestServer| async move {
         let token = server.admin_token().await;
         let songs = song_ids(&server, &token).await;
-        let created = call(
-            &server,
-            &token,
-            "playlist_create",
-            &[("name", "Party"), ("type", "public")],
-        )
-        .await;
-        let playlist = created[0]["id"].as_str().unwrap().to_string();
+        let playlist = create_playlist(&server, &token, "Party", "public").await;
         let second = std::sync::Arc::new(server.second_process());
         let server = std::sync::Arc::new(server);
 
@@ -153,14 +137,7 @@ on_both_engines!(
         let songs = song_ids(&server, &admin).await;
         let mut playlists = Vec::new();
         for (name, kind) in [("Secret diary", "private"), ("Open house", "public")] {
-            let created = call(
-                &server,
-                &admin,
-                "playlist_create",
-                &[("name", name), ("type", kind)],
-            )
-            .await;
-            let id = created[0]["id"].as_str().unwrap().to_string();
+            let id = create_playlist(&server, &admin, name, kind).await;
             let doc = call(
                 &server,
                 &admin,
@@ -364,15 +341,7 @@ mod trusted_hosts_and_proxies_are_honoured {
         );
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        check(Engine::Sqlite).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        check(Engine::Postgres).await;
-    }
+    crate::each_engine!(check);
 }
 
 // 4. Parameter parsing is linear, capped, and never holds up other requests.
@@ -551,15 +520,7 @@ mod files_that_are_not_plain_readable_files {
         );
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        check(Engine::Sqlite).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        check(Engine::Postgres).await;
-    }
+    crate::each_engine!(check);
 }
 
 // 7. Processes starting together on an empty database: all start, one admin exists.
@@ -629,15 +590,7 @@ mod nodes_starting_together_on_an_empty_database {
         }
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        check(Engine::Sqlite).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        check(Engine::Postgres).await;
-    }
+    crate::each_engine!(check);
 }
 
 // 8. A first scan killed mid-way leaves counts that match the songs it committed.
@@ -773,13 +726,5 @@ mod counts_after_an_interrupted_scan {
         files
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        check(Engine::Sqlite).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        check(Engine::Postgres).await;
-    }
+    crate::each_engine!(check);
 }

@@ -129,21 +129,18 @@ async fn session_count(server: &TestServer) -> usize {
 }
 
 async fn kept_songs(server: &TestServer, token: &str, playlist: &str) -> Vec<String> {
-    let doc = call(server, token, "playlist_songs", &[("filter", playlist)]).await;
-    doc.as_array()
-        .unwrap_or_else(|| panic!("{doc}"))
-        .iter()
-        .map(|s| s["id"].as_str().unwrap().to_string())
-        .collect()
+    list_field(
+        server,
+        token,
+        "playlist_songs",
+        &[("filter", playlist)],
+        "id",
+    )
+    .await
 }
 
 async fn playlist_names(server: &TestServer, token: &str) -> Vec<String> {
-    let doc = call(server, token, "playlists", &[]).await;
-    doc.as_array()
-        .unwrap_or_else(|| panic!("{doc}"))
-        .iter()
-        .map(|p| p["name"].as_str().unwrap().to_string())
-        .collect()
+    list_field(server, token, "playlists", &[], "name").await
 }
 
 async fn rating(server: &TestServer, song: &str) -> Option<String> {
@@ -341,14 +338,7 @@ async fn sqlite_recovers_after_disk_full() {
     let server = TestServer::start_at(None, Options::default(), Some(tmpfs.path()));
     let token = server.admin_token().await;
     let songs = library_song_ids(&server, &token).await;
-    let created = call(
-        &server,
-        &token,
-        "playlist_create",
-        &[("name", "kept"), ("type", "public")],
-    )
-    .await;
-    let kept = created[0]["id"].as_str().unwrap().to_string();
+    let kept = create_playlist(&server, &token, "kept", "public").await;
     let added = call(
         &server,
         &token,
@@ -500,14 +490,7 @@ async fn postgres_recovers_after_disk_full() {
     let server = TestServer::start_at(Some(cluster.url.clone()), Options::default(), None);
     let token = server.admin_token().await;
     let songs = library_song_ids(&server, &token).await;
-    let created = call(
-        &server,
-        &token,
-        "playlist_create",
-        &[("name", "kept"), ("type", "public")],
-    )
-    .await;
-    let kept = created[0]["id"].as_str().unwrap().to_string();
+    let kept = create_playlist(&server, &token, "kept", "public").await;
     let sessions_before = session_count(&server).await;
 
     let filler = tmpfs.fill();

@@ -44,14 +44,7 @@ on_both_engines!(
         tag_composer(&server);
         let token = server.admin_token().await;
         let t = token.as_str();
-        let created = call(
-            &server,
-            t,
-            "playlist_create",
-            &[("name", "ÆRØ Mix"), ("type", "public")],
-        )
-        .await;
-        let playlist = created[0]["id"].as_str().unwrap().to_string();
+        let playlist = create_playlist(&server, t, "ÆRØ Mix", "public").await;
         let songs = call(&server, t, "songs", &[]).await;
         let song = songs[0]["id"].as_str().unwrap().to_string();
         call(

@@ -621,6 +621,22 @@ macro_rules! on_both_engines {
     };
 }
 
+/// A `sqlite` and a `postgres` test, each running `check(engine)`, for tests that
+/// start their servers themselves.
+#[macro_export]
+macro_rules! each_engine {
+    ($check:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn sqlite() {
+            $check(Engine::Sqlite).await;
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn postgres() {
+            $check(Engine::Postgres).await;
+        }
+    };
+}
+
 impl TestServer {
     /// Another tonearm process serving the same data and database.
     pub fn second_process(&self) -> SecondServer {
@@ -764,4 +780,35 @@ pub async fn call(
     let mut params = vec![("action", action), ("auth", token)];
     params.extend_from_slice(extra);
     server.json(&params).await
+}
+
+/// The `field` of every item of a JSON list answer (a list of songs, playlists, ...).
+pub async fn list_field(
+    server: &TestServer,
+    token: &str,
+    action: &str,
+    extra: &[(&str, &str)],
+    field: &str,
+) -> Vec<String> {
+    let doc = call(server, token, action, extra).await;
+    doc.as_array()
+        .unwrap_or_else(|| panic!("{action}: {doc}"))
+        .iter()
+        .map(|item| item[field].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Creates a playlist (`kind`: public or private) as the holder of `token`; its id.
+pub async fn create_playlist(server: &TestServer, token: &str, name: &str, kind: &str) -> String {
+    let created = call(
+        server,
+        token,
+        "playlist_create",
+        &[("name", name), ("type", kind)],
+    )
+    .await;
+    created[0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("playlist_create: {created}"))
+        .to_string()
 }

@@ -6,21 +6,18 @@ use crate::harness::*;
 use crate::on_both_engines;
 
 async fn titles(server: &TestServer, token: &str, playlist: &str) -> Vec<String> {
-    let doc = call(server, token, "playlist_songs", &[("filter", playlist)]).await;
-    doc.as_array()
-        .unwrap_or_else(|| panic!("{doc}"))
-        .iter()
-        .map(|s| s["title"].as_str().unwrap().to_string())
-        .collect()
+    list_field(
+        server,
+        token,
+        "playlist_songs",
+        &[("filter", playlist)],
+        "title",
+    )
+    .await
 }
 
 async fn song_ids(server: &TestServer, token: &str) -> Vec<String> {
-    let doc = call(server, token, "songs", &[]).await;
-    doc.as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["id"].as_str().unwrap().to_string())
-        .collect()
+    list_field(server, token, "songs", &[], "id").await
 }
 
 on_both_engines!(playlist_lifecycle, |server: TestServer| async move {
