@@ -345,7 +345,11 @@ fn sqlite_fold<A>(
     let mut statement = conn
         .prepare_cached(&sql.sqlite_text())
         .map_err(sqlite_error)?;
-    let names: Vec<String> = statement.column_names().map(str::to_string).collect();
+    let names: Vec<String> = statement
+        .column_names()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
     let params = rusqlite::params_from_iter(sql.args.iter().map(sqlite_value));
     let mut rows = statement.query(params).map_err(sqlite_error)?;
     while let Some(row) = rows.next().map_err(sqlite_error)? {
@@ -688,6 +692,28 @@ impl Db {
                 conn: tokio::sync::Mutex::new(None),
             }),
         }
+    }
+
+    /// Runs `work` on SQLite's writer connection outside any transaction, for the
+    /// schema's runner, which manages its own. A connection left inside a
+    /// transaction is dropped, as after a failed commit.
+    pub async fn on_sqlite_writer<R>(
+        &self,
+        work: impl FnOnce(&mut rusqlite::Connection) -> StoreResult<R>,
+    ) -> StoreResult<R> {
+        let Db::Sqlite { writer, .. } = self else {
+            return Err(StoreError::Native("not a SQLite database".into()));
+        };
+        let mut guard = writer.conn.lock().await;
+        if guard.is_none() {
+            *guard = Some(blocking(|| writer.open())?);
+        }
+        let conn = Tx::sqlite_conn(&mut guard)?;
+        let result = blocking(|| work(conn));
+        if !conn.is_autocommit() {
+            *guard = None;
+        }
+        result
     }
 
     /// Starts a write transaction. On SQLite it takes the write lock at once

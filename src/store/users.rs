@@ -141,7 +141,7 @@ impl Store {
             // their session-level one, and is released when the transaction ends.
             tx.execute(&Sql::bound(
                 "SELECT pg_advisory_xact_lock($1)",
-                values![super::MIGRATION_LOCK],
+                values![super::migrate::MIGRATION_LOCK],
             ))
             .await?;
         }
