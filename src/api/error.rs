@@ -189,16 +189,13 @@ impl From<crate::model::ParamError> for ApiError {
 
 impl From<crate::store::StoreError> for ApiError {
     fn from(error: crate::store::StoreError) -> ApiError {
+        use crate::store::StoreError;
         match error {
-            crate::store::StoreError::Db(e) => {
+            StoreError::Engine(e) | StoreError::Unreadable(e) => {
                 tracing::error!("store error: {e}");
                 ApiError::internal()
             }
-            crate::store::StoreError::Native(e) | crate::store::StoreError::Duplicate(e) => {
-                tracing::error!("store error: {e}");
-                ApiError::internal()
-            }
-            crate::store::StoreError::Conflict(m) | crate::store::StoreError::Invalid(m) => {
+            StoreError::Duplicate(m) | StoreError::Conflict(m) | StoreError::Invalid(m) => {
                 ApiError::new(400, m)
             }
         }

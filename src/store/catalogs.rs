@@ -104,7 +104,7 @@ impl Store {
             .await?;
         self.catalog_by_path(&path)
             .await?
-            .ok_or_else(|| StoreError::Invalid("catalog vanished after creation".into()))
+            .ok_or_else(|| StoreError::Conflict("catalog vanished after creation".into()))
     }
 
     async fn catalog_by_path(&self, path: &str) -> StoreResult<Option<Catalog>> {
@@ -140,7 +140,7 @@ impl Store {
                 decode,
             )
             .await?
-            .ok_or_else(|| StoreError::Native("a query returned no row".into()))
+            .ok_or_else(|| StoreError::Engine("a query returned no row".into()))
     }
 
     /// Records what a finished scan did to the catalog and clears its dirty mark.

@@ -185,13 +185,13 @@ pub fn decode_count(r: &mut dyn Row) -> StoreResult<i64> {
 }
 
 fn column_error(position: usize, expected: &str, found: &str) -> StoreError {
-    StoreError::Native(format!(
+    StoreError::Engine(format!(
         "the query's column {position} is {found:?}, its decoder expected {expected:?}"
     ))
 }
 
 fn type_error(name: &str, wanted: &str) -> StoreError {
-    StoreError::Native(format!("column {name:?} does not hold {wanted}"))
+    StoreError::Engine(format!("column {name:?} does not hold {wanted}"))
 }
 
 // ---------------------------------------------------------------------------------
@@ -379,7 +379,7 @@ fn sqlite_value(value: &Value) -> rusqlite::types::ToSqlOutput<'_> {
 }
 
 fn poisoned() -> StoreError {
-    StoreError::Native("a database connection lock was poisoned".into())
+    StoreError::Engine("a database connection lock was poisoned".into())
 }
 
 // ---------------------------------------------------------------------------------
@@ -570,7 +570,7 @@ impl Tx<'_> {
     ) -> StoreResult<&'g mut rusqlite::Connection> {
         guard
             .as_mut()
-            .ok_or_else(|| StoreError::Native("the database writer is closed".into()))
+            .ok_or_else(|| StoreError::Engine("the database writer is closed".into()))
     }
 
     /// Runs a statement; returns the number of rows it changed.
@@ -618,7 +618,7 @@ impl Tx<'_> {
             .await?
             .into_iter()
             .next()
-            .ok_or_else(|| StoreError::Native("a query returned no row".into()))
+            .ok_or_else(|| StoreError::Engine("a query returned no row".into()))
     }
 
     /// Commits. An error means nothing of the transaction was kept.
@@ -652,7 +652,7 @@ fn pg_tx<'t>(
     tx: &'t mut Option<sqlx::Transaction<'static, sqlx::Postgres>>,
 ) -> StoreResult<&'t mut sqlx::Transaction<'static, sqlx::Postgres>> {
     tx.as_mut()
-        .ok_or_else(|| StoreError::Native("the transaction is over".into()))
+        .ok_or_else(|| StoreError::Engine("the transaction is over".into()))
 }
 
 impl Drop for Tx<'_> {
@@ -702,7 +702,7 @@ impl Db {
         work: impl FnOnce(&mut rusqlite::Connection) -> StoreResult<R>,
     ) -> StoreResult<R> {
         let Db::Sqlite { writer, .. } = self else {
-            return Err(StoreError::Native("not a SQLite database".into()));
+            return Err(StoreError::Engine("not a SQLite database".into()));
         };
         let mut guard = writer.conn.lock().await;
         if guard.is_none() {
@@ -749,7 +749,7 @@ impl Db {
                 let readers = readers.clone();
                 tokio::task::spawn_blocking(move || readers.fetch_all(&sql, decode))
                     .await
-                    .map_err(|e| StoreError::Native(format!("a database thread failed: {e}")))?
+                    .map_err(|e| StoreError::Engine(format!("a database thread failed: {e}")))?
             }
             Db::Postgres(pool) => pg_fetch_all(pool, &sql, decode).await,
         }
@@ -781,7 +781,7 @@ impl Db {
                     result
                 })
                 .await
-                .map_err(|e| StoreError::Native(format!("a database thread failed: {e}")))?
+                .map_err(|e| StoreError::Engine(format!("a database thread failed: {e}")))?
             }
             Db::Postgres(pool) => {
                 let mut acc = init;

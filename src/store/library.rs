@@ -674,7 +674,7 @@ async fn insert_songs(
     let mut metadata_rows = Vec::new();
     for song in &pending {
         let Some(&(id, created_now)) = ids.get(&song.path) else {
-            return Err(super::StoreError::Native(format!(
+            return Err(super::StoreError::Engine(format!(
                 "{} was not written",
                 song.path
             )));

@@ -149,7 +149,7 @@ fn migrate_sqlite(conn: &mut rusqlite::Connection) -> super::StoreResult<()> {
             Err(e) if version(conn)? > before => {
                 tracing::debug!("another process migrated meanwhile ({e}); trying again");
             }
-            Err(e) => return Err(super::StoreError::Native(format!("migration failed: {e}"))),
+            Err(e) => return Err(super::StoreError::Engine(format!("migration failed: {e}"))),
         }
     }
 }

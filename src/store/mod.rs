@@ -43,29 +43,38 @@ pub struct Store {
     pub engine: Engine,
 }
 
-/// Errors a store call can give; request handlers map them to Ampache errors.
+/// What went wrong in a store call, by meaning; each front maps the kinds to its
+/// codes once (the API's table is `api/error.rs`).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The engine could not do it: connection lost, disk full, I/O, a row not of the
+    /// shape its decoder expects. A failure of the server, not of the request.
     #[error("database error: {0}")]
-    Db(#[from] sqlx::Error),
-    #[error("{0}")]
-    Conflict(String),
-    #[error("{0}")]
-    Invalid(String),
-    #[error("database error: {0}")]
-    Native(String),
-    /// A write broke a UNIQUE or PRIMARY KEY constraint (either engine).
+    Engine(String),
+    /// A row that must be unique exists already (a user name taken).
     #[error("{0}")]
     Duplicate(String),
+    /// The change contradicts what is stored (the last admin, a playlist deleted
+    /// meanwhile).
+    #[error("{0}")]
+    Conflict(String),
+    /// Input the store cannot take (a folder that cannot be a catalog, search rules
+    /// that cannot be compiled).
+    #[error("{0}")]
+    Invalid(String),
+    /// Something stored cannot be read back (a smart playlist's rules): an error,
+    /// never a guess.
+    #[error("{0}")]
+    Unreadable(String),
 }
 
-impl StoreError {
-    /// Whether a write failed because the row exists already (a user name taken).
-    pub fn is_duplicate(&self) -> bool {
-        match self {
-            StoreError::Duplicate(_) => true,
-            StoreError::Db(sqlx::Error::Database(db)) => db.is_unique_violation(),
-            _ => false,
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> StoreError {
+        match &error {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Duplicate(error.to_string())
+            }
+            _ => StoreError::Engine(error.to_string()),
         }
     }
 }
@@ -80,7 +89,7 @@ impl From<rusqlite::Error> for StoreError {
             {
                 StoreError::Duplicate(error.to_string())
             }
-            _ => StoreError::Native(error.to_string()),
+            _ => StoreError::Engine(error.to_string()),
         }
     }
 }

@@ -134,7 +134,7 @@ impl Store {
         // match every song).
         let stored: Vec<StoredRule> = serde_json::from_str(&row.rules).map_err(|e| {
             tracing::error!("smart playlist {id}: unreadable rules: {e}");
-            StoreError::Invalid(format!("smart playlist {id} has rules that cannot be read"))
+            StoreError::Unreadable(format!("smart playlist {id} has rules that cannot be read"))
         })?;
         let public = row.public;
         let limit = row.item_limit;

@@ -187,16 +187,15 @@ impl Store {
                 ],
             ))
             .await
-            .map_err(|e| {
-                if e.is_duplicate() {
-                    StoreError::Conflict(format!("user {username:?} already exists"))
-                } else {
-                    e
+            .map_err(|e| match e {
+                StoreError::Duplicate(_) => {
+                    StoreError::Duplicate(format!("user {username:?} already exists"))
                 }
+                e => e,
             })?;
         self.user_by_name(username)
             .await?
-            .ok_or_else(|| StoreError::Invalid("user vanished after creation".into()))
+            .ok_or_else(|| StoreError::Conflict("user vanished after creation".into()))
     }
 
     /// Applies the given changes; a new password hash or disabling ends the user's
@@ -285,7 +284,7 @@ impl Store {
                 decode_count,
             )
             .await?
-            .ok_or_else(|| StoreError::Native("a query returned no row".into()))
+            .ok_or_else(|| StoreError::Engine("a query returned no row".into()))
     }
 
     /// Gives the user a new API key (replacing any old one) and returns it.

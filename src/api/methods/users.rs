@@ -71,7 +71,7 @@ pub async fn user_create(request: &Request<'_>, params: &Params) -> Result<Reply
     };
     match request.state.store.create_user_hashed(&new).await {
         Ok(_) => success(format!("successfully created: {username}")),
-        Err(crate::store::StoreError::Db(e)) => Err(crate::store::StoreError::Db(e).into()),
+        Err(e @ crate::store::StoreError::Engine(_)) => Err(e.into()),
         Err(_) => Err(failed()),
     }
 }
