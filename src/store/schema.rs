@@ -43,7 +43,37 @@ pub const MIGRATIONS: &[(i64, &str, Migration)] = &[
         "text folded in Rust for every case-insensitive comparison",
         Migration::Both(FOLDED_TEXT),
     ),
+    (
+        6,
+        "democratic votes in vote order, and the song the democratic stream plays",
+        Migration::Both(DEMOCRATIC),
+    ),
 ];
+
+/// The initial `democratic_votes` had no order among votes of one second; nothing
+/// used it yet, so it is made again with an id that grows with every vote (the queue
+/// plays equal votes in the order of their first vote). `democratic_playing` holds
+/// the song the democratic stream started last, so that a player coming back for
+/// the rest of it (a Range request) gets the same song, from any process.
+const DEMOCRATIC: &str = r#"
+DROP TABLE democratic_votes;
+CREATE TABLE democratic_votes (
+    id {pk},
+    user_id {int} NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    object_kind TEXT NOT NULL,
+    object_id {int} NOT NULL,
+    created {int} NOT NULL,
+    UNIQUE (user_id, object_kind, object_id)
+);
+CREATE INDEX democratic_votes_object ON democratic_votes (object_kind, object_id);
+
+CREATE TABLE democratic_playing (
+    queue_id {int} PRIMARY KEY,
+    object_kind TEXT NOT NULL,
+    object_id {int} NOT NULL,
+    started {int} NOT NULL
+);
+"#;
 
 /// Case-insensitive matching compares columns folded by tonearm (Rust's Unicode
 /// lower case), never the engine's `LOWER()`: SQLite's folds ASCII only, so "Ø" or
