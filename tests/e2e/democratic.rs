@@ -321,6 +321,34 @@ on_both_engines!(
         let (status, _) = fetch(&server, &stranger, None).await;
         assert_eq!(status, 403);
         assert_eq!(queue(&server, &admin).await, q(&[(a, 1)]));
+        // Two processes taking at once get two different songs: the queue is shared and
+        // its head is taken once.
+        let b_id = b.to_string();
+        vote(&server, &admin, "vote", &b_id).await;
+        let second = server.second_process();
+        let second_url = second
+            .json(&[
+                ("action", "democratic"),
+                ("auth", &admin),
+                ("method", "play"),
+            ])
+            .await["url"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_ne!(second_url, url);
+        let ((status_1, body_1), (status_2, body_2)) = tokio::join!(
+            fetch(&server, &url, None),
+            fetch(&server, &second_url, None)
+        );
+        assert_eq!((status_1, status_2), (200, 200));
+        let a_bytes = file_bytes(&server, &admin, a).await;
+        let mut bodies = [body_1, body_2];
+        bodies.sort();
+        let mut expected = [a_bytes, b_bytes];
+        expected.sort();
+        assert!(bodies == expected, "both processes played the same song");
+        assert!(queue(&server, &admin).await.is_empty());
         // Another queue id does not exist.
         let (status, _) = fetch(&server, &url.replace("demo_id=1", "demo_id=7"), None).await;
         assert_eq!(status, 404);
