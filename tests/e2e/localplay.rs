@@ -566,6 +566,19 @@ async fn no_instance_answers_405() {
     )
     .await;
     assert_eq!(message, "Localplay is not configured on this server");
+    for command in ["status", "add", "dance"] {
+        assert_error(
+            &server,
+            &[
+                ("action", "localplay"),
+                ("auth", &admin),
+                ("command", command),
+                ("oid", "999999"),
+            ],
+            "405",
+        )
+        .await;
+    }
 
     // An MPD that is not there.
     let port = free_port();

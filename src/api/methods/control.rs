@@ -26,6 +26,11 @@ pub async fn localplay(
         return Err(ApiError::access_denied());
     }
     let name = params.require("command")?.trim();
+    // No player, nothing to do: the spec's 405, before any other look at the input.
+    let instance = settings
+        .mpd
+        .as_ref()
+        .ok_or_else(ApiError::localplay_not_configured)?;
     let command = match name {
         "next" => Command::Next,
         "prev" => Command::Prev,
@@ -44,10 +49,6 @@ pub async fn localplay(
         },
         _ => return Err(ApiError::invalid_request()),
     };
-    let instance = settings
-        .mpd
-        .as_ref()
-        .ok_or_else(ApiError::localplay_not_configured)?;
     let outcome = localplay::run(instance, &command).await.map_err(|e| {
         tracing::warn!("localplay on {}:{}: {e}", instance.host, instance.port);
         ApiError::localplay_unreachable()
