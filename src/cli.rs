@@ -109,6 +109,8 @@ struct ServeArgs {
     /// Do not scan the catalogs at start-up.
     #[arg(long, env = "TONEARM_NO_SCAN")]
     no_scan: bool,
+    #[command(flatten)]
+    control: crate::control::ControlArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -340,6 +342,9 @@ async fn serve(ctx: Context_, args: ServeArgs) -> anyhow::Result<()> {
     if let Some(window) = ctx.file.timestamp_window {
         settings.timestamp_window = window;
     }
+    settings.control = args
+        .control
+        .settings(ctx.file.localplay.as_ref(), ctx.file.democratic.as_ref())?;
     let store = Store::open(&settings.database_url).await?;
     let music = if args.music.is_empty() {
         ctx.file.music.clone().unwrap_or_default()

@@ -4,6 +4,7 @@ mod api;
 mod app;
 mod cli;
 mod config;
+mod control;
 mod files;
 mod media;
 mod model;

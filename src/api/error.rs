@@ -166,6 +166,21 @@ impl ApiError {
         ApiError::new(400, "You cannot follow yourself")
     }
 
+    /// 405: localplay on a server with no localplay instance configured.
+    pub fn localplay_not_configured() -> ApiError {
+        ApiError::new(405, "Localplay is not configured on this server")
+    }
+
+    /// 405: the localplay player (MPD) could not be reached or did not answer.
+    pub fn localplay_unreachable() -> ApiError {
+        ApiError::new(405, "Unable to connect to localplay controller")
+    }
+
+    /// 400: democratic vote or devote of no song, or of an unknown one.
+    pub fn media_invalid() -> ApiError {
+        ApiError::new(400, "Media object invalid or not specified")
+    }
+
     /// An internal failure, reported without details (they go to the log).
     pub fn internal() -> ApiError {
         ApiError::new(

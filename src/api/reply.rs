@@ -110,6 +110,8 @@ pub enum Document {
     Shouts(Vec<ShoutRow>),
     Timeline(Vec<ActivityRow>),
     Videos(Vec<Video>),
+    /// localplay and democratic.
+    Control(ControlDocument),
 }
 
 #[derive(Debug, Clone)]
@@ -151,4 +153,44 @@ pub enum Index {
     /// Each artist with their albums (id and name).
     Artists(Vec<(Artist, Vec<Named>)>),
     Playlists(Vec<PlaylistRow>),
+}
+
+/// The answers of `localplay` and `democratic` (spec 5.16, 5.17).
+#[derive(Debug, Clone)]
+pub enum ControlDocument {
+    /// A localplay command and whether the player did it.
+    Localplay {
+        command: &'static str,
+        done: bool,
+    },
+    LocalplayStatus(LocalplayStatus),
+    /// democratic `vote` / `devote`.
+    Democratic {
+        method: &'static str,
+        result: bool,
+    },
+    /// democratic `play`: the democratic stream's URL.
+    Url(String),
+    /// democratic `playlist`: the queue in play order.
+    DemocraticSongs(Vec<DemocraticSong>),
+}
+
+/// localplay `status`, in Ampache's fields.
+#[derive(Debug, Clone)]
+pub struct LocalplayStatus {
+    pub state: String,
+    pub volume: i64,
+    pub repeat: bool,
+    pub random: bool,
+    pub track: i64,
+    pub track_title: String,
+    pub track_artist: String,
+    pub track_album: String,
+}
+
+/// A song of the democratic queue and its votes.
+#[derive(Debug, Clone)]
+pub struct DemocraticSong {
+    pub song: Song,
+    pub votes: i64,
 }

@@ -7,6 +7,7 @@
 //! statuses, not documents.
 
 pub mod art;
+mod democratic;
 mod file_body;
 mod image_php;
 mod play;

@@ -37,6 +37,12 @@ pub async fn play(
         Some(params) => params,
         None => return text(StatusCode::BAD_REQUEST, "Bad request\n"),
     };
+    let ip = connection.peer.ip().to_canonical();
+    // The democratic stream plays a song chosen now (spec 5.17).
+    let params = match super::democratic::resolve(&state, ip, &method, &headers, params).await {
+        Ok(params) => params,
+        Err(response) => return response,
+    };
     match serve(
         &state,
         connection.peer.ip().to_canonical(),

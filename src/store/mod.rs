@@ -7,6 +7,7 @@ pub mod browse;
 pub mod catalogs;
 mod counts;
 pub mod db;
+pub mod democratic;
 mod folding;
 pub mod library;
 pub mod media;

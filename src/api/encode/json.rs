@@ -61,6 +61,7 @@ pub fn document(reply: &Document) -> String {
         Document::Users(users) => json_items::users(users),
         Document::Shouts(shouts) => json_items::shouts(shouts),
         Document::Timeline(activity) => json_items::timeline(activity),
+        Document::Control(control) => super::control::json(control),
     };
     pretty(&value)
 }

@@ -108,6 +108,7 @@ pub fn document(reply: &Document) -> String {
             xml_items::total_count(&mut out, xml_items::index_len(index));
             xml_items::index(&mut out, index);
         }
+        Document::Control(control) => super::control::xml(&mut out, control),
     }
     out.push_str(FOOTER);
     out

@@ -1,6 +1,7 @@
 //! The API methods, one file per group, and the table of what each requires.
 
 mod browse;
+mod control;
 mod media;
 mod playlists;
 mod search;
@@ -107,6 +108,10 @@ const METHODS: &[Method] = &[
     with_session("stream", 0),
     with_session("download", 0),
     with_session("get_art", 0),
+    // The levels of localplay (the configured localplay level) and of democratic
+    // voting are checked by the methods, as they are settings.
+    with_session("localplay", 0),
+    with_session("democratic", 0),
 ];
 
 pub fn lookup(action: &str) -> Option<&'static Method> {
@@ -150,6 +155,8 @@ pub async fn call(
         "stream" => media::stream(request, required(session)?, params).await,
         "download" => media::download(request, required(session)?, params).await,
         "get_art" => media::get_art(request, required(session)?, params).await,
+        "localplay" => control::localplay(request, required(session)?, params).await,
+        "democratic" => control::democratic(request, required(session)?, params).await,
         name => browse_method(request, required(session)?, name, params).await,
     }
 }
