@@ -10,6 +10,7 @@ pub mod db;
 mod folding;
 pub mod library;
 pub mod media;
+pub mod metadata;
 pub mod phonetic;
 pub mod playlists;
 mod schema;

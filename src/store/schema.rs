@@ -43,7 +43,26 @@ pub const MIGRATIONS: &[(i64, &str, Migration)] = &[
         "text folded in Rust for every case-insensitive comparison",
         Migration::Both(FOLDED_TEXT),
     ),
+    (
+        10,
+        "artist information and artist art from local files and metadata services",
+        Migration::Both(ARTIST_INFO),
+    ),
 ];
+
+/// What update_artist_info fetches (biography summary, where and when the artist
+/// formed; the MusicBrainz id already has a column) and an artist's own picture
+/// (update_art): before this, an artist only ever showed an album's art.
+const ARTIST_INFO: &str = r#"
+ALTER TABLE artists ADD COLUMN summary TEXT;
+ALTER TABLE artists ADD COLUMN placeformed TEXT;
+ALTER TABLE artists ADD COLUMN placeformed_folded TEXT NOT NULL DEFAULT '';
+ALTER TABLE artists ADD COLUMN yearformed {int} NOT NULL DEFAULT 0;
+ALTER TABLE artists ADD COLUMN info_updated {int} NOT NULL DEFAULT 0;
+ALTER TABLE artists ADD COLUMN art_kind TEXT;
+ALTER TABLE artists ADD COLUMN art_path TEXT;
+ALTER TABLE artists ADD COLUMN art_mime TEXT;
+"#;
 
 /// Case-insensitive matching compares columns folded by tonearm (Rust's Unicode
 /// lower case), never the engine's `LOWER()`: SQLite's folds ASCII only, so "Ø" or
