@@ -36,7 +36,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the server (and scan the catalogs in the background).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Scan every catalog once and exit.
     Scan {
         /// Read every file's tags again, changed or not.
@@ -109,6 +109,8 @@ struct ServeArgs {
     /// Do not scan the catalogs at start-up.
     #[arg(long, env = "TONEARM_NO_SCAN")]
     no_scan: bool,
+    #[command(flatten)]
+    metadata: crate::metadata::MetadataArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -239,7 +241,7 @@ fn context(cli: &Cli) -> anyhow::Result<Context_> {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let ctx = context(&cli)?;
     match cli.command {
-        Command::Serve(args) => serve(ctx, args).await,
+        Command::Serve(args) => serve(ctx, *args).await,
         Command::Scan { full } => {
             let store = Store::open(&ctx.database_url).await?;
             let progress = Arc::new(BarProgress::new());
@@ -340,6 +342,10 @@ async fn serve(ctx: Context_, args: ServeArgs) -> anyhow::Result<()> {
     if let Some(window) = ctx.file.timestamp_window {
         settings.timestamp_window = window;
     }
+    settings.metadata = crate::metadata::MetadataSettings::resolve(
+        args.metadata,
+        ctx.file.metadata.clone().unwrap_or_default(),
+    )?;
     let store = Store::open(&settings.database_url).await?;
     let music = if args.music.is_empty() {
         ctx.file.music.clone().unwrap_or_default()

@@ -25,6 +25,8 @@ pub struct FileConfig {
     pub public_url: Option<String>,
     pub trusted_hosts: Option<Vec<String>>,
     pub trusted_proxies: Option<Vec<String>>,
+    /// `[metadata]`: the metadata services (see crate::metadata).
+    pub metadata: Option<crate::metadata::MetadataFile>,
 }
 
 impl FileConfig {
@@ -64,6 +66,8 @@ pub struct Settings {
     pub access_control: bool,
     /// How far (seconds) a handshake timestamp may be from the server's clock.
     pub timestamp_window: i64,
+    /// Which metadata services are used, and where.
+    pub metadata: crate::metadata::MetadataSettings,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4040";
@@ -82,6 +86,7 @@ impl Settings {
             api_version: DEFAULT_API_VERSION.into(),
             access_control: true,
             timestamp_window: 1800,
+            metadata: Default::default(),
         }
     }
 }

@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod files;
 mod media;
+mod metadata;
 mod model;
 mod params;
 mod scanner;

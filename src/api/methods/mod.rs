@@ -2,6 +2,7 @@
 
 mod browse;
 mod media;
+mod metadata;
 mod playlists;
 mod search;
 mod session;
@@ -107,6 +108,9 @@ const METHODS: &[Method] = &[
     with_session("stream", 0),
     with_session("download", 0),
     with_session("get_art", 0),
+    with_session("update_artist_info", 75),
+    with_session("update_art", 75),
+    with_session("get_similar", 0),
 ];
 
 pub fn lookup(action: &str) -> Option<&'static Method> {
@@ -150,6 +154,9 @@ pub async fn call(
         "stream" => media::stream(request, required(session)?, params).await,
         "download" => media::download(request, required(session)?, params).await,
         "get_art" => media::get_art(request, required(session)?, params).await,
+        "update_artist_info" => metadata::update_artist_info(request, params).await,
+        "update_art" => metadata::update_art(request, params).await,
+        "get_similar" => metadata::get_similar(request, required(session)?, params).await,
         name => browse_method(request, required(session)?, name, params).await,
     }
 }
