@@ -10,6 +10,7 @@ mod diskfull;
 mod errors;
 mod folding;
 mod media;
+mod metadata;
 mod playlists;
 mod scan;
 mod search;
