@@ -91,7 +91,13 @@ impl Client {
         query: &[(&str, &str)],
         max_bytes: usize,
     ) -> Result<Option<Body>, ProviderError> {
-        self.wait_turn(service).await;
+        // A caller queued behind many others gives up after the same timeout as a
+        // request, rather than holding its client for minutes.
+        tokio::time::timeout(self.timeout, self.wait_turn(service))
+            .await
+            .map_err(|_| ProviderError::Busy {
+                service: service.name(),
+            })?;
         let failed = |e: reqwest::Error| self.error(service, e);
         let mut response = self
             .inner
@@ -168,5 +174,32 @@ impl Client {
                 service: service.name(),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_caller_queued_past_the_timeout_gives_up() {
+        let settings = MetadataSettings {
+            timeout: Duration::from_millis(200),
+            ..Default::default()
+        };
+        let client = Client::new(&settings).unwrap();
+        let started = Instant::now();
+        client.wait_turn(Service::MusicBrainz).await;
+        // MusicBrainz's next slot is a second away: more than the timeout.
+        let error = client
+            .get(Service::MusicBrainz, "http://127.0.0.1:9/", &[], 10)
+            .await
+            .err()
+            .unwrap();
+        assert!(matches!(error, ProviderError::Busy { .. }), "{error}");
+        assert!(started.elapsed() < Duration::from_millis(900));
+        // Another service has its own gate.
+        client.wait_turn(Service::Lastfm).await;
+        assert!(started.elapsed() < Duration::from_millis(900));
     }
 }

@@ -192,6 +192,8 @@ impl MetadataSettings {
 pub enum ProviderError {
     #[error("{service} did not answer within {seconds} s")]
     Timeout { service: &'static str, seconds: f64 },
+    #[error("{service} is being asked too often just now; try again later")]
+    Busy { service: &'static str },
     #[error("{service} could not be reached")]
     Unreachable { service: &'static str },
     #[error("{service} answered HTTP {status}")]
