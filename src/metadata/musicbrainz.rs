@@ -70,7 +70,7 @@ impl<'a> MusicBrainz<'a> {
         let wanted = fold(name);
         Ok(hits
             .iter()
-            .filter(|hit| hit["score"].as_i64().unwrap_or(0) >= MIN_SCORE)
+            .filter(|hit| score(hit) >= MIN_SCORE)
             .find(|hit| hit["name"].as_str().map(fold).as_deref() == Some(wanted.as_str()))
             .and_then(artist_of))
     }
@@ -103,12 +103,20 @@ impl<'a> MusicBrainz<'a> {
         let wanted = fold(album);
         Ok(hits
             .iter()
-            .filter(|hit| hit["score"].as_i64().unwrap_or(0) >= MIN_SCORE)
+            .filter(|hit| score(hit) >= MIN_SCORE)
             .find(|hit| hit["title"].as_str().map(fold).as_deref() == Some(wanted.as_str()))
             .and_then(|hit| hit["id"].as_str())
             .filter(|id| is_mbid(id))
             .map(str::to_string))
     }
+}
+
+/// A search hit's score: a number in JSON answers (older mirrors sent a string).
+fn score(hit: &Value) -> i64 {
+    hit["score"]
+        .as_i64()
+        .or_else(|| hit["score"].as_str().and_then(|s| s.parse().ok()))
+        .unwrap_or(0)
 }
 
 fn bad(why: &str) -> ProviderError {
