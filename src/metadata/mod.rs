@@ -255,6 +255,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn reads_the_config_file_table() {
+        let file: crate::config::FileConfig = toml::from_str(
+            "[metadata]\nproviders = [\"coverartarchive\", \"lastfm\"]\nlastfm_api_key = \"k\"\ntimeout = 2.5\ncontact = \"me@example.org\"\n",
+        )
+        .unwrap();
+        let settings =
+            MetadataSettings::resolve(MetadataArgs::default(), file.metadata.unwrap()).unwrap();
+        assert_eq!(settings.coverart.as_deref(), Some(DEFAULT_COVERART_URL));
+        assert_eq!(settings.lastfm.unwrap().url, DEFAULT_LASTFM_URL);
+        assert!(settings.musicbrainz.is_none());
+        assert_eq!(settings.timeout, Duration::from_millis(2500));
+        assert!(settings.user_agent.contains("( me@example.org )"));
+        assert!(
+            toml::from_str::<crate::config::FileConfig>("[metadata]\nprovider = []\n").is_err()
+        );
+    }
+
+    #[test]
     fn nothing_listed_means_no_provider() {
         let settings = MetadataSettings::resolve(
             MetadataArgs {
