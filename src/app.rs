@@ -51,4 +51,6 @@ impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, List
 pub struct AppState {
     pub store: Store,
     pub settings: Settings,
+    /// The metadata services' client (shared, so their rate limits hold).
+    pub metadata: crate::metadata::Metadata,
 }

@@ -36,7 +36,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the server (and scan the catalogs in the background).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Scan every catalog once and exit.
     Scan {
         /// Read every file's tags again, changed or not.
@@ -111,6 +111,8 @@ struct ServeArgs {
     no_scan: bool,
     #[command(flatten)]
     control: crate::control::ControlArgs,
+    #[command(flatten)]
+    metadata: crate::metadata::MetadataArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -241,7 +243,7 @@ fn context(cli: &Cli) -> anyhow::Result<Context_> {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let ctx = context(&cli)?;
     match cli.command {
-        Command::Serve(args) => serve(ctx, args).await,
+        Command::Serve(args) => serve(ctx, *args).await,
         Command::Scan { full } => {
             let store = Store::open(&ctx.database_url).await?;
             let progress = Arc::new(BarProgress::new());
@@ -345,6 +347,10 @@ async fn serve(ctx: Context_, args: ServeArgs) -> anyhow::Result<()> {
     settings.control = args
         .control
         .settings(ctx.file.localplay.as_ref(), ctx.file.democratic.as_ref())?;
+    settings.metadata = crate::metadata::MetadataSettings::resolve(
+        args.metadata,
+        ctx.file.metadata.clone().unwrap_or_default(),
+    )?;
     let store = Store::open(&settings.database_url).await?;
     let music = if args.music.is_empty() {
         ctx.file.music.clone().unwrap_or_default()

@@ -27,6 +27,8 @@ pub struct FileConfig {
     pub trusted_proxies: Option<Vec<String>>,
     pub localplay: Option<crate::control::LocalplayFile>,
     pub democratic: Option<crate::control::DemocraticFile>,
+    /// `[metadata]`: the metadata services (see crate::metadata).
+    pub metadata: Option<crate::metadata::MetadataFile>,
 }
 
 impl FileConfig {
@@ -68,6 +70,8 @@ pub struct Settings {
     pub timestamp_window: i64,
     /// Localplay (MPD) and democratic play.
     pub control: crate::control::ControlSettings,
+    /// Which metadata services are used, and where.
+    pub metadata: crate::metadata::MetadataSettings,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4040";
@@ -87,6 +91,7 @@ impl Settings {
             access_control: true,
             timestamp_window: 1800,
             control: crate::control::ControlSettings::default(),
+            metadata: Default::default(),
         }
     }
 }

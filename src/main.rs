@@ -7,6 +7,7 @@ mod config;
 mod control;
 mod files;
 mod media;
+mod metadata;
 mod model;
 mod params;
 mod scanner;

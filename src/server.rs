@@ -38,9 +38,12 @@ pub async fn run(store: Store, settings: Settings, scan: bool) -> anyhow::Result
     let listener = api::Listener(listener);
     keep_large_buffers_out_of_the_heap();
     tokio::spawn(return_freed_memory());
+    let metadata = crate::metadata::Metadata::new(settings.metadata.clone())
+        .context("cannot set up the metadata services' HTTP client")?;
     let state = Arc::new(AppState {
         store: store.clone(),
         settings,
+        metadata,
     });
     let app = api::router(state).layer(tower_http::trace::TraceLayer::new_for_http());
     axum::serve(

@@ -181,6 +181,17 @@ impl ApiError {
         ApiError::new(400, "Media object invalid or not specified")
     }
 
+    /// 404: update_art / update_artist_info of an object that does not exist.
+    pub fn requested_item_not_found() -> ApiError {
+        ApiError::new(404, "The requested item was not found")
+    }
+
+    /// 400: update_art, update_artist_info or get_similar found nothing, has no
+    /// service to ask, or the service failed; `reason` says which.
+    pub fn maintenance_failed(method: &str, id: i64, reason: &str) -> ApiError {
+        ApiError::new(400, format!("Failed to {method} for {id}: {reason}"))
+    }
+
     /// An internal failure, reported without details (they go to the log).
     pub fn internal() -> ApiError {
         ApiError::new(

@@ -71,6 +71,11 @@ pub struct ArtistRow {
     pub song_count: i64,
     pub total_time: i64,
     pub mbid: Option<String>,
+    /// Biography summary (update_artist_info).
+    pub summary: Option<String>,
+    pub place_formed: Option<String>,
+    /// 0 when unknown.
+    pub year_formed: i64,
     pub opinion: Opinion,
     pub genres: Vec<Named>,
 }

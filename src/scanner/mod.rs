@@ -6,7 +6,7 @@
 //! recomputed, so a scan killed at any point is finished correctly by the next one.
 
 pub mod tags;
-mod walk;
+pub mod walk;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

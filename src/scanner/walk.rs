@@ -27,7 +27,7 @@ const VIDEO_EXTENSIONS: &[&str] = &[
 ];
 
 /// Image names taken as a folder's cover, best first.
-const ART_NAMES: &[&str] = &["cover", "folder", "front", "album"];
+pub(crate) const ART_NAMES: &[&str] = &["cover", "folder", "front", "album"];
 
 pub fn walk(root: &Path, kind: CatalogKind) -> std::io::Result<Found> {
     let wanted: &[&str] = match kind {
@@ -99,8 +99,19 @@ pub fn art_for_folder(folder: &Path, folder_art: &HashMap<PathBuf, PathBuf>) -> 
     if let Some(image) = folder_art.get(folder) {
         return Some(image.clone());
     }
-    let name = folder.file_name()?.to_string_lossy().to_lowercase();
-    let is_disc_folder = ["disc", "disk", "cd"].iter().any(|prefix| {
+    if is_disc_folder(folder) {
+        return folder_art.get(folder.parent()?).cloned();
+    }
+    None
+}
+
+/// A "Disc 2" / "CD2" folder inside an album's folder.
+pub fn is_disc_folder(folder: &Path) -> bool {
+    let Some(name) = folder.file_name() else {
+        return false;
+    };
+    let name = name.to_string_lossy().to_lowercase();
+    ["disc", "disk", "cd"].iter().any(|prefix| {
         name.strip_prefix(prefix)
             .map(|rest| {
                 rest.trim_start_matches([' ', '_', '-'])
@@ -108,11 +119,7 @@ pub fn art_for_folder(folder: &Path, folder_art: &HashMap<PathBuf, PathBuf>) -> 
                     .all(|c| c.is_ascii_digit())
             })
             .unwrap_or(false)
-    });
-    if is_disc_folder {
-        return folder_art.get(folder.parent()?).cloned();
-    }
-    None
+    })
 }
 
 pub fn video_mime(path: &Path) -> &'static str {

@@ -617,7 +617,8 @@ impl Store {
         let rest = q.list_clauses(" FROM artists ar", &conditions, order, page);
         q.sql = format!(
             "SELECT ar.id AS id, ar.name AS name, ar.album_count AS album_count, ar.song_count AS song_count, \
-             ar.total_time AS total_time, ar.mbid AS mbid, {}{rest}",
+             ar.total_time AS total_time, ar.mbid AS mbid, ar.summary AS summary, \
+             ar.placeformed AS placeformed, ar.yearformed AS yearformed, {}{rest}",
             opinion_columns("artist", "ar.id")
         );
         fn decode_artist(r: &mut dyn Row) -> StoreResult<ArtistRow> {
@@ -628,6 +629,9 @@ impl Store {
                 song_count: r.int("song_count")?,
                 total_time: r.int("total_time")?,
                 mbid: r.opt_text("mbid")?,
+                summary: r.opt_text("summary")?,
+                place_formed: r.opt_text("placeformed")?,
+                year_formed: r.int("yearformed")?,
                 opinion: decode_opinion(r)?,
                 genres: Vec::new(),
             })

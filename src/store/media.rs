@@ -134,9 +134,39 @@ impl Store {
             .flatten())
     }
 
-    /// An artist's art: that of their first album with art, by name; albums they are
-    /// the album artist of come before albums they only appear on.
+    /// An artist's own picture (update_art found or fetched one).
+    async fn artist_own_art(&self, artist_id: i64) -> StoreResult<Option<ArtSource>> {
+        fn decode(r: &mut dyn Row) -> StoreResult<Option<ArtSource>> {
+            let id = r.int("id")?;
+            let path = r.opt_text("art_path")?;
+            let mime = r.opt_text("art_mime")?;
+            Ok(path.map(|path| ArtSource {
+                owner: format!("artist-{id}"),
+                kind: ArtKind::File,
+                path,
+                mime,
+            }))
+        }
+        Ok(self
+            .db
+            .fetch_optional(
+                Sql::bound(
+                    "SELECT id, art_path, art_mime FROM artists WHERE id = $1 AND art_kind = 'file'",
+                    values![artist_id],
+                ),
+                decode,
+            )
+            .await?
+            .flatten())
+    }
+
+    /// An artist's art: their own picture, else that of their first album with art,
+    /// by name; albums they are the album artist of come before albums they only
+    /// appear on.
     pub async fn artist_art(&self, artist_id: i64) -> StoreResult<Option<ArtSource>> {
+        if let Some(own) = self.artist_own_art(artist_id).await? {
+            return Ok(Some(own));
+        }
         Ok(self
             .db
             .fetch_optional(

@@ -43,6 +43,7 @@ const STEPS: &[Step] = &[
     step!(4, "0004_text_index"),
     step!(5, "0005_folded_text"),
     step!(6, "0006_democratic"),
+    step!(7, "0007_artist_info"),
 ];
 
 /// The PostgreSQL advisory lock that adopting a database of the former runner and

@@ -12,6 +12,7 @@ mod folding;
 pub mod library;
 pub mod media;
 mod migrate;
+pub mod metadata;
 pub mod phonetic;
 pub mod playlists;
 pub mod search;

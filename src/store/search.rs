@@ -165,10 +165,10 @@ const ALBUM_FIELDS: &[Field] = &[
 const ARTIST_FIELDS: &[Field] = &[
     ("title", Kind::Text, "ar.name_folded {cmp}"),
     ("name", Kind::Text, "ar.name_folded {cmp}"),
-    ("placeformed", Kind::Text, "'' {cmp}"),
+    ("placeformed", Kind::Text, "ar.placeformed_folded {cmp}"),
     ("favorite", Kind::Text, "EXISTS (SELECT 1 FROM flags f WHERE f.user_id = {user} AND f.object_kind = 'artist' AND f.object_id = ar.id) AND ar.name_folded {cmp}"),
     ("tag", Kind::Text, "EXISTS (SELECT 1 FROM songs y JOIN song_genres sg ON sg.song_id = y.id JOIN genres g ON g.id = sg.genre_id WHERE y.artist_id = ar.id AND g.name_folded {cmp})"),
-    ("yearformed", Kind::Numeric, "0"),
+    ("yearformed", Kind::Numeric, "ar.yearformed"),
     ("time", Kind::Numeric, "(ar.total_time / 60)"),
     ("myrating", Kind::Numeric, "COALESCE((SELECT r.rating FROM ratings r WHERE r.user_id = {user} AND r.object_kind = 'artist' AND r.object_id = ar.id), 0)"),
     ("rating", Kind::Numeric, "COALESCE((SELECT AVG(r.rating) FROM ratings r WHERE r.object_kind = 'artist' AND r.object_id = ar.id), 0)"),

@@ -13,6 +13,7 @@ mod errors;
 mod folding;
 mod localplay;
 mod media;
+mod metadata;
 mod playlists;
 mod scan;
 mod search;

@@ -250,10 +250,10 @@ pub fn artist_json(artist: &Artist) -> ArtistJson<'_> {
         rating: a.opinion.rating,
         averagerating: rounded_average(&a.opinion),
         mbid: non_empty(a.mbid.as_deref()),
-        summary: None,
+        summary: non_empty(a.summary.as_deref()),
         time: a.total_time,
-        yearformed: 0,
-        placeformed: None,
+        yearformed: a.year_formed,
+        placeformed: non_empty(a.place_formed.as_deref()),
     }
 }
 

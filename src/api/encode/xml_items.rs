@@ -214,10 +214,10 @@ pub fn artists(out: &mut String, artists: &[Artist], indent: usize) {
         w.text("art", &artist.art);
         w.opinion(&a.opinion);
         w.opt_text("mbid", a.mbid.as_deref());
-        w.text("summary", "");
+        w.text("summary", a.summary.as_deref().unwrap_or(""));
         w.text("time", &a.total_time.to_string());
-        w.opt_number::<i64>("yearformed", None);
-        w.text("placeformed", "");
+        w.opt_number::<i64>("yearformed", (a.year_formed > 0).then_some(a.year_formed));
+        w.text("placeformed", a.place_formed.as_deref().unwrap_or(""));
         w.close("artist");
     }
 }

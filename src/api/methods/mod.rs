@@ -3,6 +3,7 @@
 mod browse;
 mod control;
 mod media;
+mod metadata;
 mod playlists;
 mod search;
 mod session;
@@ -112,6 +113,9 @@ const METHODS: &[Method] = &[
     // voting are checked by the methods, as they are settings.
     with_session("localplay", 0),
     with_session("democratic", 0),
+    with_session("update_artist_info", 75),
+    with_session("update_art", 75),
+    with_session("get_similar", 0),
 ];
 
 pub fn lookup(action: &str) -> Option<&'static Method> {
@@ -157,6 +161,9 @@ pub async fn call(
         "get_art" => media::get_art(request, required(session)?, params).await,
         "localplay" => control::localplay(request, required(session)?, params).await,
         "democratic" => control::democratic(request, required(session)?, params).await,
+        "update_artist_info" => metadata::update_artist_info(request, params).await,
+        "update_art" => metadata::update_art(request, params).await,
+        "get_similar" => metadata::get_similar(request, required(session)?, params).await,
         name => browse_method(request, required(session)?, name, params).await,
     }
 }
