@@ -38,6 +38,8 @@ pub enum ArtObject {
     Album(i64),
     Artist(i64),
     Playlist(i64),
+    /// A video's poster.
+    Video(i64),
 }
 
 /// Which image an object shows: a song its own embedded picture, else its album's;
@@ -53,6 +55,7 @@ pub async fn find(
         ArtObject::Album(id) => store.album_art(id).await,
         ArtObject::Artist(id) => store.artist_art(id).await,
         ArtObject::Playlist(id) => store.playlist_art(id, user_id).await,
+        ArtObject::Video(id) => store.video_art(id).await,
     }
 }
 

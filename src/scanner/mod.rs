@@ -6,6 +6,7 @@
 //! recomputed, so a scan killed at any point is finished correctly by the next one.
 
 pub mod tags;
+mod video;
 mod walk;
 
 use std::collections::{HashMap, HashSet};
@@ -253,8 +254,12 @@ fn read_file(
     let path = std::path::Path::new(&file.path);
     match kind {
         CatalogKind::Video => ScannedFile::Video {
-            title: tags::title_from_file_name(path),
-            mime: walk::video_mime(path),
+            info: Box::new(video::read_video(
+                path,
+                file.size as u64,
+                tags::title_from_file_name(path),
+                walk::video_mime(path),
+            )),
             path: file.path,
             size: file.size,
             mtime: file.mtime,

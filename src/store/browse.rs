@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 pub use crate::model::{
-    AlbumRow, ArtistRow, GenreRow, Named, Opinion, PlaylistRow, SongRow, VideoRow,
+    AlbumRow, ArtistRow, GenreRow, Named, Opinion, PlaylistRow, SongRow,
 };
 
 use super::db::{decode_count, decode_id, Row, Sql, Value, ID_CHUNK};
@@ -827,28 +827,6 @@ impl LibraryTable {
             LibraryTable::Artists => "artists",
             LibraryTable::Genres => "genres",
         }
-    }
-}
-
-impl Store {
-    /// Videos by id, in id order.
-    pub async fn videos_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<VideoRow>> {
-        let mut q = Query::bare(self.engine);
-        let list = q.ids(ids);
-        q.sql = format!(
-            "SELECT id, title, mime, resolution_x, resolution_y, size FROM videos WHERE id IN {list} ORDER BY id"
-        );
-        fn decode(r: &mut dyn Row) -> StoreResult<VideoRow> {
-            Ok(VideoRow {
-                id: r.int("id")?,
-                title: r.text("title")?,
-                mime: r.text("mime")?,
-                resolution_x: r.int("resolution_x")?,
-                resolution_y: r.int("resolution_y")?,
-                size: r.int("size")?,
-            })
-        }
-        q.fetch(self, decode).await
     }
 }
 

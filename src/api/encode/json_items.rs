@@ -356,7 +356,9 @@ pub fn videos(videos: &[Video]) -> Value {
                     "resolution": format!("{}x{}", v.resolution_x, v.resolution_y),
                     "size": v.size,
                     "tag": [],
+                    "time": v.time,
                     "url": video.url,
+                    "art": video.art,
                 })
             })
             .collect(),

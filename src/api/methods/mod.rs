@@ -8,6 +8,7 @@ mod session;
 mod social;
 mod userdata;
 mod users;
+mod videos;
 pub use session::parse_version;
 
 use super::error::ApiError;
@@ -107,6 +108,8 @@ const METHODS: &[Method] = &[
     with_session("stream", 0),
     with_session("download", 0),
     with_session("get_art", 0),
+    with_session("videos", 0),
+    with_session("video", 0),
 ];
 
 pub fn lookup(action: &str) -> Option<&'static Method> {
@@ -150,6 +153,8 @@ pub async fn call(
         "stream" => media::stream(request, required(session)?, params).await,
         "download" => media::download(request, required(session)?, params).await,
         "get_art" => media::get_art(request, required(session)?, params).await,
+        "videos" => videos::videos(request, required(session)?, params).await,
+        "video" => videos::video(request, required(session)?, params).await,
         name => browse_method(request, required(session)?, name, params).await,
     }
 }
