@@ -207,8 +207,12 @@ fn original(source: &ArtSource, length: u64) -> std::io::Result<Option<Vec<u8>>>
 }
 
 /// The picture in an audio file's tags: the front cover if there is one, else the
-/// first picture.
+/// first picture. A Matroska/WebM video carries its poster as an attachment instead.
 pub fn embedded_picture(path: &Path) -> Option<Vec<u8>> {
+    let ext = crate::scanner::tags::extension(path);
+    if ext == "mkv" || ext == "webm" {
+        return crate::scanner::video::matroska_cover(path);
+    }
     let read = || -> lofty::error::Result<lofty::file::TaggedFile> {
         let file = crate::files::open_regular(path).map_err(std::io::Error::from)?;
         let mut probe = Probe::new(std::io::BufReader::new(file));

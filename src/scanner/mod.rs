@@ -6,7 +6,7 @@
 //! recomputed, so a scan killed at any point is finished correctly by the next one.
 
 pub mod tags;
-mod video;
+pub mod video;
 mod walk;
 
 use std::collections::{HashMap, HashSet};

@@ -93,7 +93,11 @@ pub fn poster_beside(path: &Path) -> Option<VideoArt> {
     let folder = path.parent()?;
     let stem = path.file_stem()?.to_str()?;
     let mut names = Vec::with_capacity(9);
-    for base in [stem.to_string(), format!("{stem}-poster"), "poster".to_string()] {
+    for base in [
+        stem.to_string(),
+        format!("{stem}-poster"),
+        "poster".to_string(),
+    ] {
         for ext in ["jpg", "jpeg", "png"] {
             names.push(format!("{base}.{ext}"));
         }
@@ -116,8 +120,8 @@ pub fn poster_beside(path: &Path) -> Option<VideoArt> {
 
 fn read_mp4(path: &Path, info: &mut VideoInfo) -> Result<(), String> {
     let moov = moov_box(path).map_err(|e| e.to_string())?;
-    let context = mp4parse::read_mp4(&mut std::io::Cursor::new(moov))
-        .map_err(|e| format!("mp4: {e:?}"))?;
+    let context =
+        mp4parse::read_mp4(&mut std::io::Cursor::new(moov)).map_err(|e| format!("mp4: {e:?}"))?;
     // The picture's length: an AAC track also counts its encoder delay (2.046 s of
     // track for 2 s of film), which players hide through the edit list.
     let (mut picture, mut longest): (f64, f64) = (0.0, 0.0);
@@ -237,6 +241,13 @@ fn read_matroska(path: &Path, info: &mut VideoInfo) -> Result<(), String> {
     let mkv = matroska::Matroska::open(std::io::BufReader::new(file))
         .map_err(|e| format!("matroska: {e}"))?;
     info.duration = mkv.info.duration.map(|d| d.as_secs_f64()).unwrap_or(0.0);
+    if cover_attachment(&mkv).is_some() {
+        info.art = Some(VideoArt {
+            path: path.to_str().unwrap_or_default().to_string(),
+            embedded: true,
+            mime: None,
+        });
+    }
     for track in &mkv.tracks {
         match &track.settings {
             matroska::Settings::Video(video) if info.video_codec.is_empty() => {
@@ -251,6 +262,31 @@ fn read_matroska(path: &Path, info: &mut VideoInfo) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A Matroska file's poster: the image attachment named `cover.*` (the Matroska
+/// convention; `small_cover`, `cover_land` are its variants), else the first image.
+fn cover_attachment(mkv: &matroska::Matroska) -> Option<&matroska::Attachment> {
+    let images = || {
+        mkv.attachments
+            .iter()
+            .filter(|a| a.mime_type.starts_with("image/") && !a.data.is_empty())
+    };
+    images()
+        .find(|a| a.name.to_ascii_lowercase().starts_with("cover."))
+        .or_else(|| images().next())
+}
+
+/// The bytes of a Matroska/WebM file's poster, for the art endpoints.
+pub fn matroska_cover(path: &Path) -> Option<Vec<u8>> {
+    let file = crate::files::open_regular(path).ok()?;
+    match matroska::Matroska::open(std::io::BufReader::new(file)) {
+        Ok(mkv) => cover_attachment(&mkv).map(|a| a.data.clone()),
+        Err(e) => {
+            tracing::warn!("cannot read the attachments of {}: {e}", path.display());
+            None
+        }
+    }
 }
 
 /// Matroska codec ids (`V_MPEG4/ISO/AVC`) as ffprobe's names.

@@ -6,9 +6,7 @@
 
 use std::collections::HashMap;
 
-pub use crate::model::{
-    AlbumRow, ArtistRow, GenreRow, Named, Opinion, PlaylistRow, SongRow,
-};
+pub use crate::model::{AlbumRow, ArtistRow, GenreRow, Named, Opinion, PlaylistRow, SongRow};
 
 use super::db::{decode_count, decode_id, Row, Sql, Value, ID_CHUNK};
 use super::text_index::{self, IndexedColumn};

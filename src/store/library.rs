@@ -327,8 +327,16 @@ impl LibraryWriter {
                         }
                         _ => outcome.added += 1,
                     }
-                    super::videos::write_video(&mut tx, self.catalog_id, &path, size, mtime, &info, now)
-                        .await?;
+                    super::videos::write_video(
+                        &mut tx,
+                        self.catalog_id,
+                        &path,
+                        size,
+                        mtime,
+                        &info,
+                        now,
+                    )
+                    .await?;
                 }
                 ScannedFile::Skipped {
                     path,

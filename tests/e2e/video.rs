@@ -66,7 +66,13 @@ async fn start(engine: Engine) -> Option<VideoServer> {
 /// The clips in title order, with what a client should see of each:
 /// (title, file, mime, resolution, whole seconds).
 const CLIPS: &[(&str, &str, &str, &str, i64)] = &[
-    ("Colour Bars", "Colour Bars.mkv", "video/x-matroska", "176x144", 1),
+    (
+        "Colour Bars",
+        "Colour Bars.mkv",
+        "video/x-matroska",
+        "176x144",
+        1,
+    ),
     (
         "Colour Test",
         "Shorts/Colour Test.m4v",
@@ -81,7 +87,13 @@ const CLIPS: &[(&str, &str, &str, &str, i64)] = &[
         "160x120",
         1,
     ),
-    ("Old Format", "Old Format.avi", "video/x-msvideo", "128x96", 1),
+    (
+        "Old Format",
+        "Old Format.avi",
+        "video/x-msvideo",
+        "128x96",
+        1,
+    ),
     (
         "Silent Clock",
         "Shorts/Silent Clock.mov",
@@ -89,7 +101,13 @@ const CLIPS: &[(&str, &str, &str, &str, i64)] = &[
         "192x108",
         1,
     ),
-    ("Test Pattern", "Test Pattern.mp4", "video/mp4", "320x240", 2),
+    (
+        "Test Pattern",
+        "Test Pattern.mp4",
+        "video/mp4",
+        "320x240",
+        2,
+    ),
 ];
 
 fn ffprobe_present() -> bool {
@@ -99,7 +117,12 @@ fn ffprobe_present() -> bool {
         .is_ok()
 }
 
-async fn json_call(server: &TestServer, token: &str, action: &str, extra: &[(&str, &str)]) -> Value {
+async fn json_call(
+    server: &TestServer,
+    token: &str,
+    action: &str,
+    extra: &[(&str, &str)],
+) -> Value {
     call(server, token, action, extra).await
 }
 
@@ -113,7 +136,13 @@ fn titles(list: &Value) -> Vec<String> {
 
 /// The id of the video titled `title`.
 async fn video_id(server: &TestServer, token: &str, title: &str) -> String {
-    let list = json_call(server, token, "videos", &[("filter", title), ("exact", "1")]).await;
+    let list = json_call(
+        server,
+        token,
+        "videos",
+        &[("filter", title), ("exact", "1")],
+    )
+    .await;
     list[0]["id"]
         .as_str()
         .unwrap_or_else(|| panic!("no video {title}: {list}"))
@@ -121,7 +150,9 @@ async fn video_id(server: &TestServer, token: &str, title: &str) -> String {
 }
 
 async fn videos_are_listed_with_their_details(engine: Engine) {
-    let Some(vs) = start(engine).await else { return };
+    let Some(vs) = start(engine).await else {
+        return;
+    };
     let server = &vs.server;
     let token = server.admin_token().await;
 
@@ -147,10 +178,25 @@ async fn videos_are_listed_with_their_details(engine: Engine) {
     for (item, (title, file, mime, resolution, seconds)) in
         list.as_array().unwrap().iter().zip(CLIPS)
     {
-        let keys: Vec<&str> = item.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        let keys: Vec<&str> = item
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
         assert_eq!(
             keys,
-            ["id", "title", "mime", "resolution", "size", "tag", "time", "url", "art"],
+            [
+                "id",
+                "title",
+                "mime",
+                "resolution",
+                "size",
+                "tag",
+                "time",
+                "url",
+                "art"
+            ],
             "{item}"
         );
         let size = std::fs::metadata(vs.videos.join(file)).unwrap().len();
@@ -165,13 +211,19 @@ async fn videos_are_listed_with_their_details(engine: Engine) {
         let id = item["id"].as_str().unwrap();
         let url = item["url"].as_str().unwrap();
         assert!(
-            url.starts_with(&format!("{}/play/index.php?ssid={token}&type=video&oid={id}&uid=", server.base)),
+            url.starts_with(&format!(
+                "{}/play/index.php?ssid={token}&type=video&oid={id}&uid=",
+                server.base
+            )),
             "{url}"
         );
         let ext = file.rsplit('.').next().unwrap();
         let ext = if ext == "m4v" { "mp4" } else { ext };
         assert!(
-            url.ends_with(&format!("&player=api&name={}.{ext}", title.replace(' ', "%20"))),
+            url.ends_with(&format!(
+                "&player=api&name={}.{ext}",
+                title.replace(' ', "%20")
+            )),
             "{url}"
         );
         assert_eq!(
@@ -208,7 +260,12 @@ async fn videos_are_listed_with_their_details(engine: Engine) {
     let xml = server
         .xml(&[("action", "videos"), ("auth", &token), ("filter", "colour")])
         .await;
-    assert_eq!(xml.field("total_count").as_deref(), Some("2"), "{}", xml.text);
+    assert_eq!(
+        xml.field("total_count").as_deref(),
+        Some("2"),
+        "{}",
+        xml.text
+    );
     let doc = xml.doc();
     let first = doc
         .root_element()
@@ -222,7 +279,16 @@ async fn videos_are_listed_with_their_details(engine: Engine) {
         .collect();
     assert_eq!(
         names,
-        ["title", "name", "mime", "resolution", "size", "time", "url", "art"]
+        [
+            "title",
+            "name",
+            "mime",
+            "resolution",
+            "size",
+            "time",
+            "url",
+            "art"
+        ]
     );
     let text = |name: &str| {
         first
@@ -233,7 +299,12 @@ async fn videos_are_listed_with_their_details(engine: Engine) {
             .to_string()
     };
     assert_eq!(
-        (text("title"), text("name"), text("mime"), text("resolution")),
+        (
+            text("title"),
+            text("name"),
+            text("mime"),
+            text("resolution")
+        ),
         (
             "Colour Bars".to_string(),
             "Colour Bars".to_string(),
@@ -244,11 +315,27 @@ async fn videos_are_listed_with_their_details(engine: Engine) {
 
     // filter / exact / offset / limit, as the other lists.
     assert_eq!(
-        titles(&json_call(server, &token, "videos", &[("filter", "colour b"), ("exact", "0")]).await),
+        titles(
+            &json_call(
+                server,
+                &token,
+                "videos",
+                &[("filter", "colour b"), ("exact", "0")]
+            )
+            .await
+        ),
         ["Colour Bars"]
     );
     assert_eq!(
-        titles(&json_call(server, &token, "videos", &[("filter", "colour"), ("exact", "1")]).await),
+        titles(
+            &json_call(
+                server,
+                &token,
+                "videos",
+                &[("filter", "colour"), ("exact", "1")]
+            )
+            .await
+        ),
         Vec::<String>::new()
     );
     assert_eq!(
@@ -295,7 +382,12 @@ async fn stream_location(server: &TestServer, token: &str, id: &str, action: &st
         "{}{}?{}",
         server.base,
         Format::Json.path(),
-        encode_query(&[("action", action), ("auth", token), ("type", "video"), ("id", id)])
+        encode_query(&[
+            ("action", action),
+            ("auth", token),
+            ("type", "video"),
+            ("id", id)
+        ])
     );
     let answer = raw.get(url).send().await.unwrap();
     assert_eq!(answer.status(), StatusCode::FOUND, "{action}");
@@ -309,7 +401,9 @@ async fn stream_location(server: &TestServer, token: &str, id: &str, action: &st
 }
 
 async fn videos_stream_with_ranges(engine: Engine) {
-    let Some(vs) = start(engine).await else { return };
+    let Some(vs) = start(engine).await else {
+        return;
+    };
     let server = &vs.server;
     let token = server.admin_token().await;
     for (title, file, mime, _, _) in CLIPS {
@@ -323,6 +417,9 @@ async fn videos_stream_with_ranges(engine: Engine) {
         assert_eq!(whole.status(), StatusCode::OK);
         assert_eq!(whole.headers()["content-type"], *mime);
         assert_eq!(whole.headers()["accept-ranges"], "bytes");
+        if *title == "Test Pattern" {
+            assert_eq!(whole.headers()["x-content-duration"], "2");
+        }
         assert_eq!(whole.bytes().await.unwrap().as_ref(), &bytes[..], "{title}");
 
         // A range in the middle, an open range, a suffix, and one past the end.
@@ -339,7 +436,11 @@ async fn videos_stream_with_ranges(engine: Engine) {
                 .send()
                 .await
                 .unwrap();
-            assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT, "{title} {range}");
+            assert_eq!(
+                part.status(),
+                StatusCode::PARTIAL_CONTENT,
+                "{title} {range}"
+            );
             assert_eq!(
                 part.headers()["content-range"],
                 format!("bytes {start}-{end}/{size}").as_str()
@@ -396,7 +497,9 @@ mod videos_stream_with_ranges {
 }
 
 async fn videos_in_search_and_indexes(engine: Engine) {
-    let Some(vs) = start(engine).await else { return };
+    let Some(vs) = start(engine).await else {
+        return;
+    };
     let server = &vs.server;
     let token = server.admin_token().await;
 
@@ -437,7 +540,12 @@ async fn videos_in_search_and_indexes(engine: Engine) {
     names.sort();
     assert_eq!(
         names,
-        ["Colour Test", "Moving Shapes", "Silent Clock", "Test Pattern"]
+        [
+            "Colour Test",
+            "Moving Shapes",
+            "Silent Clock",
+            "Test Pattern"
+        ]
     );
     let xml = server
         .xml(&[
@@ -449,7 +557,12 @@ async fn videos_in_search_and_indexes(engine: Engine) {
             ("rule_1_input", ".webm"),
         ])
         .await;
-    assert_eq!(xml.field("total_count").as_deref(), Some("1"), "{}", xml.text);
+    assert_eq!(
+        xml.field("total_count").as_deref(),
+        Some("1"),
+        "{}",
+        xml.text
+    );
     assert!(xml.text.contains("<video id="), "{}", xml.text);
 
     // get_indexes type=video: the video objects, in both formats, paged.
@@ -466,7 +579,12 @@ async fn videos_in_search_and_indexes(engine: Engine) {
             ("limit", "3"),
         ])
         .await;
-    assert_eq!(xml.field("total_count").as_deref(), Some("3"), "{}", xml.text);
+    assert_eq!(
+        xml.field("total_count").as_deref(),
+        Some("3"),
+        "{}",
+        xml.text
+    );
     let doc = xml.doc();
     let listed: Vec<String> = doc
         .descendants()
@@ -488,7 +606,9 @@ mod videos_in_search_and_indexes {
 }
 
 async fn video_posters(engine: Engine) {
-    let Some(vs) = start(engine).await else { return };
+    let Some(vs) = start(engine).await else {
+        return;
+    };
     let server = &vs.server;
     let token = server.admin_token().await;
     let art = |id: String| {
@@ -535,8 +655,18 @@ async fn video_posters(engine: Engine) {
     let [r, g, b] = cover.to_rgb8().get_pixel(5, 5).0;
     assert!(r > 240 && g < 16 && b < 16, "{r} {g} {b}");
 
-    // No poster: the same answer as any object without art.
+    // The cover attachment of a Matroska file: a 48x36 blue JPEG.
     let id = video_id(server, &token, "Colour Bars").await;
+    let answer = art(id).await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(answer.headers()["content-type"], "image/jpeg");
+    let cover = image::load_from_memory(&answer.bytes().await.unwrap()).unwrap();
+    assert_eq!((cover.width(), cover.height()), (48, 36));
+    let [r, g, b] = cover.to_rgb8().get_pixel(5, 5).0;
+    assert!(b > 240 && r < 16 && g < 16, "{r} {g} {b}");
+
+    // No poster: the same answer as any object without art.
+    let id = video_id(server, &token, "Moving Shapes").await;
     assert_error(
         server,
         &[
@@ -556,14 +686,16 @@ mod video_posters {
 }
 
 async fn rescans_follow_the_video_folder(engine: Engine) {
-    let Some(vs) = start(engine).await else { return };
+    let Some(vs) = start(engine).await else {
+        return;
+    };
     let server = &vs.server;
     let token = server.admin_token().await;
     let before = json_call(server, &token, "videos", &[]).await;
 
     // Nothing changed: nothing is read again, ids stay.
     let out = server.cli(&["scan"]).unwrap();
-    let _ = out;
+    assert!(out.contains(" 0 added, 0 updated, 0 removed"), "{out}");
     assert_eq!(json_call(server, &token, "videos", &[]).await, before);
 
     // A clip replaced by another (new size and mtime) is read again under its id; a
@@ -580,7 +712,8 @@ async fn rescans_follow_the_video_folder(engine: Engine) {
         vs.videos.join("Another Clip.webm"),
     )
     .unwrap();
-    server.cli(&["scan"]).unwrap();
+    let out = server.cli(&["scan"]).unwrap();
+    assert!(out.contains(" 1 added, 1 updated, 1 removed"), "{out}");
     let after = json_call(server, &token, "videos", &[]).await;
     assert_eq!(
         titles(&after),
@@ -608,43 +741,122 @@ mod rescans_follow_the_video_folder {
     crate::each_engine!(rescans_follow_the_video_folder);
 }
 
+/// Without ffprobe, what the container crates read is still read, the rest (the AVI)
+/// is listed and playable without details, and the log says once what is missing.
+async fn without_ffprobe_videos_are_still_listed(engine: Engine) {
+    let Some(vs) = start(engine).await else {
+        return;
+    };
+    let server = &vs.server;
+    let token = server.admin_token().await;
+    let empty = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tonearm"))
+        .args(["scan", "--full", "--data"])
+        .arg(server.data.path())
+        .args(["--database", &server.database_url])
+        .env("PATH", empty.path())
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        log.matches("ffprobe is not installed").count(),
+        1,
+        "one warning: {log}"
+    );
+    let list = json_call(server, &token, "videos", &[]).await;
+    let by_title = |title: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["title"] == json!(title))
+            .unwrap_or_else(|| panic!("{title} is listed: {list}"))
+            .clone()
+    };
+    let avi = by_title("Old Format");
+    assert_eq!(
+        (
+            avi["mime"].clone(),
+            avi["resolution"].clone(),
+            avi["time"].clone()
+        ),
+        (json!("video/x-msvideo"), json!("0x0"), json!(0))
+    );
+    let mp4 = by_title("Test Pattern");
+    assert_eq!(mp4["resolution"], json!("320x240"));
+    let mkv = by_title("Colour Bars");
+    assert_eq!(mkv["resolution"], json!("176x144"));
+    // Still playable.
+    let id = avi["id"].as_str().unwrap();
+    let location = stream_location(server, &token, id, "stream").await;
+    let answer = server.client.get(&location).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(
+        answer.bytes().await.unwrap().len() as u64,
+        std::fs::metadata(vs.videos.join("Old Format.avi"))
+            .unwrap()
+            .len()
+    );
+}
+
+mod without_ffprobe_videos_are_still_listed {
+    use super::*;
+    crate::each_engine!(without_ffprobe_videos_are_still_listed);
+}
+
 // ---------------------------------------------------------------------------
 // Fixes found while trying video clients
 // ---------------------------------------------------------------------------
 
-crate::on_both_engines!(
-    m4a_keeps_every_genre,
-    |server: TestServer| async move {
-        let token = server.admin_token().await;
-        // "06 - ALAC Tone.m4a" has one ©gen atom with two values.
-        let songs = call(
-            &server,
-            &token,
-            "songs",
-            &[("filter", "ALAC Tone"), ("exact", "1")],
-        )
-        .await;
-        let mut genres: Vec<&str> = songs[0]["tag"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{songs}"))
-            .iter()
-            .map(|t| t["name"].as_str().unwrap())
-            .collect();
-        genres.sort();
-        assert_eq!(genres, ["Ambient", "Electronic"], "{songs}");
-        // The genre lists follow: Ambient is on three songs of two albums now.
-        let tags = call(&server, &token, "tags", &[("filter", "Ambient"), ("exact", "1")]).await;
-        let ambient = &tags[0]["tag"][0];
-        assert_eq!((ambient["songs"].clone(), ambient["albums"].clone()), (json!(3), json!(2)), "{tags}");
-        let id = ambient["id"].as_str().unwrap();
-        let mut titles: Vec<String> = list_field(&server, &token, "tag_songs", &[("filter", id)], "title").await;
-        titles.sort();
-        assert_eq!(titles, ["ALAC Tone", "Full FLAC", "Full MP3"]);
-        // The AAC file beside it keeps its single genre.
-        let aac = call(&server, &token, "songs", &[("filter", "AAC Tone"), ("exact", "1")]).await;
-        assert_eq!(aac[0]["tag"].as_array().unwrap().len(), 1, "{aac}");
-    }
-);
+crate::on_both_engines!(m4a_keeps_every_genre, |server: TestServer| async move {
+    let token = server.admin_token().await;
+    // "06 - ALAC Tone.m4a" has one ©gen atom with two values.
+    let songs = call(
+        &server,
+        &token,
+        "songs",
+        &[("filter", "ALAC Tone"), ("exact", "1")],
+    )
+    .await;
+    let mut genres: Vec<&str> = songs[0]["tag"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{songs}"))
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    genres.sort();
+    assert_eq!(genres, ["Ambient", "Electronic"], "{songs}");
+    // The genre lists follow: Ambient is on three songs of two albums now.
+    let tags = call(
+        &server,
+        &token,
+        "tags",
+        &[("filter", "Ambient"), ("exact", "1")],
+    )
+    .await;
+    let ambient = &tags[0]["tag"][0];
+    assert_eq!(
+        (ambient["songs"].clone(), ambient["albums"].clone()),
+        (json!(3), json!(2)),
+        "{tags}"
+    );
+    let id = ambient["id"].as_str().unwrap();
+    let mut titles: Vec<String> =
+        list_field(&server, &token, "tag_songs", &[("filter", id)], "title").await;
+    titles.sort();
+    assert_eq!(titles, ["ALAC Tone", "Full FLAC", "Full MP3"]);
+    // The AAC file beside it keeps its single genre.
+    let aac = call(
+        &server,
+        &token,
+        "songs",
+        &[("filter", "AAC Tone"), ("exact", "1")],
+    )
+    .await;
+    assert_eq!(aac[0]["tag"].as_array().unwrap().len(), 1, "{aac}");
+});
 
 crate::on_both_engines!(
     empty_playlists_are_in_both_indexes,
@@ -657,9 +869,18 @@ crate::on_both_engines!(
         assert_eq!(json[0]["items"], json!(0));
         // … and so does XML, with no playlisttrack and items 0.
         let xml = server
-            .xml(&[("action", "get_indexes"), ("auth", &token), ("type", "playlist")])
+            .xml(&[
+                ("action", "get_indexes"),
+                ("auth", &token),
+                ("type", "playlist"),
+            ])
             .await;
-        assert_eq!(xml.field("total_count").as_deref(), Some("1"), "{}", xml.text);
+        assert_eq!(
+            xml.field("total_count").as_deref(),
+            Some("1"),
+            "{}",
+            xml.text
+        );
         let doc = xml.doc();
         let list = doc
             .descendants()

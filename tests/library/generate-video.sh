@@ -16,9 +16,14 @@ ff -f lavfi -i "testsrc=duration=2:size=320x240:rate=10" -f lavfi -i "sine=frequ
    -c:v libx264 -preset veryfast -crf 40 -pix_fmt yuv420p -c:a aac -b:a 24k -ac 1 "${exact[@]}" "$out/Test Pattern.mp4"
 ff -f lavfi -i "testsrc=size=64x48" -frames:v 1 "${exact[@]}" "$out/Test Pattern.jpg"
 
-# Matroska: MPEG-4 part 2 + MP3, 176x144, 1 s.
+# Matroska: MPEG-4 part 2 + MP3, 176x144, 1 s, with a cover attachment (cover.jpg,
+# a blue 48x36 JPEG: how Matroska files carry their poster).
+ff -f lavfi -i "color=c=blue:size=48x36" -frames:v 1 "${exact[@]}" /tmp/tonearm-cover.jpg
 ff -f lavfi -i "smptebars=duration=1:size=176x144:rate=10" -f lavfi -i "sine=frequency=330:duration=1:sample_rate=22050" \
-   -c:v mpeg4 -q:v 20 -c:a libmp3lame -b:a 32k -ac 1 "${exact[@]}" "$out/Colour Bars.mkv"
+   -c:v mpeg4 -q:v 20 -c:a libmp3lame -b:a 32k -ac 1 \
+   -attach /tmp/tonearm-cover.jpg -metadata:s:t:0 mimetype=image/jpeg -metadata:s:t:0 filename=cover.jpg \
+   "${exact[@]}" "$out/Colour Bars.mkv"
+rm -f /tmp/tonearm-cover.jpg
 
 # WebM: VP8 + Vorbis, 160x120, 1 s, in a subfolder.
 ff -f lavfi -i "testsrc2=duration=1:size=160x120:rate=10" -f lavfi -i "sine=frequency=550:duration=1:sample_rate=22050" \

@@ -570,9 +570,7 @@ pub async fn get_indexes(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiE
                 .visible_playlists(b.user_id(), b.is_admin(), &filter, page)
                 .await?,
         ),
-        "video" => Index::Videos(
-            super::videos::list(b.request, b.session, &filter, page).await?,
-        ),
+        "video" => Index::Videos(super::videos::list(b.request, b.session, &filter, page).await?),
         other => {
             return Err(ApiError::wrong_object_type(other));
         }
