@@ -30,10 +30,24 @@ pub fn read_video(path: &Path, size: u64, title: String, mime: &'static str) -> 
         ..VideoInfo::default()
     };
     let ext = super::tags::extension(path);
-    let parsed = match ext.as_str() {
-        "mp4" | "m4v" | "mov" => read_mp4(path, &mut info),
-        "mkv" | "webm" => read_matroska(path, &mut info),
-        _ => Err("no container reader for this type".to_string()),
+    // A parser that panics on a damaged file costs that file its details, not the
+    // scan (a panic on a reader thread fails the whole scan).
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut read = info.clone();
+        let outcome = match ext.as_str() {
+            "mp4" | "m4v" | "mov" => read_mp4(path, &mut read),
+            "mkv" | "webm" => read_matroska(path, &mut read),
+            _ => Err("no container reader for this type".to_string()),
+        };
+        outcome.map(|()| read)
+    }))
+    .unwrap_or_else(|_| Err("the container parser failed".to_string()));
+    let parsed = match parsed {
+        Ok(read) => {
+            info = read;
+            Ok(())
+        }
+        Err(why) => Err(why),
     };
     let complete = parsed.is_ok() && !info.video_codec.is_empty() && info.duration > 0.0;
     if !complete {
