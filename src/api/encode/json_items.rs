@@ -359,6 +359,11 @@ pub fn videos(videos: &[Video]) -> Value {
                     "time": v.time,
                     "url": video.url,
                     "art": video.art,
+                    // Nobody can rate or flag a video through API4 (see xml_items).
+                    "flag": 0,
+                    "preciserating": null,
+                    "rating": null,
+                    "averagerating": null,
                 })
             })
             .collect(),

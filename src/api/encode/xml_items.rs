@@ -375,10 +375,13 @@ pub fn videos(out: &mut String, videos: &[Video]) {
             &format!("{}x{}", v.resolution_x, v.resolution_y),
         );
         w.int("size", v.size);
-        // `time` and `art` as modern API4 adds them (examples/api4-modern/xml/videos.xml).
+        // Modern API4's shape (examples/api4-modern/xml/videos.xml): `time`, `art` and
+        // the opinion, which no API4 method can set on a video (rate and flag take
+        // songs, albums and artists), so it is always "not flagged, not rated".
         w.int("time", v.time);
         w.text("url", &video.url);
         w.text("art", &video.art);
+        w.opinion(&crate::model::Opinion::default());
         w.close("video");
     }
 }
