@@ -55,8 +55,31 @@ pub async fn find(
         ArtObject::Album(id) => store.album_art(id).await,
         ArtObject::Artist(id) => store.artist_art(id).await,
         ArtObject::Playlist(id) => store.playlist_art(id, user_id).await,
-        ArtObject::Video(id) => store.video_art(id).await,
+        ArtObject::Video(id) => match store.video_art(id).await? {
+            Some(source) => Ok(Some(source)),
+            None => poster_added_since_scan(store, id).await,
+        },
     }
+}
+
+/// A poster put beside a video after its scan: a rescan reads only changed media
+/// files, so an image added later would otherwise wait for the video to change.
+async fn poster_added_since_scan(store: &Store, video_id: i64) -> StoreResult<Option<ArtSource>> {
+    use crate::store::media::MediaKind;
+    let Some(video) = store.media_file(MediaKind::Video, video_id).await? else {
+        return Ok(None);
+    };
+    let path = PathBuf::from(&video.path);
+    let poster = tokio::task::spawn_blocking(move || crate::scanner::video::poster_beside(&path))
+        .await
+        .ok()
+        .flatten();
+    Ok(poster.map(|art| ArtSource {
+        owner: format!("video-{video_id}"),
+        kind: ArtKind::File,
+        path: art.path,
+        mime: art.mime.map(str::to_string),
+    }))
 }
 
 /// The box an image is resized to fit (its aspect ratio is kept).

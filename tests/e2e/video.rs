@@ -677,6 +677,20 @@ async fn video_posters(engine: Engine) {
     let [r, g, b] = cover.to_rgb8().get_pixel(5, 5).0;
     assert!(b > 240 && r < 16 && g < 16, "{r} {g} {b}");
 
+    // A poster put beside a video after the scan is found all the same.
+    let id = video_id(server, &token, "Silent Clock").await;
+    std::fs::copy(
+        vs.videos.join("Test Pattern.jpg"),
+        vs.videos.join("Shorts/Silent Clock-poster.jpg"),
+    )
+    .unwrap();
+    let answer = art(id).await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(
+        answer.bytes().await.unwrap().as_ref(),
+        &std::fs::read(vs.videos.join("Test Pattern.jpg")).unwrap()[..]
+    );
+
     // No poster: the same answer as any object without art.
     let id = video_id(server, &token, "Moving Shapes").await;
     assert_error(
