@@ -253,6 +253,13 @@ fn read_file(
 ) -> ScannedFile {
     let path = std::path::Path::new(&file.path);
     match kind {
+        // An empty file is no video (and no container reader would say why).
+        CatalogKind::Video if file.size == 0 => ScannedFile::Skipped {
+            path: file.path,
+            size: file.size,
+            mtime: file.mtime,
+            reason: "empty file".into(),
+        },
         CatalogKind::Video => ScannedFile::Video {
             info: Box::new(video::read_video(
                 path,

@@ -351,6 +351,12 @@ impl LibraryWriter {
                         values![&path],
                     ))
                     .await?;
+                    // Nor a video (a video file emptied).
+                    tx.execute(&Sql::bound(
+                        "DELETE FROM videos WHERE path = $1",
+                        values![&path],
+                    ))
+                    .await?;
                     tx.execute(&Sql::bound("INSERT INTO skipped_files (catalog_id, path, size, mtime, reason, seen) VALUES ($1, $2, $3, $4, $5, $6) \
                          ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime, reason = excluded.reason, seen = excluded.seen", values![self.catalog_id, &path, size, mtime, &reason, now])).await?;
                 }

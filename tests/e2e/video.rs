@@ -733,13 +733,23 @@ async fn rescans_follow_the_video_folder(engine: Engine) {
     )
     .unwrap();
     std::fs::remove_file(vs.videos.join("Colour Bars.mkv")).unwrap();
+    // An empty file is skipped as bad, not listed.
+    std::fs::write(vs.videos.join("Empty.mp4"), b"").unwrap();
     std::fs::copy(
         video_source().join("Shorts/Moving Shapes.webm"),
         vs.videos.join("Another Clip.webm"),
     )
     .unwrap();
     let out = server.cli(&["scan"]).unwrap();
-    assert!(out.contains(" 1 added, 1 updated, 1 removed"), "{out}");
+    assert!(
+        out.contains(" 1 added, 1 updated, 1 removed, 1 skipped as bad"),
+        "{out}"
+    );
+    let skipped = server.cli(&["catalog", "skipped"]).unwrap();
+    assert!(
+        skipped.contains("Empty.mp4") && skipped.contains("empty file"),
+        "{skipped}"
+    );
     let after = json_call(server, &token, "videos", &[]).await;
     assert_eq!(
         titles(&after),
@@ -760,6 +770,12 @@ async fn rescans_follow_the_video_folder(engine: Engine) {
         .json(&[("action", "ping"), ("auth", &token), ("version", "400004")])
         .await;
     assert_eq!(hello["videos"], json!(6), "{hello}");
+
+    // A listed video emptied is listed no more.
+    std::fs::write(vs.videos.join("Another Clip.webm"), b"").unwrap();
+    server.cli(&["scan"]).unwrap();
+    let after = json_call(server, &token, "videos", &[("filter", "another")]).await;
+    assert_eq!(after, json!([]));
 }
 
 mod rescans_follow_the_video_folder {
