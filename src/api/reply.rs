@@ -118,6 +118,8 @@ pub enum Document {
 pub struct Video {
     pub row: VideoRow,
     pub url: String,
+    /// `image.php` URL of its poster (served, or answered empty, like album art).
+    pub art: String,
 }
 
 /// A song as lists show it: the stored row plus the URLs made for this caller.
@@ -153,6 +155,8 @@ pub enum Index {
     /// Each artist with their albums (id and name).
     Artists(Vec<(Artist, Vec<Named>)>),
     Playlists(Vec<PlaylistRow>),
+    /// Videos are the full objects in both formats (as modern API4 answers).
+    Videos(Vec<Video>),
 }
 
 /// The answers of `localplay` and `democratic` (spec 5.16, 5.17).

@@ -38,6 +38,8 @@ pub enum ArtObject {
     Album(i64),
     Artist(i64),
     Playlist(i64),
+    /// A video's poster.
+    Video(i64),
 }
 
 /// Which image an object shows: a song its own embedded picture, else its album's;
@@ -53,7 +55,31 @@ pub async fn find(
         ArtObject::Album(id) => store.album_art(id).await,
         ArtObject::Artist(id) => store.artist_art(id).await,
         ArtObject::Playlist(id) => store.playlist_art(id, user_id).await,
+        ArtObject::Video(id) => match store.video_art(id).await? {
+            Some(source) => Ok(Some(source)),
+            None => poster_added_since_scan(store, id).await,
+        },
     }
+}
+
+/// A poster put beside a video after its scan: a rescan reads only changed media
+/// files, so an image added later would otherwise wait for the video to change.
+async fn poster_added_since_scan(store: &Store, video_id: i64) -> StoreResult<Option<ArtSource>> {
+    use crate::store::media::MediaKind;
+    let Some(video) = store.media_file(MediaKind::Video, video_id).await? else {
+        return Ok(None);
+    };
+    let path = PathBuf::from(&video.path);
+    let poster = tokio::task::spawn_blocking(move || crate::scanner::video::poster_beside(&path))
+        .await
+        .ok()
+        .flatten();
+    Ok(poster.map(|art| ArtSource {
+        owner: format!("video-{video_id}"),
+        kind: ArtKind::File,
+        path: art.path,
+        mime: art.mime.map(str::to_string),
+    }))
 }
 
 /// The box an image is resized to fit (its aspect ratio is kept).
@@ -204,8 +230,12 @@ fn original(source: &ArtSource, length: u64) -> std::io::Result<Option<Vec<u8>>>
 }
 
 /// The picture in an audio file's tags: the front cover if there is one, else the
-/// first picture.
+/// first picture. A Matroska/WebM video carries its poster as an attachment instead.
 pub fn embedded_picture(path: &Path) -> Option<Vec<u8>> {
+    let ext = crate::scanner::tags::extension(path);
+    if ext == "mkv" || ext == "webm" {
+        return crate::scanner::video::matroska_cover(path);
+    }
     let read = || -> lofty::error::Result<lofty::file::TaggedFile> {
         let file = crate::files::open_regular(path).map_err(std::io::Error::from)?;
         let mut probe = Probe::new(std::io::BufReader::new(file));

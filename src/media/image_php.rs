@@ -46,6 +46,7 @@ pub async fn image(
         Some("artist") => ArtObject::Artist(id),
         Some("song") => ArtObject::Song(id),
         Some("playlist") => ArtObject::Playlist(id),
+        Some("video") => ArtObject::Video(id),
         _ => return text(StatusCode::BAD_REQUEST, "Missing or unknown object_type\n"),
     };
     let fit = match (params.get("size"), params.get("thumb")) {

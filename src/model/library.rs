@@ -109,4 +109,6 @@ pub struct VideoRow {
     pub resolution_x: i64,
     pub resolution_y: i64,
     pub size: i64,
+    /// Whole seconds.
+    pub time: i64,
 }

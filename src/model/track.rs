@@ -60,6 +60,32 @@ pub struct FolderArt {
     pub height: u32,
 }
 
+/// What a scan reads of a video file.
+#[derive(Debug, Clone, Default)]
+pub struct VideoInfo {
+    pub title: String,
+    pub mime: &'static str,
+    /// Seconds; 0 when unknown.
+    pub duration: f64,
+    pub width: u32,
+    pub height: u32,
+    /// Codec names as ffprobe gives them (`h264`, `vp8`, `aac`); empty when unknown
+    /// (or, for audio, when the video is silent).
+    pub video_codec: String,
+    pub audio_codec: String,
+    /// Bits per second, the whole file's.
+    pub bitrate: i64,
+    pub art: Option<VideoArt>,
+}
+
+/// A video's poster: an image file beside it, or the cover in its own tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VideoArt {
+    pub path: String,
+    pub embedded: bool,
+    pub mime: Option<&'static str>,
+}
+
 /// What the store knows of a file from an earlier scan.
 #[derive(Debug, Clone, Copy)]
 pub struct KnownFile {
@@ -90,8 +116,7 @@ pub enum ScannedFile {
         path: String,
         size: i64,
         mtime: i64,
-        title: String,
-        mime: &'static str,
+        info: Box<VideoInfo>,
     },
     Skipped {
         path: String,

@@ -6,6 +6,7 @@
 //! recomputed, so a scan killed at any point is finished correctly by the next one.
 
 pub mod tags;
+pub mod video;
 pub mod walk;
 
 use std::collections::{HashMap, HashSet};
@@ -252,9 +253,20 @@ fn read_file(
 ) -> ScannedFile {
     let path = std::path::Path::new(&file.path);
     match kind {
+        // An empty file is no video (and no container reader would say why).
+        CatalogKind::Video if file.size == 0 => ScannedFile::Skipped {
+            path: file.path,
+            size: file.size,
+            mtime: file.mtime,
+            reason: "empty file".into(),
+        },
         CatalogKind::Video => ScannedFile::Video {
-            title: tags::title_from_file_name(path),
-            mime: walk::video_mime(path),
+            info: Box::new(video::read_video(
+                path,
+                file.size as u64,
+                tags::title_from_file_name(path),
+                walk::video_mime(path),
+            )),
             path: file.path,
             size: file.size,
             mtime: file.mtime,

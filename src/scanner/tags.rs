@@ -127,6 +127,12 @@ pub fn read_track(path: &Path, size: u64) -> Result<TrackInfo, String> {
     .find(|year| (1..10000).contains(year))
     .unwrap_or(0);
     info.genres = texts(ItemKey::Genre);
+    if tagged.file_type() == FileType::Mp4 {
+        let all = mp4_genres(path);
+        if all.len() > info.genres.len() {
+            info.genres = all;
+        }
+    }
     info.composer = text(ItemKey::Composer);
     info.comment = text(ItemKey::Comment);
     info.lyrics = text(ItemKey::Lyrics);
@@ -151,6 +157,39 @@ pub fn read_track(path: &Path, size: u64) -> Result<TrackInfo, String> {
     info.label = text(ItemKey::Label).or_else(|| text(ItemKey::Publisher));
     info.metadata = custom_metadata(&tags);
     Ok(info)
+}
+
+/// Every value of an MP4 file's `©gen` atoms. lofty's generic tag keeps only the
+/// first value of an atom (FLAC and ID3v2.4 keep them all), so a second genre
+/// written as a second `data` box was lost; the file's own `ilst` has them all.
+fn mp4_genres(path: &Path) -> Vec<String> {
+    use lofty::mp4::{AtomData, Mp4File};
+    let Ok(file) = crate::files::open_regular(path) else {
+        return Vec::new();
+    };
+    let options = ParseOptions::new()
+        .read_properties(false)
+        .read_cover_art(false)
+        .parsing_mode(ParsingMode::Relaxed);
+    let Ok(mp4) = Mp4File::read_from(&mut std::io::BufReader::new(file), options) else {
+        return Vec::new();
+    };
+    let Some(ilst) = mp4.ilst() else {
+        return Vec::new();
+    };
+    let values: Vec<String> = ilst
+        .into_iter()
+        .filter(|atom| matches!(atom.ident(), lofty::mp4::AtomIdent::Fourcc(code) if code == b"\xa9gen"))
+        .flat_map(|atom| atom.data())
+        .filter_map(|data| match data {
+            AtomData::UTF8(text) | AtomData::UTF16(text) => Some(text.as_str()),
+            _ => None,
+        })
+        .flat_map(|v| v.split(['\0', ';']))
+        .map(clean)
+        .filter(|v| !v.is_empty())
+        .collect();
+    dedup(values)
 }
 
 /// The keys the song columns hold already; every other text item is custom metadata.

@@ -6,9 +6,7 @@
 
 use std::collections::HashMap;
 
-pub use crate::model::{
-    AlbumRow, ArtistRow, GenreRow, Named, Opinion, PlaylistRow, SongRow, VideoRow,
-};
+pub use crate::model::{AlbumRow, ArtistRow, GenreRow, Named, Opinion, PlaylistRow, SongRow};
 
 use super::db::{decode_count, decode_id, Row, Sql, Value, ID_CHUNK};
 use super::text_index::{self, IndexedColumn};
@@ -831,28 +829,6 @@ impl LibraryTable {
             LibraryTable::Artists => "artists",
             LibraryTable::Genres => "genres",
         }
-    }
-}
-
-impl Store {
-    /// Videos by id, in id order.
-    pub async fn videos_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<VideoRow>> {
-        let mut q = Query::bare(self.engine);
-        let list = q.ids(ids);
-        q.sql = format!(
-            "SELECT id, title, mime, resolution_x, resolution_y, size FROM videos WHERE id IN {list} ORDER BY id"
-        );
-        fn decode(r: &mut dyn Row) -> StoreResult<VideoRow> {
-            Ok(VideoRow {
-                id: r.int("id")?,
-                title: r.text("title")?,
-                mime: r.text("mime")?,
-                resolution_x: r.int("resolution_x")?,
-                resolution_y: r.int("resolution_y")?,
-                size: r.int("size")?,
-            })
-        }
-        q.fetch(self, decode).await
     }
 }
 

@@ -317,8 +317,7 @@ impl LibraryWriter {
                     path,
                     size,
                     mtime,
-                    title,
-                    mime,
+                    info,
                 } => {
                     match known.get(&path).map(|k| k.kind) {
                         Some(KnownKind::Video) => outcome.updated += 1,
@@ -328,10 +327,16 @@ impl LibraryWriter {
                         }
                         _ => outcome.added += 1,
                     }
-                    tx.execute(&Sql::bound("INSERT INTO videos (catalog_id, path, size, mtime, title, title_folded, mime, created, updated, path_folded) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) ON CONFLICT (path) DO UPDATE SET \
-                         size = excluded.size, mtime = excluded.mtime, title = excluded.title, \
-                         title_folded = excluded.title_folded, mime = excluded.mime, updated = excluded.updated", values![self.catalog_id, &path, size, mtime, &title, fold(&title), mime, now, fold(&path)])).await?;
+                    super::videos::write_video(
+                        &mut tx,
+                        self.catalog_id,
+                        &path,
+                        size,
+                        mtime,
+                        &info,
+                        now,
+                    )
+                    .await?;
                 }
                 ScannedFile::Skipped {
                     path,
@@ -343,6 +348,12 @@ impl LibraryWriter {
                     // A file that was a song and no longer reads is a song no more.
                     tx.execute(&Sql::bound(
                         "DELETE FROM songs WHERE path = $1",
+                        values![&path],
+                    ))
+                    .await?;
+                    // Nor a video (a video file emptied).
+                    tx.execute(&Sql::bound(
+                        "DELETE FROM videos WHERE path = $1",
                         values![&path],
                     ))
                     .await?;

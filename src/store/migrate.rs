@@ -44,6 +44,7 @@ const STEPS: &[Step] = &[
     step!(5, "0005_folded_text"),
     step!(6, "0006_democratic"),
     step!(7, "0007_artist_info"),
+    step!(8, "0008_video_details"),
 ];
 
 /// The PostgreSQL advisory lock that adopting a database of the former runner and

@@ -25,6 +25,7 @@ mod store_tests;
 pub mod text_index;
 pub mod userdata;
 pub mod users;
+pub mod videos;
 
 use std::path::Path;
 use std::time::Duration;

@@ -690,7 +690,7 @@ on_both_engines!(
                 ("auth", &c.token),
                 ("url", "not a url"),
             ],
-            "401",
+            "404",
         )
         .await;
     }

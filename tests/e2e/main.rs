@@ -20,3 +20,4 @@ mod search;
 mod social;
 mod stats_random;
 mod userdata;
+mod video;

@@ -97,6 +97,8 @@ image() {
 #                  text frame id; repeating a frame id makes a multi-valued
 #                  (NUL-separated) frame.
 #   APE:           writes an APEv2 tag with the given items.
+#   M4A (iTunes):  KEY=VALUE appends a value to the atom KEY (as one more `data`
+#                  box: how taggers store a second genre), re-saved without padding.
 retag() {
     "$PYTHON" - "$OUT/$1" "${@:2}" <<'PY'
 import sys
@@ -137,6 +139,11 @@ elif ext in ("mp3", "aiff"):
         else:
             f.tags.add(Frames[key](encoding=3, text=values))
     f.save(v2_version=4, padding=no_padding)
+elif ext == "m4a":
+    f = mutagen.File(path)
+    for key, values in items.items():
+        f.tags[key] = f.tags.get(key, []) + values
+    f.save(padding=no_padding)
 else:
     sys.exit("retag: unsupported file " + path)
 PY
@@ -171,6 +178,8 @@ vc 3 "Vorbis Tone"; tone "$D/03 - Vorbis Tone.ogg"  1 523 22050 "${VORBIS[@]}" "
 vc 4 "Opus Tone";   tone "$D/04 - Opus Tone.opus"   1 587 48000 "${OPUS[@]}" "${MD[@]}"
 fp 5 "AAC Tone";    tone "$D/05 - AAC Tone.m4a"     1 659 22050 "${AAC[@]}" "${MD[@]}"
 fp 6 "ALAC Tone";   tone "$D/06 - ALAC Tone.m4a"    1 698 8000 "${ALAC[@]}" "${MD[@]}"
+# A second genre in the same atom (ffmpeg writes one value only).
+retag "$D/06 - ALAC Tone.m4a" "©gen=Ambient"
 # WAV: ffmpeg writes a LIST/INFO chunk (INAM IART IPRD IPRT ICRD IGNR); it has no
 # field for the album artist.
 fp 7 "WAV Tone";    tone "$D/07 - WAV Tone.wav"     1 784 8000 "${WAV[@]}" "${MD[@]}"

@@ -54,6 +54,7 @@ pub fn document(reply: &Document) -> String {
                         .collect::<Vec<_>>(),
                 ),
                 Index::Playlists(list) => pretty(&json_items::playlists(list)),
+                Index::Videos(list) => pretty(&json_items::videos(list)),
             }
         }
         Document::Ids(ids) => json!(ids),

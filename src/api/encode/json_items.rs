@@ -356,7 +356,14 @@ pub fn videos(videos: &[Video]) -> Value {
                     "resolution": format!("{}x{}", v.resolution_x, v.resolution_y),
                     "size": v.size,
                     "tag": [],
+                    "time": v.time,
                     "url": video.url,
+                    "art": video.art,
+                    // Nobody can rate or flag a video through API4 (see xml_items).
+                    "flag": 0,
+                    "preciserating": null,
+                    "rating": null,
+                    "averagerating": null,
                 })
             })
             .collect(),

@@ -289,8 +289,9 @@ pub fn index(out: &mut String, index: &Index) {
             }
         }
         Index::Playlists(playlists) => {
-            // Empty playlists are left out of the XML index, as Ampache does.
-            for p in playlists.iter().filter(|p| p.items > 0) {
+            // Empty playlists are listed too (Ampache leaves them out of the XML
+            // index only, so a client that just created one could not find it).
+            for p in playlists {
                 w.open("playlist", &crate::api::ids::playlist_id(p));
                 w.text("name", &p.name);
                 for position in 1..=p.items.min(100_000) {
@@ -302,6 +303,7 @@ pub fn index(out: &mut String, index: &Index) {
                 w.close("playlist");
             }
         }
+        Index::Videos(list) => videos(w.out, list),
     }
 }
 
@@ -311,7 +313,8 @@ pub fn index_len(index: &Index) -> usize {
         Index::Songs(v) => v.len(),
         Index::Albums(v) => v.len(),
         Index::Artists(v) => v.len(),
-        Index::Playlists(v) => v.iter().filter(|p| p.items > 0).count(),
+        Index::Playlists(v) => v.len(),
+        Index::Videos(v) => v.len(),
     }
 }
 
@@ -372,7 +375,13 @@ pub fn videos(out: &mut String, videos: &[Video]) {
             &format!("{}x{}", v.resolution_x, v.resolution_y),
         );
         w.int("size", v.size);
+        // Modern API4's shape (examples/api4-modern/xml/videos.xml): `time`, `art` and
+        // the opinion, which no API4 method can set on a video (rate and flag take
+        // songs, albums and artists), so it is always "not flagged, not rated".
+        w.int("time", v.time);
         w.text("url", &video.url);
+        w.text("art", &video.art);
+        w.opinion(&crate::model::Opinion::default());
         w.close("video");
     }
 }

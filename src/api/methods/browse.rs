@@ -257,7 +257,7 @@ fn include(params: &Params) -> Include {
     }
 }
 
-fn page(params: &Params) -> Result<Page, ApiError> {
+pub(super) fn page(params: &Params) -> Result<Page, ApiError> {
     let paging = params.paging()?;
     Ok(Page {
         offset: paging.offset,
@@ -266,7 +266,7 @@ fn page(params: &Params) -> Result<Page, ApiError> {
 }
 
 /// `filter`, `exact`, `add` and `update` of a top-level list.
-fn list_filter(params: &Params) -> Result<ListFilter, ApiError> {
+pub(super) fn list_filter(params: &Params) -> Result<ListFilter, ApiError> {
     let exact = params.boolean("exact")?.unwrap_or(false);
     Ok(ListFilter {
         name: params.get("filter").map(|text| NameFilter {
@@ -498,8 +498,9 @@ pub async fn search_songs(b: &Browser<'_>, params: &Params) -> Result<Reply, Api
 
 pub async fn url_to_song(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiError> {
     let url = params.require("url")?;
-    let id = song_id_from_url(url)
-        .ok_or_else(|| ApiError::bad_parameter("url", "not a stream URL of this server"))?;
+    // A URL this server did not hand out names no item here: 404, as for an unknown
+    // id (a 401 reads to clients as a bad session).
+    let id = song_id_from_url(url).ok_or_else(not_found)?;
     let songs = b.songs(&SongScope::Ids(vec![id]), Page::ALL).await?;
     if songs.is_empty() {
         return Err(not_found());
@@ -516,6 +517,16 @@ pub fn song_id_from_url(url: &str) -> Option<i64> {
     let decoded = percent_encoding::percent_decode_str(url)
         .decode_utf8_lossy()
         .into_owned();
+    // A video's or podcast episode's URL names no song.
+    let names_other_kind = ["type=", "/type/"].iter().any(|key| {
+        decoded
+            .split(key)
+            .skip(1)
+            .any(|rest| !rest.starts_with("song"))
+    });
+    if names_other_kind {
+        return None;
+    }
     let parse = |digits: &str| -> Option<i64> {
         let number: String = digits.chars().take_while(|c| c.is_ascii_digit()).collect();
         number.parse().ok().filter(|id: &i64| *id > 0)
@@ -559,6 +570,7 @@ pub async fn get_indexes(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiE
                 .visible_playlists(b.user_id(), b.is_admin(), &filter, page)
                 .await?,
         ),
+        "video" => Index::Videos(super::videos::list(b.request, b.session, &filter, page).await?),
         other => {
             return Err(ApiError::wrong_object_type(other));
         }
@@ -687,6 +699,10 @@ mod tests {
             Some(9)
         );
         assert_eq!(song_id_from_url("http://h/other"), None);
+        assert_eq!(
+            song_id_from_url("http://h/play/index.php?ssid=x&type=video&oid=42&uid=1"),
+            None
+        );
     }
 
     #[test]

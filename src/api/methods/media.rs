@@ -155,7 +155,7 @@ pub async fn get_art(
     let kind = params.require("type")?;
     if !matches!(
         kind,
-        "song" | "album" | "artist" | "playlist" | "search" | "podcast"
+        "song" | "album" | "artist" | "playlist" | "search" | "podcast" | "video"
     ) {
         return Err(wrong_type(kind));
     }
@@ -189,6 +189,7 @@ pub async fn get_art(
         "album" => Some(ArtObject::Album(params.object_id(&["id", "filter"])?)),
         "artist" => Some(ArtObject::Artist(params.object_id(&["id", "filter"])?)),
         "playlist" => Some(ArtObject::Playlist(params.object_id(&["id", "filter"])?)),
+        "video" => Some(ArtObject::Video(params.object_id(&["id", "filter"])?)),
         _ => None,
     };
     let Some(object) = object else {

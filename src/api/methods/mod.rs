@@ -10,6 +10,7 @@ mod session;
 mod social;
 mod userdata;
 mod users;
+mod videos;
 pub use session::parse_version;
 
 use super::error::ApiError;
@@ -116,6 +117,8 @@ const METHODS: &[Method] = &[
     with_session("update_artist_info", 75),
     with_session("update_art", 75),
     with_session("get_similar", 0),
+    with_session("videos", 0),
+    with_session("video", 0),
 ];
 
 pub fn lookup(action: &str) -> Option<&'static Method> {
@@ -164,6 +167,8 @@ pub async fn call(
         "update_artist_info" => metadata::update_artist_info(request, params).await,
         "update_art" => metadata::update_art(request, params).await,
         "get_similar" => metadata::get_similar(request, required(session)?, params).await,
+        "videos" => videos::videos(request, required(session)?, params).await,
+        "video" => videos::video(request, required(session)?, params).await,
         name => browse_method(request, required(session)?, name, params).await,
     }
 }

@@ -5,7 +5,6 @@ use super::browse::{in_order, Browser, Include};
 use crate::api::error::ApiError;
 use crate::api::reply::{Document, Reply, Video};
 use crate::api::Request;
-use crate::media::urls;
 use crate::params::Params;
 use crate::store::browse::{AlbumScope, ArtistScope, Named, Page};
 use crate::store::search::{Rule, RuleError, Search, SearchType};
@@ -156,27 +155,8 @@ pub async fn advanced_search(
             Document::Users(users)
         }
         SearchType::Video => {
-            let base = request.base_url();
-            let videos = request.state.store.videos_by_ids(&ids).await?;
-            let videos = videos
-                .into_iter()
-                .map(|row| {
-                    let name =
-                        urls::stream_name("", &row.title, urls::extension_for_mime(&row.mime));
-                    Video {
-                        url: urls::stream_url(
-                            &base,
-                            &session.token,
-                            "video",
-                            row.id,
-                            session.user.id,
-                            "",
-                            &name,
-                        ),
-                        row,
-                    }
-                })
-                .collect();
+            let rows = request.state.store.videos_by_ids(&ids).await?;
+            let videos = super::videos::video_objects(request, session, rows);
             Document::Videos(in_order(&ids, videos, |v: &Video| v.row.id))
         }
     };
