@@ -545,7 +545,7 @@ async fn smartlist(store: Store, command: SmartlistCommand) -> anyhow::Result<()
                 else {
                     bail!("--rule {text:?}: expected FIELD:OPERATOR:INPUT");
                 };
-                let operator: i64 = operator
+                let number: i64 = operator
                     .parse()
                     .with_context(|| format!("--rule {text:?}: the operator is a number"))?;
                 // "metadata/bpm" names a metadata field as rule_N_subtype does.
@@ -553,6 +553,14 @@ async fn smartlist(store: Store, command: SmartlistCommand) -> anyhow::Result<()
                     Some((field, subtype)) => (field, Some(subtype.to_string())),
                     None => (field, None),
                 };
+                let kind = crate::store::search::field_kind(crate::model::SearchType::Song, field)
+                    .with_context(|| {
+                        format!("--rule {text:?}: {field} is not a song search field")
+                    })?;
+                let operator =
+                    crate::api::search_operators::operator(kind, number).with_context(|| {
+                        format!("--rule {text:?}: operator {number} does not apply to {field}")
+                    })?;
                 parsed.push(crate::store::search::Rule {
                     field: field.to_string(),
                     operator,

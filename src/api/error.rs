@@ -217,9 +217,15 @@ impl From<crate::store::StoreError> for ApiError {
     fn from(error: crate::store::StoreError) -> ApiError {
         use crate::store::StoreError;
         match error {
-            StoreError::Engine(e) | StoreError::Unreadable(e) => {
+            StoreError::Engine(e) => {
                 tracing::error!("store error: {e}");
                 ApiError::internal()
+            }
+            // The client learns which object is broken (it can delete it); the
+            // log has the details.
+            StoreError::Unreadable(m) => {
+                tracing::error!("store error: {m}");
+                ApiError::new(400, m)
             }
             StoreError::Duplicate(m) | StoreError::Conflict(m) | StoreError::Invalid(m) => {
                 ApiError::new(400, m)

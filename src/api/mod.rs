@@ -11,6 +11,7 @@ pub mod ids;
 mod methods;
 pub use methods::parse_version;
 pub mod reply;
+pub mod search_operators;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;

@@ -4,12 +4,14 @@
 
 mod error;
 mod library;
+mod search;
 mod social;
 mod track;
 mod user;
 
 pub use error::*;
 pub use library::*;
+pub use search::*;
 pub use social::*;
 pub use track::*;
 pub use user::*;

@@ -8,33 +8,10 @@ use super::text_index::{self, IndexedColumn};
 use super::{fold, now, Store, StoreResult};
 use crate::values;
 
-/// What a search returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SearchType {
-    Song,
-    Album,
-    Artist,
-    Playlist,
-    User,
-    Video,
-    /// Record labels; the results are the songs those labels published.
-    Label,
-}
+pub use crate::model::{FieldKind, Operator, Rule, SearchType};
 
+/// The SQL side of each search type.
 impl SearchType {
-    pub fn parse(text: &str) -> Option<SearchType> {
-        Some(match text {
-            "song" => SearchType::Song,
-            "album" => SearchType::Album,
-            "artist" => SearchType::Artist,
-            "playlist" => SearchType::Playlist,
-            "user" => SearchType::User,
-            "video" => SearchType::Video,
-            "label" => SearchType::Label,
-            _ => return None,
-        })
-    }
-
     /// The table, its alias, and the condition every result must meet anyway.
     fn table(self) -> (&'static str, &'static str) {
         match self {
@@ -64,29 +41,8 @@ impl SearchType {
     }
 }
 
-/// How a field compares (spec 6.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    /// Folded text; the template holds `{cmp}` where the comparison goes.
-    Text,
-    Numeric,
-    Boolean,
-    /// An id, `is` / `is not`.
-    Ids,
-    /// Before / after a date.
-    Date,
-    /// Last play before / within N days.
-    Days,
-    /// Input is a user id: loved by, or rated 5..1 by, that user.
-    UserNumeric,
-    /// The N most recent.
-    Recent,
-    /// In (or not in) the results of a smart playlist.
-    Subsearch,
-    /// A custom metadata field named by `rule_N_subtype`: text operators 0-9, then
-    /// numeric ones 10-15.
-    Metadata,
-}
+/// How a field compares; see [`FieldKind`].
+use crate::model::FieldKind as Kind;
 
 /// (field name, kind, SQL template). `{user}` is the caller (`{admin}` 1 for an admin), `{cmp}` (text) the comparison,
 /// `{kind}` the object kind for ratings/flags, `{id}` the id column.
@@ -229,6 +185,16 @@ fn fields(kind: SearchType) -> &'static [Field] {
     }
 }
 
+/// How `field` of `kind` compares, for a front to read its operators; None for a
+/// field that type does not have.
+pub fn field_kind(kind: SearchType, field: &str) -> Option<FieldKind> {
+    let field = field_name(kind, field);
+    fields(kind)
+        .iter()
+        .find(|(name, _, _)| *name == field)
+        .map(|(_, kind, _)| *kind)
+}
+
 /// The field a rule names, after the aliases: `name` is `title` (but for users), and
 /// on artists `artist` is `title` too.
 fn field_name(kind: SearchType, field: &str) -> &str {
@@ -237,16 +203,6 @@ fn field_name(kind: SearchType, field: &str) -> &str {
         (_, "name") | (SearchType::Artist, "artist") => "title",
         _ => field,
     }
-}
-
-/// One rule as the client sent it.
-#[derive(Debug, Clone)]
-pub struct Rule {
-    pub field: String,
-    pub operator: i64,
-    pub input: String,
-    /// `rule_N_subtype`: which metadata field a `metadata` rule looks at (id or name).
-    pub subtype: Option<String>,
 }
 
 /// Why a rule cannot be compiled; the API turns it into a 401 naming the rule.
@@ -347,7 +303,7 @@ impl Compiler {
 fn text_condition(
     c: &mut Compiler,
     template: &str,
-    operator: i64,
+    operator: Operator,
     input: &str,
 ) -> Result<String, RuleError> {
     let folded = fold(input.trim());
@@ -356,12 +312,12 @@ fn text_condition(
         .replace('%', "\\%")
         .replace('_', "\\_");
     let (pattern, negate) = match operator {
-        0 => (format!("%{escaped}%"), false),
-        1 => (format!("%{escaped}%"), true),
-        2 => (format!("{escaped}%"), false),
-        3 => (format!("%{escaped}"), false),
-        4 => (escaped.clone(), false),
-        5 => (escaped.clone(), true),
+        Operator::Contains => (format!("%{escaped}%"), false),
+        Operator::NotContains => (format!("%{escaped}%"), true),
+        Operator::StartsWith => (format!("{escaped}%"), false),
+        Operator::EndsWith => (format!("%{escaped}"), false),
+        Operator::Is => (escaped.clone(), false),
+        Operator::IsNot => (escaped.clone(), true),
         _ => return Err(RuleError::UnknownOperator),
     };
     let placeholder = c.bind(Value::Text(pattern));
@@ -376,16 +332,16 @@ fn text_condition(
 fn numeric_condition(
     c: &mut Compiler,
     expr: &str,
-    operator: i64,
+    operator: Operator,
     input: &str,
 ) -> Result<String, RuleError> {
     let op = match operator {
-        0 => ">=",
-        1 => "<=",
-        2 => "=",
-        3 => "<>",
-        4 => ">",
-        5 => "<",
+        Operator::AtLeast => ">=",
+        Operator::AtMost => "<=",
+        Operator::Equals => "=",
+        Operator::NotEquals => "<>",
+        Operator::GreaterThan => ">",
+        Operator::LessThan => "<",
         _ => return Err(RuleError::UnknownOperator),
     };
     let number: f64 = input
@@ -412,7 +368,7 @@ fn id_condition(
     c: &mut Compiler,
     kind: SearchType,
     template: &str,
-    operator: i64,
+    operator: Operator,
     input: &str,
 ) -> Result<String, RuleError> {
     let id: i64 = input
@@ -428,8 +384,8 @@ fn id_condition(
         column => format!("{column} = {placeholder}"),
     };
     match operator {
-        0 => Ok(format!("({positive})")),
-        1 => Ok(format!("NOT ({positive})")),
+        Operator::Is => Ok(format!("({positive})")),
+        Operator::IsNot => Ok(format!("NOT ({positive})")),
         _ => Err(RuleError::UnknownOperator),
     }
 }
@@ -480,7 +436,7 @@ fn fuzzy_rule(
     rule: &Rule,
     metadata_field: Option<i64>,
 ) -> Result<Option<(String, Fuzzy)>, RuleError> {
-    if !(6..=9).contains(&rule.operator) {
+    if !rule.operator.is_fuzzy() {
         return Ok(None);
     }
     let field = field_name(kind, &rule.field);
@@ -498,9 +454,9 @@ fn fuzzy_rule(
         _ => return Err(RuleError::UnknownOperator),
     };
     let fuzzy = match rule.operator {
-        6 | 7 => Fuzzy::SoundsLike {
+        Operator::SoundsLike | Operator::NotSoundsLike => Fuzzy::SoundsLike {
             code: super::phonetic::soundex(&rule.input),
-            negate: rule.operator == 7,
+            negate: rule.operator == Operator::NotSoundsLike,
         },
         _ => Fuzzy::Regex {
             pattern: regex::RegexBuilder::new(&rule.input)
@@ -508,7 +464,7 @@ fn fuzzy_rule(
                 .size_limit(1 << 20)
                 .build()
                 .map_err(|_| RuleError::BadInput("not a valid regular expression"))?,
-            negate: rule.operator == 9,
+            negate: rule.operator == Operator::NotMatches,
         },
     };
     Ok(Some((format!("COALESCE({expr}, '')"), fuzzy)))
@@ -543,12 +499,12 @@ fn compile_rule_text(
         (SearchType::Song, "anywhere") => Some(IndexedColumn::SearchText),
         _ => None,
     };
-    if let (Some(column), 0 | 1) = (indexed, rule.operator) {
+    if let (Some(column), Operator::Contains | Operator::NotContains) = (indexed, rule.operator) {
         let engine = c.engine;
         let condition = text_index::contains(engine, "s", column, &fold(input.trim()), |text| {
             c.bind(Value::Text(text))
         });
-        return Ok(if rule.operator == 1 {
+        return Ok(if rule.operator == Operator::NotContains {
             format!("NOT ({condition})")
         } else {
             format!("({condition})")
@@ -558,8 +514,8 @@ fn compile_rule_text(
         Kind::Text => text_condition(c, template, rule.operator, input),
         Kind::Numeric => numeric_condition(c, template, rule.operator, input),
         Kind::Boolean => match rule.operator {
-            0 => Ok(format!("({template})")),
-            1 => Ok(format!("NOT ({template})")),
+            Operator::Is => Ok(format!("({template})")),
+            Operator::IsNot => Ok(format!("NOT ({template})")),
             _ => Err(RuleError::UnknownOperator),
         },
         Kind::Ids => id_condition(c, kind, template, rule.operator, input),
@@ -567,8 +523,8 @@ fn compile_rule_text(
             let when = parse_date(input).ok_or(RuleError::BadInput("expected a date"))?;
             let placeholder = c.bind(Value::Int(when));
             match rule.operator {
-                0 => Ok(format!("({template} < {placeholder})")),
-                1 => Ok(format!("({template} > {placeholder})")),
+                Operator::Before => Ok(format!("({template} < {placeholder})")),
+                Operator::After => Ok(format!("({template} > {placeholder})")),
                 _ => Err(RuleError::UnknownOperator),
             }
         }
@@ -579,8 +535,8 @@ fn compile_rule_text(
                 .map_err(|_| RuleError::BadInput("expected a number of days"))?;
             let placeholder = c.bind(Value::Int(now() - days.clamp(0, 1_000_000) * 86400));
             match rule.operator {
-                0 => Ok(format!("(COALESCE({template}, 0) < {placeholder})")),
-                1 => Ok(format!("(COALESCE({template}, 0) >= {placeholder})")),
+                Operator::Before => Ok(format!("(COALESCE({template}, 0) < {placeholder})")),
+                Operator::After => Ok(format!("(COALESCE({template}, 0) >= {placeholder})")),
                 _ => Err(RuleError::UnknownOperator),
             }
         }
@@ -592,12 +548,11 @@ fn compile_rule_text(
             let (object_kind, column) = template.split_once(':').unwrap_or(("song", "s.id"));
             let user = c.bind(Value::Int(user));
             match rule.operator {
-                0 => Ok(format!(
+                Operator::LovedBy => Ok(format!(
                     "EXISTS (SELECT 1 FROM flags f WHERE f.user_id = {user} AND f.object_kind = '{object_kind}' AND f.object_id = {column})"
                 )),
-                1..=5 => Ok(format!(
-                    "EXISTS (SELECT 1 FROM ratings r WHERE r.user_id = {user} AND r.object_kind = '{object_kind}' AND r.object_id = {column} AND r.rating = {})",
-                    6 - rule.operator
+                Operator::RatedBy(stars @ 1..=5) => Ok(format!(
+                    "EXISTS (SELECT 1 FROM ratings r WHERE r.user_id = {user} AND r.object_kind = '{object_kind}' AND r.object_id = {column} AND r.rating = {stars})"
                 )),
                 _ => Err(RuleError::UnknownOperator),
             }
@@ -609,7 +564,7 @@ fn compile_rule_text(
                 .ok_or(RuleError::BadInput("not a smart playlist id"))?;
             let mut inner = Vec::new();
             for (i, r) in nested.rules.iter().enumerate() {
-                if r.field == "smartplaylist" || (6..=9).contains(&r.operator) {
+                if r.field == "smartplaylist" || r.operator.is_fuzzy() {
                     return Err(RuleError::BadInput("that smart playlist cannot be nested"));
                 }
                 inner.push(compile_rule(c, SearchType::Song, usize::MAX - i, r)?);
@@ -618,8 +573,8 @@ fn compile_rule_text(
             let positive =
                 format!("s.id IN (SELECT s.id FROM songs s WHERE s.enabled = 1 AND ({joined}))");
             match rule.operator {
-                0 => Ok(positive),
-                1 => Ok(format!("NOT ({positive})")),
+                Operator::Is => Ok(positive),
+                Operator::IsNot => Ok(format!("NOT ({positive})")),
                 _ => Err(RuleError::UnknownOperator),
             }
         }
@@ -635,12 +590,17 @@ fn compile_rule_text(
                 )
             };
             match rule.operator {
-                0..=5 => {
-                    // Text operators: "does not contain" and "is not" hold for songs
-                    // without the field too, as they do for other text fields.
+                Operator::Contains
+                | Operator::NotContains
+                | Operator::StartsWith
+                | Operator::EndsWith
+                | Operator::Is
+                | Operator::IsNot => {
+                    // "Does not contain" and "is not" hold for songs without the
+                    // field too, as they do for other text fields.
                     let positive_operator = match rule.operator {
-                        1 => 0,
-                        5 => 4,
+                        Operator::NotContains => Operator::Contains,
+                        Operator::IsNot => Operator::Is,
                         other => other,
                     };
                     let condition =
@@ -651,12 +611,10 @@ fn compile_rule_text(
                         format!("NOT {}", exists(&condition))
                     })
                 }
-                10..=15 => {
-                    let condition =
-                        numeric_condition(c, "m.value_number", rule.operator - 10, input)?;
+                _ => {
+                    let condition = numeric_condition(c, "m.value_number", rule.operator, input)?;
                     Ok(exists(&condition))
                 }
-                _ => Err(RuleError::UnknownOperator),
             }
         }
         Kind::Recent => {

@@ -2,7 +2,7 @@
 
 use super::browse::PlaylistRow;
 use super::db::{decode_id, Row, Sql};
-use super::search::{Rule, Search, SearchType};
+use super::search::{field_kind, FieldKind, Operator, Rule, Search, SearchType};
 use super::{now, Store, StoreError, StoreResult};
 use crate::values;
 use serde::{Deserialize, Serialize};
@@ -11,10 +11,53 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct StoredRule {
     field: String,
-    operator: i64,
+    operator: StoredOperator,
     input: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     subtype: Option<String>,
+}
+
+/// An operator by name; rows written before operators had names hold the number
+/// the client sent (Ampache's numbering), read through [`legacy_operator`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+enum StoredOperator {
+    Named(Operator),
+    Number(i64),
+}
+
+/// The operator an old row's number meant: Ampache's numbering (the API front's
+/// `search_operators` is the one that reads requests), kept here only to read rows
+/// written before 2026-11-30; nothing writes numbers any more.
+fn legacy_operator(field: &str, number: i64) -> Option<Operator> {
+    use Operator::*;
+    const TEXT: [Operator; 10] = [
+        Contains,
+        NotContains,
+        StartsWith,
+        EndsWith,
+        Is,
+        IsNot,
+        SoundsLike,
+        NotSoundsLike,
+        Matches,
+        NotMatches,
+    ];
+    const NUMERIC: [Operator; 6] = [AtLeast, AtMost, Equals, NotEquals, GreaterThan, LessThan];
+    let n = usize::try_from(number).ok()?;
+    match field_kind(SearchType::Song, field)? {
+        FieldKind::Text => TEXT.get(n).copied(),
+        FieldKind::Numeric => NUMERIC.get(n).copied(),
+        FieldKind::Boolean | FieldKind::Ids | FieldKind::Subsearch => [Is, IsNot].get(n).copied(),
+        FieldKind::Date | FieldKind::Days => [Before, After].get(n).copied(),
+        FieldKind::UserNumeric if n == 0 => Some(LovedBy),
+        FieldKind::UserNumeric => (1..=5).contains(&n).then(|| RatedBy(6 - n as u8)),
+        FieldKind::Recent => Some(Is),
+        FieldKind::Metadata => TEXT
+            .get(n)
+            .or_else(|| NUMERIC.get(n.checked_sub(10)?))
+            .copied(),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -60,7 +103,7 @@ impl Store {
             .iter()
             .map(|r| StoredRule {
                 field: r.field.clone(),
-                operator: r.operator,
+                operator: StoredOperator::Named(r.operator),
                 input: r.input.clone(),
                 subtype: r.subtype.clone(),
             })
@@ -156,13 +199,24 @@ impl Store {
                 kind: SearchType::Song,
                 rules: stored
                     .into_iter()
-                    .map(|r| Rule {
-                        field: r.field,
-                        operator: r.operator,
-                        input: r.input,
-                        subtype: r.subtype,
+                    .map(|r| {
+                        let operator = match r.operator {
+                            StoredOperator::Named(operator) => Some(operator),
+                            StoredOperator::Number(n) => legacy_operator(&r.field, n),
+                        };
+                        Ok(Rule {
+                            operator: operator.ok_or_else(|| {
+                                StoreError::Unreadable(format!(
+                                    "smart playlist {id} has a rule on {} that cannot be read",
+                                    r.field
+                                ))
+                            })?,
+                            field: r.field,
+                            input: r.input,
+                            subtype: r.subtype,
+                        })
                     })
-                    .collect(),
+                    .collect::<StoreResult<Vec<Rule>>>()?,
                 any: row.match_operator == "or",
                 random: row.random,
             },
@@ -225,5 +279,51 @@ impl Store {
             ))
             .await?
             > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows written with Ampache's numbers read as the same operators; new rows
+    /// hold names.
+    #[test]
+    fn old_rows_with_numbers_still_read() {
+        let old: Vec<StoredRule> = serde_json::from_str(
+            r#"[{"field":"title","operator":0,"input":"a"},{"field":"year","operator":2,"input":"1"},{"field":"other_user","operator":1,"input":"2"}]"#,
+        )
+        .unwrap();
+        let read: Vec<Option<Operator>> = old
+            .iter()
+            .map(|r| match r.operator {
+                StoredOperator::Number(n) => legacy_operator(&r.field, n),
+                StoredOperator::Named(op) => Some(op),
+            })
+            .collect();
+        assert_eq!(
+            read,
+            [
+                Some(Operator::Contains),
+                Some(Operator::Equals),
+                Some(Operator::RatedBy(5))
+            ]
+        );
+        let new = serde_json::to_string(&StoredRule {
+            field: "title".into(),
+            operator: StoredOperator::Named(Operator::RatedBy(3)),
+            input: "x".into(),
+            subtype: None,
+        })
+        .unwrap();
+        assert_eq!(
+            new,
+            r#"{"field":"title","operator":{"rated_by":3},"input":"x"}"#
+        );
+        let back: StoredRule = serde_json::from_str(&new).unwrap();
+        assert!(matches!(
+            back.operator,
+            StoredOperator::Named(Operator::RatedBy(3))
+        ));
     }
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use super::browse::{ListFilter, NameFilter, Page, SongScope};
 use super::catalogs::CatalogKind;
 use super::library::LibraryWriter;
-use super::search::{Rule, Search, SearchType};
+use super::search::{Operator, Rule, Search, SearchType};
 use super::Store;
 use crate::model::{ScannedFile, TrackInfo};
 
@@ -48,7 +48,7 @@ async fn store_with(dir: &Path, titles: &[&str]) -> Store {
     store
 }
 
-fn rule(field: &str, operator: i64, input: &str) -> Rule {
+fn rule(field: &str, operator: Operator, input: &str) -> Rule {
     Rule {
         field: field.into(),
         operator,
@@ -86,46 +86,66 @@ async fn search_compiler_rules() {
         async move { store.search_ids(1, false, &search, 0, 100).await.unwrap() }
     };
     // Substring, through the trigram index (3+ characters) and without (2).
-    let ids = run(search(vec![rule("title", 0, "BLUE")], false))
-        .await
-        .unwrap();
+    let ids = run(search(
+        vec![rule("title", Operator::Contains, "BLUE")],
+        false,
+    ))
+    .await
+    .unwrap();
     assert_eq!(titles(&store, &ids).await, ["Blue Train", "blues for two"]);
-    let ids = run(search(vec![rule("title", 0, "ω")], false))
+    let ids = run(search(vec![rule("title", Operator::Contains, "ω")], false))
         .await
         .unwrap();
     assert_eq!(titles(&store, &ids).await, ["Ω Omega"]);
     // Not containing, and/or, numbers.
-    let ids = run(search(vec![rule("title", 1, "blue")], false))
-        .await
-        .unwrap();
+    let ids = run(search(
+        vec![rule("title", Operator::NotContains, "blue")],
+        false,
+    ))
+    .await
+    .unwrap();
     assert_eq!(titles(&store, &ids).await, ["Ω Omega", "Red"]);
     let ids = run(search(
-        vec![rule("title", 0, "red"), rule("year", 2, "2001")],
+        vec![
+            rule("title", Operator::Contains, "red"),
+            rule("year", Operator::Equals, "2001"),
+        ],
         true,
     ))
     .await
     .unwrap();
     assert_eq!(titles(&store, &ids).await, ["Ω Omega", "Red"]);
-    let ids = run(search(vec![rule("year", 0, "2002")], false))
+    let ids = run(search(vec![rule("year", Operator::AtLeast, "2002")], false))
         .await
         .unwrap();
     assert_eq!(ids.len(), 2);
     // Non-ASCII capitals fold alike (the artist "Ærø Ensemble").
-    let ids = run(search(vec![rule("artist", 4, "ÆRØ ENSEMBLE")], false))
-        .await
-        .unwrap();
+    let ids = run(search(
+        vec![rule("artist", Operator::Is, "ÆRØ ENSEMBLE")],
+        false,
+    ))
+    .await
+    .unwrap();
     assert_eq!(ids.len(), 4);
     // Input that looks like SQL is only data; bad rules name their fault.
-    let ids = run(search(vec![rule("title", 0, "' OR 1=1 --")], false))
-        .await
-        .unwrap();
+    let ids = run(search(
+        vec![rule("title", Operator::Contains, "' OR 1=1 --")],
+        false,
+    ))
+    .await
+    .unwrap();
     assert!(ids.is_empty());
-    assert!(run(search(vec![rule("loudness", 0, "x")], false))
-        .await
-        .is_err());
-    assert!(run(search(vec![rule("year", 9, "1")], false))
-        .await
-        .is_err());
+    assert!(run(search(
+        vec![rule("loudness", Operator::Contains, "x")],
+        false
+    ))
+    .await
+    .is_err());
+    assert!(
+        run(search(vec![rule("year", Operator::Before, "1")], false))
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,18 +4,24 @@
 use super::browse::{in_order, Browser, Include};
 use crate::api::error::ApiError;
 use crate::api::reply::{Document, Reply, Video};
+use crate::api::search_operators;
 use crate::api::Request;
+use crate::model::Operator;
 use crate::params::Params;
 use crate::store::browse::{AlbumScope, ArtistScope, Named, Page};
-use crate::store::search::{Rule, RuleError, Search, SearchType};
+use crate::store::search::{field_kind, Rule, RuleError, Search, SearchType};
 use crate::store::sessions::Session;
 use crate::store::users::access;
 
 /// The rules `rule_N` / `rule_N_operator` / `rule_N_input` (/ `rule_N_subtype`), in
-/// number order (gaps allowed). As in Ampache 4.2, an input holding `|` becomes one
-/// rule per part, joined like the other rules (by `operator`); a regular expression
-/// (operators 8 and 9) keeps its `|`.
-fn rules(params: &Params) -> Result<Vec<(String, Rule)>, ApiError> {
+/// number order (gaps allowed), with each operator number read for its field's kind.
+/// As in Ampache 4.2, an input holding `|` becomes one rule per part, joined like
+/// the other rules (by `operator`); a regular expression keeps its `|`.
+fn rules(
+    params: &Params,
+    kind: SearchType,
+    kind_text: &str,
+) -> Result<Vec<(String, Rule)>, ApiError> {
     let mut numbers: Vec<u32> = params
         .names()
         .filter_map(|name| name.strip_prefix("rule_"))
@@ -27,12 +33,21 @@ fn rules(params: &Params) -> Result<Vec<(String, Rule)>, ApiError> {
     for n in numbers {
         let name = format!("rule_{n}");
         let field = params.require(&name)?.to_string();
-        let operator = params
+        let number = params
             .integer(&format!("{name}_operator"))?
             .ok_or_else(|| ApiError::missing(&format!("{name}_operator")))?;
+        let field_kind = field_kind(kind, &field).ok_or_else(|| {
+            ApiError::bad_parameter(&name, &format!("{field} is not a {kind_text} search field"))
+        })?;
+        let operator = search_operators::operator(field_kind, number).ok_or_else(|| {
+            ApiError::bad_parameter(
+                &name,
+                &format!("operator {number} does not apply to {field}"),
+            )
+        })?;
         let input = params.get(&format!("{name}_input")).unwrap_or("");
         let subtype = params.get(&format!("{name}_subtype")).map(str::to_string);
-        let inputs: Vec<&str> = if (8..=9).contains(&operator) {
+        let inputs: Vec<&str> = if matches!(operator, Operator::Matches | Operator::NotMatches) {
             vec![input]
         } else {
             input.split('|').collect()
@@ -71,7 +86,7 @@ pub async fn advanced_search(
         Some(o) if o == "or" => true,
         Some(_) => return Err(ApiError::bad_parameter("operator", "expected and or or")),
     };
-    let named_rules = rules(params)?;
+    let named_rules = rules(params, kind, kind_text)?;
     if named_rules.is_empty() {
         return Err(ApiError::missing("rule_1"));
     }
@@ -102,10 +117,12 @@ pub async fn advanced_search(
                 RuleError::UnknownField => {
                     format!("{} is not a {kind_text} search field", rule.field)
                 }
-                RuleError::UnknownOperator => format!(
-                    "operator {} does not apply to {}",
-                    rule.operator, rule.field
-                ),
+                RuleError::UnknownOperator => {
+                    format!(
+                        "operator {:?} does not apply to {}",
+                        rule.operator, rule.field
+                    )
+                }
                 RuleError::BadInput(why) => why.to_string(),
             };
             return Err(ApiError::bad_parameter(name, &why));
