@@ -79,6 +79,10 @@ struct ServeArgs {
     /// Address to listen on (port 0 picks a free one).
     #[arg(long, env = "TONEARM_LISTEN")]
     listen: Option<String>,
+    /// Serve Prometheus metrics at http://ADDRESS/metrics (off by default; give it an
+    /// address that only your monitoring reaches, e.g. 127.0.0.1:9464).
+    #[arg(long, env = "TONEARM_METRICS_LISTEN")]
+    metrics_listen: Option<String>,
     /// Seconds an unused session stays valid.
     #[arg(long, env = "TONEARM_SESSION_LENGTH")]
     session_length: Option<i64>,
@@ -301,6 +305,11 @@ async fn serve(ctx: Context_, args: ServeArgs) -> anyhow::Result<()> {
     settings.listen = listen
         .parse()
         .with_context(|| format!("--listen {listen:?} is not an address like 127.0.0.1:4040"))?;
+    if let Some(metrics) = args.metrics_listen.or(ctx.file.metrics_listen.clone()) {
+        settings.metrics_listen = Some(metrics.parse().with_context(|| {
+            format!("--metrics-listen {metrics:?} is not an address like 127.0.0.1:9464")
+        })?);
+    }
     if let Some(length) = args.session_length.or(ctx.file.session_length) {
         if length < 60 {
             bail!("the session length must be at least 60 seconds");

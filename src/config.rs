@@ -15,6 +15,8 @@ use crate::store::Store;
 pub struct FileConfig {
     pub database: Option<String>,
     pub listen: Option<String>,
+    /// Where to serve Prometheus metrics; none: not served.
+    pub metrics_listen: Option<String>,
     pub music: Option<Vec<PathBuf>>,
     pub video: Option<Vec<PathBuf>>,
     pub session_length: Option<i64>,
@@ -60,6 +62,9 @@ pub struct Settings {
     pub trusted_proxies: Vec<crate::api::base_url::IpRange>,
     pub database_url: String,
     pub listen: SocketAddr,
+    /// Where `/metrics` is served (off when None): an address of its own, so that it
+    /// can stay on an admin network.
+    pub metrics_listen: Option<SocketAddr>,
     /// Seconds a session lives without use.
     pub session_length: i64,
     /// The API version the handshake reports.
@@ -86,6 +91,7 @@ impl Settings {
             trusted_hosts: Vec::new(),
             trusted_proxies: Vec::new(),
             listen: DEFAULT_LISTEN.parse().expect("valid default address"),
+            metrics_listen: None,
             session_length: 3600,
             api_version: DEFAULT_API_VERSION.into(),
             access_control: true,

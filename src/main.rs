@@ -8,6 +8,7 @@ mod control;
 mod files;
 mod media;
 mod metadata;
+mod metrics;
 mod model;
 mod params;
 mod scanner;

@@ -35,6 +35,9 @@ pub async fn run(store: Store, settings: Settings, scan: bool) -> anyhow::Result
             }
         });
     }
+    if let Some(address) = settings.metrics_listen {
+        crate::metrics::serve(address, store.clone()).await?;
+    }
     let listener = api::Listener(listener);
     keep_large_buffers_out_of_the_heap();
     tokio::spawn(return_freed_memory());

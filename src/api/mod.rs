@@ -87,10 +87,30 @@ async fn endpoint(
         local: connection.local,
         headers,
     };
-    let result = match parse_params(uri, form_body).await {
-        Ok(params) => request.handle(&params).await,
-        Err(error) => Err(error),
+    let started = std::time::Instant::now();
+    let (method, result) = match parse_params(uri, form_body).await {
+        Ok(params) => (
+            params
+                .get("action")
+                .and_then(methods::lookup)
+                .map(|m| m.name),
+            request.handle(&params).await,
+        ),
+        Err(error) => (None, Err(error)),
     };
+    let error_code = result.as_ref().err().map(|e| e.code);
+    let seconds = started.elapsed().as_secs_f64();
+    crate::metrics::metrics().record_request(method, format.name(), seconds, error_code);
+    // One structured line per request: the method, never its parameters (they hold
+    // passwords, keys and tokens). Lists stream on after this; the time is to the
+    // first byte.
+    tracing::info!(
+        target: "tonearm::request",
+        method = method.unwrap_or("unknown"),
+        format = format.name(),
+        ms = (seconds * 1000.0 * 100.0).round() / 100.0,
+        error = error_code,
+    );
     let body = match result {
         Ok(Reply::Document(document)) => Body::from(format.encode(&document)),
         Ok(Reply::Songs(listing)) => Body::from_stream(format.list_stream(listing)),

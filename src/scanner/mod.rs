@@ -151,6 +151,9 @@ pub async fn scan_catalog(
         .cloned()
         .collect();
     progress.catalog_started(catalog, summary.seen, to_read.len() as u64);
+    let metrics = crate::metrics::metrics();
+    metrics.scan_files_total.set(to_read.len() as i64);
+    metrics.scan_files_done.set(0);
 
     // A scan killed before it rebuilt the text index left it missing: build it now.
     store.ensure_text_index().await?;
@@ -183,6 +186,8 @@ pub async fn scan_catalog(
     }
     summary.seconds = started.elapsed().as_secs_f64();
     progress.catalog_finished(catalog, &summary);
+    crate::metrics::metrics().scan_files_total.set(0);
+    crate::metrics::metrics().scan_files_done.set(0);
     Ok(summary)
 }
 
@@ -232,6 +237,9 @@ async fn read_and_write(
             total.updated += outcome.updated;
             total.skipped += outcome.skipped;
             progress.files_done(count);
+            crate::metrics::metrics()
+                .scan_files_done
+                .inc_by(count as i64);
         }
         if done {
             break;

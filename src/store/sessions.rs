@@ -116,6 +116,20 @@ impl Store {
         Ok(done > 0)
     }
 
+    /// Sessions not yet expired, for the metrics.
+    pub async fn live_sessions(&self) -> StoreResult<i64> {
+        self.db
+            .fetch_optional(
+                Sql::bound(
+                    "SELECT COUNT(*) AS n FROM sessions WHERE expire > $1",
+                    values![super::now()],
+                ),
+                super::db::decode_count,
+            )
+            .await
+            .map(Option::unwrap_or_default)
+    }
+
     pub async fn end_user_sessions(&self, user_id: i64) -> StoreResult<()> {
         self.db
             .execute(Sql::bound(

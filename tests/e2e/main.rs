@@ -14,6 +14,7 @@ mod folding;
 mod localplay;
 mod media;
 mod metadata;
+mod metrics;
 mod playlists;
 mod scan;
 mod search;

@@ -58,6 +58,14 @@ pub enum Format {
 }
 
 impl Format {
+    /// The format's name in metrics and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Xml => "xml",
+            Format::Json => "json",
+        }
+    }
+
     pub fn content_type(self) -> &'static str {
         match self {
             Format::Xml => "text/xml; charset=UTF-8",
