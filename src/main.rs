@@ -1,21 +1,7 @@
 //! tonearm: a fast, self-hosted music and video server speaking Ampache's API.
 
-mod api;
-mod app;
-mod cli;
-mod config;
-mod control;
-mod files;
-mod media;
-mod metadata;
-mod metrics;
-mod model;
-mod params;
-mod scanner;
-mod server;
-mod store;
-
 use clap::Parser;
+use tonearm::cli;
 
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()

@@ -709,12 +709,18 @@ impl TestServer {
 }
 
 pub struct SecondServer {
-    base: String,
+    pub base: String,
     child: Child,
     client: reqwest::Client,
 }
 
 impl SecondServer {
+    /// Kills the process at once (SIGKILL), as a crash or the OOM killer would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     pub async fn json(&self, params: &[(&str, &str)]) -> serde_json::Value {
         let text = self
             .client

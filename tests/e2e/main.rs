@@ -10,6 +10,7 @@ mod defects;
 mod democratic;
 mod diskfull;
 mod errors;
+mod faults;
 mod folding;
 mod localplay;
 mod media;
