@@ -51,4 +51,6 @@ impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, List
 pub struct AppState {
     pub store: Store,
     pub settings: Settings,
+    /// This process's ffmpeg jobs (their output is shared through the cache on disk).
+    pub transcoder: crate::media::transcode::Transcoder,
 }

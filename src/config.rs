@@ -25,6 +25,7 @@ pub struct FileConfig {
     pub public_url: Option<String>,
     pub trusted_hosts: Option<Vec<String>>,
     pub trusted_proxies: Option<Vec<String>>,
+    pub transcode: Option<crate::media::transcode::TranscodeConfig>,
 }
 
 impl FileConfig {
@@ -64,6 +65,8 @@ pub struct Settings {
     pub access_control: bool,
     /// How far (seconds) a handshake timestamp may be from the server's clock.
     pub timestamp_window: i64,
+    /// ffmpeg, its profiles, the caps and the transcode cache.
+    pub transcode: crate::media::transcode::TranscodeSettings,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4040";
@@ -82,6 +85,7 @@ impl Settings {
             api_version: DEFAULT_API_VERSION.into(),
             access_control: true,
             timestamp_window: 1800,
+            transcode: crate::media::transcode::TranscodeSettings::defaults(),
         }
     }
 }

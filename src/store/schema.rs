@@ -43,7 +43,20 @@ pub const MIGRATIONS: &[(i64, &str, Migration)] = &[
         "text folded in Rust for every case-insensitive comparison",
         Migration::Both(FOLDED_TEXT),
     ),
+    (
+        7,
+        "per-user maximum transcode bitrate",
+        Migration::Both(USER_MAX_BITRATE),
+    ),
 ];
+
+/// A user's highest bitrate (kbit/s; 0: no limit of their own), which `user_update
+/// maxbitrate=` sets (spec 5.11) and the play endpoint applies to every stream. It
+/// lives in the store, not in a config file, so that the API can set it and every
+/// process sharing the database applies it.
+const USER_MAX_BITRATE: &str = r#"
+ALTER TABLE users ADD COLUMN max_bitrate {int} NOT NULL DEFAULT 0;
+"#;
 
 /// Case-insensitive matching compares columns folded by tonearm (Rust's Unicode
 /// lower case), never the engine's `LOWER()`: SQLite's folds ASCII only, so "Ø" or

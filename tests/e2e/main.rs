@@ -15,4 +15,5 @@ mod scan;
 mod search;
 mod social;
 mod stats_random;
+mod transcode;
 mod userdata;
