@@ -335,27 +335,6 @@ impl Store {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn access_levels_parse() {
-        assert_eq!(access::parse("admin"), Some(100));
-        assert_eq!(access::parse("Manager"), Some(50));
-        assert_eq!(access::parse("25"), Some(25));
-        assert_eq!(access::parse("26"), None);
-        assert_eq!(access::parse("root"), None);
-    }
-
-    #[test]
-    fn secrets_compare() {
-        assert!(same_secret("abc", "abc"));
-        assert!(!same_secret("abc", "abd"));
-        assert!(!same_secret("abc", "abcd"));
-    }
-}
-
 impl Store {
     /// The user's highest stream bitrate in kbit/s, 0 when they have none of their own.
     pub async fn user_max_bitrate(&self, user_id: i64) -> StoreResult<i64> {
@@ -381,5 +360,26 @@ impl Store {
             ))
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_levels_parse() {
+        assert_eq!(access::parse("admin"), Some(100));
+        assert_eq!(access::parse("Manager"), Some(50));
+        assert_eq!(access::parse("25"), Some(25));
+        assert_eq!(access::parse("26"), None);
+        assert_eq!(access::parse("root"), None);
+    }
+
+    #[test]
+    fn secrets_compare() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd"));
+        assert!(!same_secret("abc", "abcd"));
     }
 }
