@@ -115,7 +115,7 @@ struct ServeArgs {
     /// The highest bitrate (kbit/s) of any stream; higher ones are transcoded down.
     #[arg(long, env = "TONEARM_MAX_BITRATE")]
     max_bitrate: Option<i64>,
-    /// At most this many ffmpeg processes at once (default: 4 per core).
+    /// At most this many ffmpeg processes at once (default: 8 per core).
     #[arg(long, env = "TONEARM_MAX_TRANSCODES")]
     max_transcodes: Option<usize>,
 }

@@ -109,7 +109,14 @@ pub struct Command<'a> {
     /// Seconds to start at.
     pub offset: f64,
     pub output_args: Vec<String>,
+    /// Once ffmpeg has written this much (its client's lead is then long), it runs
+    /// at a lower CPU priority, so that a transcode starting later gets its first
+    /// bytes out quickly while others run.
+    pub lead_bytes: u64,
 }
+
+/// The nice value of a transcode past its lead.
+const BACKGROUND_NICE: libc::c_int = 10;
 
 impl Transcoder {
     pub fn new(settings: TranscodeSettings, data_dir: &Path) -> Transcoder {
@@ -268,6 +275,7 @@ impl Transcoder {
             }
         }
         let driver = Driver {
+            lead_bytes: command.lead_bytes,
             inner: self.inner.clone(),
             job: job.clone(),
             part,
@@ -296,6 +304,7 @@ impl Transcoder {
 /// The task that owns an ffmpeg child: copies its output into the job's file and
 /// ends it, well or not.
 struct Driver {
+    lead_bytes: u64,
     inner: Arc<Inner>,
     job: Arc<Job>,
     part: PathBuf,
@@ -347,8 +356,22 @@ impl Driver {
             let at = written;
             match tokio::task::spawn_blocking(move || file.write_all_at(&chunk, at)).await {
                 Ok(Ok(())) => {
+                    let before = written;
                     written += n as u64;
                     self.progress.send_modify(|p| p.written = written);
+                    if before < self.lead_bytes && written >= self.lead_bytes {
+                        if let Some(pid) = child.id() {
+                            // SAFETY: setpriority takes plain integers and only changes
+                            // the scheduling priority of our own child process.
+                            unsafe {
+                                libc::setpriority(
+                                    libc::PRIO_PROCESS,
+                                    pid as libc::id_t,
+                                    BACKGROUND_NICE,
+                                );
+                            }
+                        }
+                    }
                 }
                 Ok(Err(e)) => break Err(format!("cannot write the transcode cache: {e}")),
                 Err(e) => break Err(e.to_string()),

@@ -13,7 +13,7 @@ use serde::Deserialize;
 pub struct TranscodeConfig {
     /// The ffmpeg program: a path, or a name looked up in PATH (default `ffmpeg`).
     pub ffmpeg_path: Option<PathBuf>,
-    /// At most this many ffmpeg processes at once (default: 4 per core).
+    /// At most this many ffmpeg processes at once (default: 8 per core).
     pub max_processes: Option<usize>,
     /// The server-wide highest stream bitrate in kbit/s (default: none).
     pub max_bitrate: Option<i64>,
@@ -172,10 +172,10 @@ impl TranscodeSettings {
             .unwrap_or(2);
         TranscodeSettings {
             ffmpeg: PathBuf::from("ffmpeg"),
-            // A transcode runs tens of times faster than real time and then waits for
-            // its listener, so a core keeps several listeners fed (measured: 8 at once
-            // on 2 cores, each far above real time; docs/benchmarks.md).
-            max_processes: (cores * 4).max(2),
+            // A transcode runs tens of times faster than real time (8 at once on 2
+            // cores: each ~30×, docs/benchmarks.md) and yields the CPU to newer ones
+            // once it is well ahead, so a core keeps many listeners fed.
+            max_processes: (cores * 8).max(4),
             max_bitrate: 0,
             default_format: "mp3".into(),
             cache_bytes: 1024 * 1024 * 1024,

@@ -109,6 +109,8 @@ pub async fn respond(
         source: std::path::Path::new(source.path),
         offset: target.offset,
         output_args: args,
+        // 20 s of audio ahead of the listener.
+        lead_bytes: estimate_kbps as u64 * 1000 / 8 * 20,
     };
     let opened = match transcoder
         .open(&key, &profile.extension, command, cacheable)
