@@ -241,7 +241,24 @@ on_both_engines!(
             answer.header("content-disposition")
         );
 
-        // An unknown format or a bad bitrate is a clear 400.
+        // An unknown format is a clear error: in the API's envelope, or 400 on the
+        // play URL, as is a bad bitrate.
+        let message = assert_error(
+            &server,
+            &[
+                ("action", "stream"),
+                ("auth", &token),
+                ("type", "song"),
+                ("id", &flac),
+                ("format", "wma"),
+            ],
+            "401",
+        )
+        .await;
+        assert!(
+            message.contains("no transcode profile for wma"),
+            "{message}"
+        );
         let answer = get(
             &server,
             &play_url(&server, &token, &flac, "&transcode_to=wma"),

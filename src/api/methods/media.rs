@@ -106,6 +106,23 @@ async fn play_redirect(
             .map(|p| p.extension.clone()),
         _ => None,
     };
+    if let (Some(target), MediaKind::Song, None) = (transcode, media.kind, &target_extension) {
+        let known: Vec<&str> = request
+            .state
+            .transcoder
+            .settings()
+            .profiles
+            .keys()
+            .map(String::as_str)
+            .collect();
+        return Err(ApiError::bad_parameter(
+            "format",
+            &format!(
+                "no transcode profile for {target}; use raw or one of {}",
+                known.join(", ")
+            ),
+        ));
+    }
     let mut extra = String::new();
     if download {
         extra.push_str("&action=download&client=api&cache=1");
