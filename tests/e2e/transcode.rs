@@ -436,6 +436,13 @@ async fn a_cached_transcode_is_seekable() {
     let head = server.client.head(&url).send().await.unwrap();
     assert_eq!(head.headers()["content-length"], size.to_string().as_str());
 
+    // A HEAD never starts ffmpeg, and claims no length it does not know.
+    let fresh = play_url(&server, &token, &id, "&transcode_to=ogg&bitrate=40");
+    let head = server.client.head(&fresh).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert!(head.headers().get("content-length").is_none(), "{head:?}");
+    assert_eq!(head.headers()["content-type"], "audio/ogg");
+
     // Not cached yet, with an estimate asked for: exactly the estimated length.
     let url = play_url(
         &server,

@@ -455,6 +455,11 @@ pub struct Reader {
     /// is shorter (an estimated Content-Length was promised).
     end: Option<u64>,
     pad: bool,
+    /// Everything this client was promised went out: leaving is no reason to stop the
+    /// job, whose output the cache still wants.
+    satisfied: bool,
+    /// An error was returned: nothing more comes.
+    ended: bool,
 }
 
 impl Reader {
@@ -466,6 +471,8 @@ impl Reader {
             pos: 0,
             end: None,
             pad: false,
+            satisfied: false,
+            ended: false,
         }
     }
 
@@ -506,9 +513,13 @@ impl Reader {
 
     /// The next piece of output; None at the end.
     pub async fn next(&mut self) -> Option<std::io::Result<Bytes>> {
+        if self.ended {
+            return None;
+        }
         loop {
             let remaining = self.end.map(|end| end.saturating_sub(self.pos));
             if remaining == Some(0) {
+                self.satisfied = true;
                 return None;
             }
             let progress = self.progress.borrow_and_update().clone();
@@ -530,11 +541,11 @@ impl Reader {
                         Some(Ok(Bytes::from(buf)))
                     }
                     Ok(Err(e)) => {
-                        self.end = Some(self.pos);
+                        self.ended = true;
                         Some(Err(e))
                     }
                     Err(e) => {
-                        self.end = Some(self.pos);
+                        self.ended = true;
                         Some(Err(std::io::Error::other(e)))
                     }
                 };
@@ -551,12 +562,12 @@ impl Reader {
                     };
                 }
                 State::Failed(reason) => {
-                    self.end = Some(self.pos);
+                    self.ended = true;
                     return Some(Err(std::io::Error::other(reason)));
                 }
                 State::Running => {
                     if self.progress.changed().await.is_err() {
-                        self.end = Some(self.pos);
+                        self.ended = true;
                         return Some(Err(std::io::Error::other("the transcode stopped")));
                     }
                 }
@@ -570,6 +581,7 @@ impl Drop for Reader {
         // Under the jobs lock, so that no request joins a job being cancelled.
         let mut jobs = self.inner.jobs.lock().unwrap_or_else(|e| e.into_inner());
         if self.job.readers.fetch_sub(1, Ordering::SeqCst) == 1
+            && !self.satisfied
             && self.job.progress.borrow().state == State::Running
         {
             self.job.cancel.send_replace(true);

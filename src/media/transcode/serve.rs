@@ -101,8 +101,11 @@ pub async fn respond(
         builder = builder.header(header::ACCEPT_RANGES, ranges(cacheable));
         if request.wants_length {
             builder = builder.header(header::CONTENT_LENGTH, estimate.to_string());
+            return (finish(builder.body(Body::empty())), false);
         }
-        return (finish(builder.body(Body::empty())), false);
+        // A body of unknown length, so no `Content-Length: 0` is made up for it.
+        let unknown = futures_util::stream::empty::<Result<axum::body::Bytes, std::io::Error>>();
+        return (finish(builder.body(Body::from_stream(unknown))), false);
     }
 
     let command = Command {
