@@ -291,6 +291,12 @@ on_both_engines!(
         assert_eq!(answer.header("accept-ranges"), "none");
         let duration = probe(&answer.body).3;
         assert!((duration - 1.0).abs() < 0.3, "{duration}");
+        // `offset` alone on stream: the file's own format, from there.
+        let answer = api_media(&server, &token, "stream", &[("id", &flac), ("offset", "1")]).await;
+        assert_eq!(answer.header("content-type"), "audio/flac");
+        assert_eq!(answer.header("x-content-duration"), "2");
+        // (A FLAC written to a pipe cannot state its length, so ffprobe has none.)
+        assert_eq!(probe(&answer.body).1, "flac");
     }
 );
 

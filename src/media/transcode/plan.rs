@@ -137,6 +137,25 @@ pub fn plan<'a>(
     // A file of unknown bitrate is only taken to be above a cap when lossless.
     let above = |limit: i64| source.kbps > limit || (source.kbps == 0 && source.lossless);
     let profile = match asked.format.as_deref() {
+        // A start time with no format: only ffmpeg can start there; the file's own
+        // format (as near as a profile makes it) at about its own bitrate.
+        None if asked.offset > 0.0 => {
+            let own = source
+                .family
+                .and_then(|family| settings.profiles.values().find(|p| p.family == family))
+                .filter(|p| !(p.lossless && cap.is_some()))
+                .unwrap_or_else(default);
+            let kbps = asked
+                .bitrate
+                .or((source.kbps > 0 && !source.lossless).then_some(source.kbps))
+                .unwrap_or(own.default_bitrate);
+            let kbps = cap.map_or(kbps, |c| kbps.min(c));
+            return Ok(Plan::Transcode {
+                profile: own,
+                kbps: if own.lossless { 0 } else { kbps.max(8) },
+                offset: asked.offset,
+            });
+        }
         None | Some("raw") => {
             // Explicitly raw: only a cap changes it. No format: a bitrate below the
             // file's asks for a transcode too (spec 7.2).
@@ -268,6 +287,14 @@ mod tests {
         let mut seek = asked(Some("mp3"), None);
         seek.offset = 30.0;
         assert_eq!(t(&seek, MP3_128, 0), ("mp3".into(), 192));
+        // A start time alone: the file's own format from there.
+        let mut later = asked(None, None);
+        later.offset = 30.0;
+        assert_eq!(t(&later, MP3_128, 0), ("mp3".into(), 128));
+        assert_eq!(t(&later, FLAC, 0), ("flac".into(), 0));
+        assert_eq!(t(&later, FLAC, 96), ("mp3".into(), 96));
+        later.format = Some("raw".into());
+        assert_eq!(t(&later, MP3_128, 0).0, "raw");
         // Unknown formats are refused.
         assert!(plan(&s, &asked(Some("wma"), None), MP3_128, 0).is_err());
     }
