@@ -53,4 +53,6 @@ pub struct AppState {
     pub settings: Settings,
     /// The metadata services' client (shared, so their rate limits hold).
     pub metadata: crate::metadata::Metadata,
+    /// This process's ffmpeg jobs (their output is shared through the cache on disk).
+    pub transcoder: crate::media::transcode::Transcoder,
 }

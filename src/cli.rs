@@ -117,6 +117,15 @@ struct ServeArgs {
     control: crate::control::ControlArgs,
     #[command(flatten)]
     metadata: crate::metadata::MetadataArgs,
+    /// The ffmpeg program used to transcode (default `ffmpeg` from PATH).
+    #[arg(long, env = "TONEARM_FFMPEG")]
+    ffmpeg: Option<PathBuf>,
+    /// The highest bitrate (kbit/s) of any stream; higher ones are transcoded down.
+    #[arg(long, env = "TONEARM_MAX_BITRATE")]
+    max_bitrate: Option<i64>,
+    /// At most this many ffmpeg processes at once (default: 8 per core).
+    #[arg(long, env = "TONEARM_MAX_TRANSCODES")]
+    max_transcodes: Option<usize>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -360,6 +369,11 @@ async fn serve(ctx: Context_, args: ServeArgs) -> anyhow::Result<()> {
         args.metadata,
         ctx.file.metadata.clone().unwrap_or_default(),
     )?;
+    let mut transcode = ctx.file.transcode.clone().unwrap_or_default();
+    transcode.ffmpeg_path = args.ffmpeg.or(transcode.ffmpeg_path);
+    transcode.max_bitrate = args.max_bitrate.or(transcode.max_bitrate);
+    transcode.max_processes = args.max_transcodes.or(transcode.max_processes);
+    settings.transcode = settings.transcode.with_config(&transcode)?;
     let store = Store::open(&settings.database_url).await?;
     let music = if args.music.is_empty() {
         ctx.file.music.clone().unwrap_or_default()

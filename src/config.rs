@@ -31,6 +31,7 @@ pub struct FileConfig {
     pub democratic: Option<crate::control::DemocraticFile>,
     /// `[metadata]`: the metadata services (see crate::metadata).
     pub metadata: Option<crate::metadata::MetadataFile>,
+    pub transcode: Option<crate::media::transcode::TranscodeConfig>,
 }
 
 impl FileConfig {
@@ -77,6 +78,8 @@ pub struct Settings {
     pub control: crate::control::ControlSettings,
     /// Which metadata services are used, and where.
     pub metadata: crate::metadata::MetadataSettings,
+    /// ffmpeg, its profiles, the caps and the transcode cache.
+    pub transcode: crate::media::transcode::TranscodeSettings,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4040";
@@ -98,6 +101,7 @@ impl Settings {
             timestamp_window: 1800,
             control: crate::control::ControlSettings::default(),
             metadata: Default::default(),
+            transcode: crate::media::transcode::TranscodeSettings::defaults(),
         }
     }
 }

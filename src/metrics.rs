@@ -1,5 +1,5 @@
 //! Prometheus metrics: API requests and their latency per method, errors by code,
-//! live sessions and scan progress. Off unless an address is
+//! live sessions, scan progress and transcodes running. Off unless an address is
 //! given (`--metrics-listen`), and then served there only, never beside the API, so
 //! that what it tells stays on the network the admin chose.
 
@@ -44,6 +44,8 @@ pub struct Metrics {
     /// Files the running scan has read, and those it found to read (0 when idle).
     pub scan_files_done: Gauge,
     pub scan_files_total: Gauge,
+    /// ffmpeg processes running for transcodes.
+    pub transcodes_running: Gauge,
 }
 
 /// The process's metrics; every part of tonearm records into the same ones.
@@ -66,6 +68,7 @@ impl Metrics {
         let sessions = Gauge::default();
         let scan_files_done = Gauge::default();
         let scan_files_total = Gauge::default();
+        let transcodes_running = Gauge::default();
         registry.register(
             "api_requests",
             "API requests answered, by method and format",
@@ -92,6 +95,11 @@ impl Metrics {
             "Files the running scan found to read",
             scan_files_total.clone(),
         );
+        registry.register(
+            "transcodes_running",
+            "ffmpeg processes transcoding now",
+            transcodes_running.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -100,6 +108,7 @@ impl Metrics {
             sessions,
             scan_files_done,
             scan_files_total,
+            transcodes_running,
         }
     }
 

@@ -43,19 +43,31 @@ pub async fn run(store: Store, settings: Settings, scan: bool) -> anyhow::Result
     tokio::spawn(return_freed_memory());
     let metadata = crate::metadata::Metadata::new(settings.metadata.clone())
         .context("cannot set up the metadata services' HTTP client")?;
+    let transcoder =
+        crate::media::transcode::Transcoder::new(settings.transcode.clone(), &settings.data_dir);
     let state = Arc::new(AppState {
         store: store.clone(),
         settings,
         metadata,
+        transcoder: transcoder.clone(),
     });
     let app = api::router(state).layer(tower_http::trace::TraceLayer::new_for_http());
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<api::Connection>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown({
+        let transcoder = transcoder.clone();
+        async move {
+            shutdown_signal().await;
+            // Streams of running transcodes end now, so their connections close.
+            transcoder.shutdown(std::time::Duration::ZERO).await;
+        }
+    })
     .await
     .context("the server stopped with an error")?;
+    // Every ffmpeg is killed; wait until each is reaped, so none outlives us.
+    transcoder.shutdown(std::time::Duration::from_secs(5)).await;
     // A background scan may hold a connection for the rest of its batch; do not wait
     // on it for long.
     if tokio::time::timeout(std::time::Duration::from_secs(5), store.close())

@@ -12,6 +12,7 @@ mod file_body;
 mod image_php;
 mod play;
 pub mod range;
+pub mod transcode;
 pub mod urls;
 
 use std::net::IpAddr;

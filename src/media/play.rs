@@ -3,8 +3,9 @@
 //!
 //! The file is always found by id in the store, never from a path in the request.
 //! A song fetched from its first byte counts as a play of the session's user.
-//! Transcoding parameters (`transcode_to`, `bitrate`, `format`, `frame`) are accepted
-//! and, for now, the original file is served.
+//! Songs are transcoded (`transcode_to`/`format`, `bitrate`, `frame`; see
+//! [`super::transcode`]) when what was asked, or a bitrate cap, needs it; otherwise,
+//! and for videos, the file itself is served.
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -17,6 +18,8 @@ use axum::response::Response;
 
 use super::file_body::file_body;
 use super::range::ByteRange;
+use super::transcode::plan::{self, lossless_mime, plan, Asked, Plan, Source};
+use super::transcode::serve;
 use super::{authenticate, internal_error, text, urls};
 use crate::app::AppState;
 use crate::files::OpenError;
@@ -156,12 +159,78 @@ async fn serve(
         internal_error()
     })?;
     let size = metadata.len();
-    let modified = metadata
+    let mtime = metadata
         .modified()
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+        .unwrap_or_default();
+    let modified = mtime.as_secs();
+    let download = params.get("action") == Some("download");
+
+    if kind == MediaKind::Song {
+        let asked = Asked::parse(|name| params.get(name).map(str::to_string), download).map_err(
+            |name| match name {
+                "format" => text(StatusCode::BAD_REQUEST, "Invalid format\n"),
+                "bitrate" => text(StatusCode::BAD_REQUEST, "Invalid bitrate\n"),
+                _ => text(StatusCode::BAD_REQUEST, "Invalid frame\n"),
+            },
+        )?;
+        let user_cap = match state.store.user_max_bitrate(session.user.id).await {
+            Ok(cap) => cap,
+            Err(e) => {
+                tracing::error!("cannot read a user's bitrate limit: {e}");
+                return Err(internal_error());
+            }
+        };
+        let family = source_family(&media.mime, &media.path, asked.format.as_deref()).await;
+        let source = Source {
+            family,
+            kbps: (media.bitrate + 500) / 1000,
+            lossless: lossless_mime(&media.mime),
+        };
+        let settings = &state.transcoder.settings();
+        match plan(settings, &asked, source, user_cap) {
+            Err(_) => return Err(text(StatusCode::BAD_REQUEST, "Unknown format\n")),
+            Ok(Plan::Raw) => {}
+            Ok(Plan::Transcode {
+                profile,
+                kbps,
+                offset,
+            }) => {
+                drop(file);
+                let wants_length = params.get("content_length") == Some("required")
+                    || params.get("length") == Some("1");
+                let (response, from_start) = serve::respond(
+                    &state.transcoder,
+                    serve::Target {
+                        profile,
+                        kbps,
+                        offset,
+                    },
+                    serve::SourceFile {
+                        path: &media.path,
+                        size,
+                        mtime_nanos: mtime.as_nanos(),
+                        duration: media.duration,
+                    },
+                    serve::RequestInfo {
+                        method,
+                        headers,
+                        wants_length,
+                        disposition: download.then(|| attachment(&media, Some(&profile.extension))),
+                    },
+                )
+                .await;
+                // A listen starts at the beginning of the song: a seek (`frame`) or a
+                // later range of the same listen is not another play.
+                if from_start && offset <= 0.0 && method == Method::GET && !download {
+                    count_play(state, &session, &media, headers).await;
+                }
+                return Ok(response);
+            }
+        }
+    }
+
     let etag = format!("\"{}-{}-{size}-{modified}\"", kind.as_str(), media.id);
 
     // A Range applies only if the client's copy (If-Range) is still this version.
@@ -189,9 +258,8 @@ async fn serve(
     builder = builder
         .header(header::CONTENT_TYPE, header_value(&media.mime))
         .header("X-Content-Duration", seconds(media.duration));
-    let download = params.get("action") == Some("download");
     if download {
-        builder = builder.header(header::CONTENT_DISPOSITION, attachment(&media));
+        builder = builder.header(header::CONTENT_DISPOSITION, attachment(&media, None));
     }
     let (status, start, length) = match range {
         ByteRange::Part { start, end } => {
@@ -206,20 +274,7 @@ async fn serve(
     // A song fetched from its first byte is a play (spec 7.2); later ranges of the
     // same listen, HEAD requests and downloads are not.
     if kind == MediaKind::Song && method == Method::GET && start == 0 && !download {
-        let agent: String = headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .chars()
-            .take(255)
-            .collect();
-        if let Err(e) = state
-            .store
-            .record_play(session.user.id, media.id, now(), &agent)
-            .await
-        {
-            tracing::warn!("cannot record a play of song {}: {e}", media.id);
-        }
+        count_play(state, &session, &media, headers).await;
     }
     let body = if method == Method::HEAD {
         Body::empty()
@@ -230,6 +285,52 @@ async fn serve(
         })?
     };
     Ok(builder.body(body).unwrap_or_else(|_| internal_error()))
+}
+
+/// Records a play of the song by the session's user (spec 7.2), with the player's
+/// User-Agent as the agent.
+async fn count_play(state: &AppState, session: &Session, media: &MediaFile, headers: &HeaderMap) {
+    let agent: String = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .chars()
+        .take(255)
+        .collect();
+    if let Err(e) = state
+        .store
+        .record_play(session.user.id, media.id, now(), &agent)
+        .await
+    {
+        tracing::warn!("cannot record a play of song {}: {e}", media.id);
+    }
+}
+
+/// The family of the song's format for deciding whether it already fits what was
+/// asked. An MP4 file may hold AAC or ALAC: its tags tell, read only when an AAC
+/// target makes it matter.
+async fn source_family(mime: &str, path: &str, asked: Option<&str>) -> Option<&'static str> {
+    let family = plan::source_family(mime, path)?;
+    if family != "aac" || mime != "audio/mp4" || !matches!(asked, Some("aac" | "m4a")) {
+        return Some(family);
+    }
+    let path = path.to_string();
+    let codec = tokio::task::spawn_blocking(move || {
+        use lofty::file::AudioFile;
+        let file = std::fs::File::open(&path).ok()?;
+        let mut reader = std::io::BufReader::new(file);
+        let mp4 = lofty::mp4::Mp4File::read_from(
+            &mut reader,
+            lofty::config::ParseOptions::new().read_tags(false),
+        )
+        .ok()?;
+        Some(*mp4.properties().codec() == lofty::mp4::Mp4Codec::AAC)
+    })
+    .await;
+    match codec {
+        Ok(Some(true)) => Some("aac"),
+        _ => None,
+    }
 }
 
 /// Extends a session used to stream, as the API does for its calls, so a player
@@ -266,13 +367,21 @@ fn seconds(duration: f64) -> String {
     }
 }
 
-/// `attachment; filename="<ASCII-safe name>"; filename*=UTF-8''<exact name>`.
-fn attachment(media: &MediaFile) -> HeaderValue {
-    let name = Path::new(&media.path)
-        .file_name()
-        .and_then(|n| n.to_str())
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("{}-{}", media.kind.as_str(), media.id));
+/// `attachment; filename="<ASCII-safe name>"; filename*=UTF-8''<exact name>`: the
+/// file's name, with `extension` instead of its own for a transcode.
+fn attachment(media: &MediaFile, extension: Option<&str>) -> HeaderValue {
+    let path = Path::new(&media.path);
+    let name = match extension {
+        Some(extension) => path
+            .file_stem()
+            .and_then(|n| n.to_str())
+            .map(|stem| format!("{stem}.{extension}")),
+        None => path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_string),
+    }
+    .unwrap_or_else(|| format!("{}-{}", media.kind.as_str(), media.id));
     let ascii: String = name
         .chars()
         .map(|c| {

@@ -31,6 +31,8 @@ pub struct MediaFile {
     pub mime: String,
     /// Seconds.
     pub duration: f64,
+    /// Bits per second, as the scanner read it (0 when unknown).
+    pub bitrate: i64,
     pub title: String,
     /// The track artist's name; empty for videos.
     pub artist: String,
@@ -61,11 +63,11 @@ impl Store {
     pub async fn media_file(&self, kind: MediaKind, id: i64) -> StoreResult<Option<MediaFile>> {
         let sql = match kind {
             MediaKind::Song => {
-                "SELECT s.id, s.path, s.mime, s.duration, s.title, a.name AS artist FROM songs s \
+                "SELECT s.id, s.path, s.mime, s.duration, s.bitrate, s.title, a.name AS artist FROM songs s \
                  JOIN artists a ON a.id = s.artist_id WHERE s.id = $1 AND s.enabled = 1"
             }
             MediaKind::Video => {
-                "SELECT v.id, v.path, v.mime, v.duration, v.title, '' AS artist FROM videos v \
+                "SELECT v.id, v.path, v.mime, v.duration, v.bitrate, v.title, '' AS artist FROM videos v \
                  WHERE v.id = $1 AND v.enabled = 1"
             }
         };
@@ -78,6 +80,7 @@ impl Store {
                 path: r.text("path")?,
                 mime: r.text("mime")?,
                 duration: r.real("duration")?,
+                bitrate: r.int("bitrate")?,
                 title: r.text("title")?,
                 artist: r.text("artist")?,
             })

@@ -45,6 +45,7 @@ const STEPS: &[Step] = &[
     step!(6, "0006_democratic"),
     step!(7, "0007_artist_info"),
     step!(8, "0008_video_details"),
+    step!(9, "0009_user_max_bitrate"),
 ];
 
 /// The PostgreSQL advisory lock that adopting a database of the former runner and

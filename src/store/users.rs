@@ -334,6 +334,34 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The user's highest stream bitrate in kbit/s, 0 when they have none of their own.
+    pub async fn user_max_bitrate(&self, user_id: i64) -> StoreResult<i64> {
+        Ok(self
+            .db
+            .fetch_optional(
+                Sql::bound(
+                    "SELECT max_bitrate FROM users WHERE id = $1",
+                    values![user_id],
+                ),
+                |r| r.int("max_bitrate"),
+            )
+            .await?
+            .unwrap_or(0))
+    }
+
+    /// Sets the user's highest stream bitrate (kbit/s; 0 removes it).
+    pub async fn set_user_max_bitrate(&self, user_id: i64, kbps: i64) -> StoreResult<()> {
+        self.db
+            .execute(Sql::bound(
+                "UPDATE users SET max_bitrate = $1 WHERE id = $2",
+                values![kbps.max(0), user_id],
+            ))
+            .await?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

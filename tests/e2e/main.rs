@@ -21,5 +21,6 @@ mod scan;
 mod search;
 mod social;
 mod stats_random;
+mod transcode;
 mod userdata;
 mod video;

@@ -97,6 +97,32 @@ async fn play_redirect(
         return Err(ApiError::failed("create", ""));
     };
     let transcode = format.as_deref().filter(|f| *f != "raw");
+    let target_extension = match (transcode, media.kind) {
+        (Some(target), MediaKind::Song) => request
+            .state
+            .transcoder
+            .settings()
+            .profile(target)
+            .map(|p| p.extension.clone()),
+        _ => None,
+    };
+    if let (Some(target), MediaKind::Song, None) = (transcode, media.kind, &target_extension) {
+        let known: Vec<&str> = request
+            .state
+            .transcoder
+            .settings()
+            .profiles
+            .keys()
+            .map(String::as_str)
+            .collect();
+        return Err(ApiError::bad_parameter(
+            "format",
+            &format!(
+                "no transcode profile for {target}; use raw or one of {}",
+                known.join(", ")
+            ),
+        ));
+    }
     let mut extra = String::new();
     if download {
         extra.push_str("&action=download&client=api&cache=1");
@@ -128,18 +154,21 @@ async fn play_redirect(
         media.id,
         session.user.id,
         &extra,
-        &play_name(&media),
+        &play_name(&media, target_extension),
     )))
 }
 
-/// `name=`: what is served today is the original file, so its own extension.
-fn play_name(media: &MediaFile) -> String {
-    let extension = std::path::Path::new(&media.path)
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .filter(|e| !e.is_empty() && e.bytes().all(|b| b.is_ascii_alphanumeric()))
-        .unwrap_or_else(|| urls::extension_for_mime(&media.mime).to_string());
+/// `name=`: the transcode target's extension (spec 7.1; clients guess the format
+/// from it), or the file's own.
+fn play_name(media: &MediaFile, target_extension: Option<String>) -> String {
+    let extension = target_extension.unwrap_or_else(|| {
+        std::path::Path::new(&media.path)
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .filter(|e| !e.is_empty() && e.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .unwrap_or_else(|| urls::extension_for_mime(&media.mime).to_string())
+    });
     match media.kind {
         MediaKind::Song => urls::stream_name(&media.artist, &media.title, &extension),
         MediaKind::Video => urls::title_name(&media.title, &extension),

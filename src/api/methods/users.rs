@@ -89,7 +89,8 @@ pub async fn user_update(request: &Request<'_>, params: &Params) -> Result<Reply
     if password.is_some() && user.access >= access::ADMIN {
         return Err(ApiError::admin_password_refused(username));
     }
-    if let Some(bitrate) = params.integer("maxbitrate")? {
+    let max_bitrate = params.integer("maxbitrate")?;
+    if let Some(bitrate) = max_bitrate {
         if bitrate <= 0 {
             return Err(ApiError::bad_parameter(
                 "maxbitrate",
@@ -110,6 +111,15 @@ pub async fn user_update(request: &Request<'_>, params: &Params) -> Result<Reply
         disabled: params.boolean("disable")?,
     };
     store.update_user(&user, &changes).await?;
+    if let Some(bitrate) = max_bitrate {
+        // Clients send kbit/s or, as later Ampache documents, bit/s (spec 5.12).
+        let kbps = if bitrate >= 1000 {
+            bitrate / 1000
+        } else {
+            bitrate
+        };
+        store.set_user_max_bitrate(user.id, kbps).await?;
+    }
     success(format!("successfully updated: {username}"))
 }
 
