@@ -547,10 +547,11 @@ fn start_postgres() -> Option<Postgres> {
     };
     // The server dies with the test process: the watchdog shell waits for end-of-file on
     // its stdin, a pipe whose writing end this process holds until it exits, and then
-    // stops the server. (A test binary has no hook that runs at exit.)
+    // stops the server and removes its folder (each run left hundreds of MB in /tmp
+    // otherwise). A test binary has no hook that runs at exit.
     let script = format!(
         "{postgres} -D {data} -p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=300 & \
-         pg=$!; cat > /dev/null; kill -INT $pg 2>/dev/null",
+         pg=$!; cat > /dev/null; kill -INT $pg 2>/dev/null; wait $pg; rm -rf {sock}",
         postgres = bin.join("postgres").display(),
         data = data.display(),
         sock = dir.display(),
