@@ -51,4 +51,6 @@ impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, List
 pub struct AppState {
     pub store: Store,
     pub settings: Settings,
+    /// This process's queue of catalog passes (catalog_action, the watcher, rescans).
+    pub upkeep: std::sync::Arc<crate::scanner::upkeep::Upkeep>,
 }

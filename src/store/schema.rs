@@ -43,7 +43,32 @@ pub const MIGRATIONS: &[(i64, &str, Migration)] = &[
         "text folded in Rust for every case-insensitive comparison",
         Migration::Both(FOLDED_TEXT),
     ),
+    (
+        8,
+        "catalog tasks: who runs which pass on a catalog, and its progress",
+        Migration::Both(CATALOG_TASKS),
+    ),
 ];
+
+/// One row per catalog: the lease of the process running a pass on it (so that
+/// processes sharing a database never run two at once: a claim is one conditional
+/// UPDATE, atomic on both engines), the pass's progress for the API, and the outcome
+/// of the last one. A lease whose heartbeat stopped (its process died) is taken over.
+const CATALOG_TASKS: &str = r#"
+CREATE TABLE catalog_tasks (
+    catalog_id {int} PRIMARY KEY REFERENCES catalogs (id) ON DELETE CASCADE,
+    owner TEXT,
+    task TEXT NOT NULL DEFAULT '',
+    heartbeat {int} NOT NULL DEFAULT 0,
+    started {int} NOT NULL DEFAULT 0,
+    files_done {int} NOT NULL DEFAULT 0,
+    files_total {int} NOT NULL DEFAULT 0,
+    last_task TEXT NOT NULL DEFAULT '',
+    last_result TEXT NOT NULL DEFAULT '',
+    last_finished {int} NOT NULL DEFAULT 0,
+    last_rescan {int} NOT NULL DEFAULT 0
+);
+"#;
 
 /// Case-insensitive matching compares columns folded by tonearm (Rust's Unicode
 /// lower case), never the engine's `LOWER()`: SQLite's folds ASCII only, so "Ø" or

@@ -5,6 +5,7 @@ mod harness;
 
 mod auth;
 mod browse;
+mod catalog;
 mod defects;
 mod diskfull;
 mod errors;

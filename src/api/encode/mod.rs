@@ -1,5 +1,6 @@
 //! The wire format: the only code that knows how replies look in XML and JSON.
 
+mod catalogs;
 pub mod json;
 mod json_items;
 pub mod xml;

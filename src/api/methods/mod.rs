@@ -1,6 +1,7 @@
 //! The API methods, one file per group, and the table of what each requires.
 
 mod browse;
+mod catalogs;
 mod media;
 mod playlists;
 mod search;
@@ -107,6 +108,11 @@ const METHODS: &[Method] = &[
     with_session("stream", 0),
     with_session("download", 0),
     with_session("get_art", 0),
+    with_session("catalog_action", 75),
+    with_session("catalogs", 0),
+    with_session("catalog", 0),
+    with_session("catalog_file", 50),
+    with_session("update_from_tags", 75),
 ];
 
 pub fn lookup(action: &str) -> Option<&'static Method> {
@@ -150,6 +156,11 @@ pub async fn call(
         "stream" => media::stream(request, required(session)?, params).await,
         "download" => media::download(request, required(session)?, params).await,
         "get_art" => media::get_art(request, required(session)?, params).await,
+        "catalog_action" => catalogs::catalog_action(request, params).await,
+        "catalogs" => catalogs::catalogs(request, required(session)?, params).await,
+        "catalog" => catalogs::catalog(request, required(session)?, params).await,
+        "catalog_file" => catalogs::catalog_file(request, params).await,
+        "update_from_tags" => catalogs::update_from_tags(request, params).await,
         name => browse_method(request, required(session)?, name, params).await,
     }
 }
