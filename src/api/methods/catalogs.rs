@@ -85,12 +85,11 @@ pub async fn catalog_file(request: &Request<'_>, params: &Params) -> Result<Repl
         paths: BTreeSet::from([path]),
         mode,
     };
-    match tokio::time::timeout(FILE_WAIT, request.state.upkeep.run(catalog.id, task)).await {
-        Ok(Err(error)) => {
-            tracing::error!("catalog_file {name} {file}: {error}");
-            return Err(ApiError::internal());
-        }
-        Ok(Ok(_)) | Err(_) => {}
+    // An answer after FILE_WAIT even if the pass is still queued behind another.
+    let waited = tokio::time::timeout(FILE_WAIT, request.state.upkeep.run(catalog.id, task)).await;
+    if let Ok(Err(error)) = waited {
+        tracing::error!("catalog_file {name} {file}: {error}");
+        return Err(ApiError::internal());
     }
     success(format!("successfully started: {name} for {file}"))
 }
