@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, Notify};
 
 use super::{Pass, Progress, ScanSummary};
-use crate::store::catalog_tasks::Claim;
+use crate::store::catalog_tasks::{owner_is_dead, Claim};
 use crate::store::catalogs::Catalog;
 use crate::store::{now, Store};
 
@@ -177,11 +177,7 @@ impl Upkeep {
     pub fn start(store: Store, rescan_interval: u64) -> Arc<Upkeep> {
         let upkeep = Arc::new(Upkeep {
             store,
-            owner: format!(
-                "{}-{}",
-                std::process::id(),
-                &crate::store::users::random_token()[..8]
-            ),
+            owner: crate::store::catalog_tasks::owner_name(),
             queue: Mutex::new(Queue::default()),
             wake: Notify::new(),
             rescan_interval,
@@ -302,50 +298,16 @@ impl Upkeep {
             Err(e) => return Err(e.to_string()),
         };
         let task = &entry.task;
-        // Wait for the lease; join another process's run of the same task.
-        loop {
-            let fresh_before = entry
-                .periodic
-                .then(|| now() - self.rescan_interval as i64 + 5);
-            match self
-                .store
-                .claim_catalog(catalog.id, &self.owner, task.name(), fresh_before)
-                .await
-            {
-                Ok(Claim::Claimed) => break,
-                Ok(Claim::Fresh) if entry.periodic => return Ok(ScanSummary::default()),
-                Ok(Claim::Busy(other)) => {
-                    if entry.periodic || Task::whole(&other).is_some_and(|other| other.covers(task))
-                    {
-                        tracing::info!(
-                            catalog = %catalog.path,
-                            "{} joins another process's {other}",
-                            task.name()
-                        );
-                        return Ok(ScanSummary::default());
-                    }
-                }
-                Ok(Claim::Fresh) => {}
-                Err(e) => return Err(e.to_string()),
-            }
-            tokio::time::sleep(Duration::from_millis(300)).await;
+        let fresh_before = entry
+            .periodic
+            .then(|| now() - self.rescan_interval as i64 + 5);
+        match acquire(&self.store, &self.owner, &catalog, task, fresh_before, true).await {
+            Ok(Lease::Held) => {}
+            Ok(Lease::Joined) => return Ok(ScanSummary::default()),
+            Err(e) => return Err(e.to_string()),
         }
         let progress = Arc::new(TaskProgress::new(task.name()));
-        let beat = {
-            let store = self.store.clone();
-            let owner = self.owner.clone();
-            let progress = progress.clone();
-            let id = catalog.id;
-            tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    let (done, total) = progress.figures();
-                    if let Err(e) = store.catalog_heartbeat(id, &owner, done, total).await {
-                        tracing::warn!("cannot record scan progress: {e}");
-                    }
-                }
-            })
-        };
+        let beat = heartbeat(&self.store, &self.owner, catalog.id, Some(progress.clone()));
         let outcome = self
             .perform(&catalog, task, progress)
             .await
@@ -442,6 +404,88 @@ impl Upkeep {
     }
 }
 
+/// How [`acquire`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lease {
+    /// This process holds the catalog's lease: run the task, then release it.
+    Held,
+    /// Another process runs a task that covers this one (or, for a periodic
+    /// rescan, did one recently): nothing to run.
+    Joined,
+}
+
+/// Waits for the lease on `catalog` to run `task`. A lease left by a process of
+/// this machine that has ended is taken at once; one of another machine when its
+/// heartbeat goes stale. With `may_join`, another process's run of a task that
+/// covers this one is joined; with `fresh_before` (a periodic rescan), a rescan done
+/// after that time, or any task running, skips this one.
+pub async fn acquire(
+    store: &Store,
+    owner: &str,
+    catalog: &Catalog,
+    task: &Task,
+    fresh_before: Option<i64>,
+    may_join: bool,
+) -> crate::store::StoreResult<Lease> {
+    let mut told = false;
+    loop {
+        match store
+            .claim_catalog(catalog.id, owner, task.name(), fresh_before)
+            .await?
+        {
+            Claim::Claimed => return Ok(Lease::Held),
+            Claim::Fresh if fresh_before.is_some() => return Ok(Lease::Joined),
+            Claim::Busy {
+                task: other,
+                owner: holder,
+            } => {
+                if owner_is_dead(&holder)
+                    && store
+                        .take_over_catalog(catalog.id, &holder, owner, task.name())
+                        .await?
+                {
+                    tracing::info!(catalog = %catalog.path, "took over the lease of ended process {holder}");
+                    return Ok(Lease::Held);
+                }
+                let covered = Task::whole(&other).is_some_and(|other| other.covers(task));
+                if fresh_before.is_some() || (may_join && covered) {
+                    tracing::info!(catalog = %catalog.path, "{} joins another process's {other}", task.name());
+                    return Ok(Lease::Joined);
+                }
+                if !told {
+                    tracing::info!(catalog = %catalog.path, "{} waits for another process's {other}", task.name());
+                    told = true;
+                }
+            }
+            Claim::Fresh => {}
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// Beats the lease every second with the task's figures, until aborted.
+pub fn heartbeat(
+    store: &Store,
+    owner: &str,
+    catalog_id: i64,
+    progress: Option<Arc<TaskProgress>>,
+) -> tokio::task::JoinHandle<()> {
+    let store = store.clone();
+    let owner = owner.to_string();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let (done, total) = progress.as_ref().map_or((0, 0), |p| p.figures());
+            if let Err(e) = store
+                .catalog_heartbeat(catalog_id, &owner, done, total)
+                .await
+            {
+                tracing::warn!("cannot record scan progress: {e}");
+            }
+        }
+    })
+}
+
 /// A running task's progress: counted for the lease row (the API's figures) and
 /// logged with the rate, every 10,000 files or 10 seconds.
 pub struct TaskProgress {
@@ -521,5 +565,46 @@ impl Progress for TaskProgress {
         {
             tracing::info!(catalog = %catalog.path, task = self.task, "catalog pass finished: {summary}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn who_joins_whom() {
+        assert!(Task::Rescan.covers(&Task::Add));
+        assert!(Task::Rescan.covers(&Task::Clean));
+        assert!(Task::Add.covers(&Task::Add));
+        assert!(!Task::Add.covers(&Task::Clean));
+        assert!(!Task::Add.covers(&Task::Rescan));
+        assert!(!Task::Rescan.covers(&Task::GatherArt));
+        let files = Task::Files {
+            paths: BTreeSet::from([PathBuf::from("/m/a.mp3")]),
+            mode: FileMode::Sync,
+        };
+        assert!(!files.covers(&files));
+        assert!(!Task::Rescan.covers(&files));
+        for task in [
+            Task::Add,
+            Task::Clean,
+            Task::Verify,
+            Task::GatherArt,
+            Task::Rescan,
+        ] {
+            assert_eq!(Task::whole(task.name()), Some(task));
+        }
+    }
+
+    #[test]
+    fn dead_owners_are_only_those_of_this_machine() {
+        let me = crate::store::catalog_tasks::owner_name();
+        assert!(!owner_is_dead(&me));
+        let host = me.split(':').next().unwrap();
+        // Past the kernel's largest pid: no such process.
+        assert!(owner_is_dead(&format!("{host}:4194305:abcd")));
+        assert!(!owner_is_dead("another-host:4194305:abcd"));
+        assert!(!owner_is_dead("garbage"));
     }
 }

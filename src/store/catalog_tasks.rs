@@ -10,12 +10,44 @@ use crate::values;
 /// died; another may take it over. Runners beat every second.
 pub const LEASE_STALE: i64 = 30;
 
+/// This process as a lease owner: `host:pid:random`, so that a process can tell a
+/// lease left by a dead process of its own machine and take it at once.
+pub fn owner_name() -> String {
+    format!(
+        "{}:{}:{}",
+        host_name(),
+        std::process::id(),
+        &super::users::random_token()[..8]
+    )
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Whether `owner` names a process of this machine that has ended.
+pub fn owner_is_dead(owner: &str) -> bool {
+    let mut parts = owner.splitn(3, ':');
+    let (Some(host), Some(pid)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    !host.is_empty()
+        && host == host_name()
+        && pid.parse::<u32>().is_ok_and(|pid| {
+            pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        })
+}
+
 /// What the table says about one catalog.
 #[derive(Debug, Clone, Default)]
 pub struct TaskState {
     pub catalog_id: i64,
     /// The task a live process runs now, if any.
     pub running: Option<String>,
+    /// The process holding the lease, live or not.
+    pub owner: Option<String>,
     pub started: i64,
     pub files_done: i64,
     pub files_total: i64,
@@ -30,7 +62,10 @@ pub struct TaskState {
 pub enum Claim {
     Claimed,
     /// A live process holds the lease, running this task.
-    Busy(String),
+    Busy {
+        task: String,
+        owner: String,
+    },
     /// A periodic rescan that another process did recently enough.
     Fresh,
 }
@@ -44,6 +79,7 @@ fn decode_state(r: &mut dyn Row) -> StoreResult<TaskState> {
     Ok(TaskState {
         catalog_id,
         running: live.then_some(task),
+        owner,
         started: r.int("started")?,
         files_done: r.int("files_done")?,
         files_total: r.int("files_total")?,
@@ -98,10 +134,30 @@ impl Store {
             return Ok(Claim::Claimed);
         }
         let state = self.catalog_task(catalog_id).await?.unwrap_or_default();
-        Ok(match state.running {
-            Some(task) => Claim::Busy(task),
-            None => Claim::Fresh,
+        Ok(match (state.running, state.owner) {
+            (Some(task), Some(owner)) => Claim::Busy { task, owner },
+            _ => Claim::Fresh,
         })
+    }
+
+    /// Takes the lease from `dead_owner`, a process known to have ended (on this
+    /// machine), without waiting for its heartbeat to go stale.
+    pub async fn take_over_catalog(
+        &self,
+        catalog_id: i64,
+        dead_owner: &str,
+        owner: &str,
+        task: &str,
+    ) -> StoreResult<bool> {
+        let now = now();
+        Ok(self
+            .db
+            .execute(Sql::bound(
+                "UPDATE catalog_tasks SET owner = $3, task = $4, heartbeat = $5, started = $5,                  files_done = 0, files_total = 0 WHERE catalog_id = $1 AND owner = $2",
+                values![catalog_id, dead_owner, owner, task, now],
+            ))
+            .await?
+            > 0)
     }
 
     /// Records the running pass's progress and keeps the lease alive.
