@@ -715,3 +715,78 @@ on_both_engines!(catalog_file_and_access, |server: TestServer| async move {
     assert_eq!(list[0]["id"], json!("1"));
     assert!(list[0].get("scan_files_done").is_none(), "{list}");
 });
+
+/// Kills a process at the end of a test, passed or failed.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Two processes watching the same catalogs on one database take turns through the
+/// catalog's lease: a folder of new files is stored once, whoever sees it first.
+async fn two_watchers_take_turns(engine: Engine) {
+    let Some(server) = TestServer::start_with(
+        engine,
+        Options {
+            serve_args: vec!["--watch".into()],
+            ..Options::default()
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let music = server.music.to_str().unwrap().to_string();
+    let _second = KillOnDrop(server.spawn_cli(&[
+        "serve",
+        "--no-scan",
+        "--watch",
+        "--listen",
+        "127.0.0.1:0",
+        "--music",
+        &music,
+    ]));
+    let token = server.admin_token().await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let template = server
+        .music
+        .join("Orchestra Alpha/Double Feature/Disc 1/01 - Overture.mp3");
+    let folder = server.music.join("Bulk");
+    std::fs::create_dir_all(&folder).unwrap();
+    for i in 0..30 {
+        std::fs::copy(&template, folder.join(format!("{i:02}.mp3"))).unwrap();
+    }
+    eventually("the 30 new songs", || async {
+        (song_count(&server, &token).await == 52).then_some(())
+    })
+    .await;
+    // Both processes have passed over the folder by now; nothing doubled.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(song_count(&server, &token).await, 52);
+    assert_eq!(
+        server
+            .query_strings(
+                "SELECT CAST(COUNT(*) AS TEXT) || '/' || CAST(COUNT(DISTINCT path) AS TEXT) FROM songs"
+            )
+            .await,
+        ["52/52"]
+    );
+    let doc = call(&server, &token, "catalog", &[("filter", "1")]).await;
+    assert_eq!(doc[0]["scan_task"], json!(""), "{doc}");
+    assert!(
+        doc[0]["last_result"]
+            .as_str()
+            .unwrap()
+            .contains("files seen"),
+        "{doc}"
+    );
+}
+
+mod two_watchers {
+    use super::*;
+    crate::each_engine!(two_watchers_take_turns);
+}
