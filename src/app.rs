@@ -55,4 +55,6 @@ pub struct AppState {
     pub metadata: crate::metadata::Metadata,
     /// This process's ffmpeg jobs (their output is shared through the cache on disk).
     pub transcoder: crate::media::transcode::Transcoder,
+    /// This process's queue of catalog passes (catalog_action, the watcher, rescans).
+    pub upkeep: std::sync::Arc<crate::scanner::upkeep::Upkeep>,
 }

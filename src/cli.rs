@@ -110,7 +110,8 @@ struct ServeArgs {
         value_delimiter = ','
     )]
     trusted_proxies: Vec<String>,
-    /// Do not scan the catalogs at start-up.
+    /// Do not scan the catalogs at start-up, and (unless --watch) do not follow them
+    /// on disk either: the library changes only by `tonearm scan` and the API.
     #[arg(long, env = "TONEARM_NO_SCAN")]
     no_scan: bool,
     #[command(flatten)]
@@ -126,6 +127,16 @@ struct ServeArgs {
     /// At most this many ffmpeg processes at once (default: 8 per core).
     #[arg(long, env = "TONEARM_MAX_TRANSCODES")]
     max_transcodes: Option<usize>,
+    /// Follow the catalogs on disk (a watcher and periodic rescans), even with --no-scan.
+    #[arg(long, env = "TONEARM_WATCH", conflicts_with = "no_watch")]
+    watch: bool,
+    /// Do not watch the catalogs or rescan them periodically.
+    #[arg(long, env = "TONEARM_NO_WATCH")]
+    no_watch: bool,
+    /// Seconds between periodic quick rescans (by size and mtime) of every catalog;
+    /// 0 turns them off (default 900).
+    #[arg(long, env = "TONEARM_RESCAN_INTERVAL")]
+    rescan_interval: Option<u64>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -393,6 +404,16 @@ async fn serve(ctx: Context_, args: ServeArgs) -> anyhow::Result<()> {
     }
     ensure_first_admin(&store).await?;
     let scan = !args.no_scan && ctx.file.scan_on_start.unwrap_or(true);
+    settings.watch = if args.watch {
+        true
+    } else if args.no_watch {
+        false
+    } else {
+        ctx.file.watch.unwrap_or(scan)
+    };
+    if let Some(interval) = args.rescan_interval.or(ctx.file.rescan_interval) {
+        settings.rescan_interval = interval;
+    }
     crate::server::run(store, settings, scan).await
 }
 

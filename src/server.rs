@@ -6,7 +6,7 @@ use anyhow::Context;
 
 use crate::api::{self, AppState};
 use crate::config::Settings;
-use crate::scanner::{self, LogProgress, ScanOptions};
+use crate::scanner;
 use crate::store::Store;
 
 pub async fn run(store: Store, settings: Settings, scan: bool) -> anyhow::Result<()> {
@@ -20,24 +20,25 @@ pub async fn run(store: Store, settings: Settings, scan: bool) -> anyhow::Result
         "serving the Ampache API at http://{address}/server/xml.server.php and /server/json.server.php (database {})",
         crate::store::redact(&settings.database_url)
     );
+    let interval = if settings.watch {
+        settings.rescan_interval
+    } else {
+        0
+    };
+    let upkeep = scanner::upkeep::Upkeep::start(store.clone(), interval);
     if scan {
-        let scan_store = store.clone();
-        tokio::spawn(async move {
-            match scanner::scan_all(
-                &scan_store,
-                ScanOptions::default(),
-                Arc::new(LogProgress::default()),
-            )
-            .await
-            {
-                Ok(summary) => tracing::info!("background scan finished: {summary}"),
-                Err(e) => tracing::error!("background scan failed: {e:#}"),
-            }
-        });
+        upkeep.rescan_all().await?;
     }
     if let Some(address) = settings.metrics_listen {
         crate::metrics::serve(address, store.clone()).await?;
     }
+    // Kept to the end of `run`: dropping it stops the watches.
+    let _watcher = if settings.watch {
+        upkeep.start_periodic_rescans();
+        scanner::watch::start(upkeep.clone(), store.catalogs().await?)
+    } else {
+        None
+    };
     let listener = api::Listener(listener);
     keep_large_buffers_out_of_the_heap();
     tokio::spawn(return_freed_memory());
@@ -50,6 +51,7 @@ pub async fn run(store: Store, settings: Settings, scan: bool) -> anyhow::Result
         settings,
         metadata,
         transcoder: transcoder.clone(),
+        upkeep,
     });
     let app = api::router(state).layer(tower_http::trace::TraceLayer::new_for_http());
     axum::serve(

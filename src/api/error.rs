@@ -181,7 +181,15 @@ impl ApiError {
         ApiError::new(400, "Media object invalid or not specified")
     }
 
-    /// 404: update_art / update_artist_info of an object that does not exist.
+    /// 401: catalog_action or catalog_file with a task it does not know.
+    pub fn bad_catalog_task(text: &str) -> ApiError {
+        let shown: String = text.chars().filter(|c| !c.is_control()).take(64).collect();
+        ApiError::new(401, format!("Incorrect catalog task {shown}"))
+    }
+
+    /// 404: catalog_action, catalog_file, update_from_tags, update_art or
+    /// update_artist_info naming a catalog or object that does not exist (their
+    /// wording, not `Library item not found`).
     pub fn requested_item_not_found() -> ApiError {
         ApiError::new(404, "The requested item was not found")
     }

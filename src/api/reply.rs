@@ -112,6 +112,38 @@ pub enum Document {
     Videos(Vec<Video>),
     /// localplay and democratic.
     Control(ControlDocument),
+    /// `catalogs` / `catalog`.
+    Catalogs(Vec<CatalogView>),
+}
+
+/// A catalog as `catalogs` shows it.
+#[derive(Debug, Clone)]
+pub struct CatalogView {
+    pub id: i64,
+    pub name: String,
+    /// `music` or `video`.
+    pub gather_types: &'static str,
+    pub enabled: bool,
+    pub last_add: i64,
+    pub last_update: i64,
+    pub last_clean: i64,
+    pub path: String,
+    /// For catalog managers: the running pass and the last one's outcome.
+    pub progress: Option<CatalogProgress>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CatalogProgress {
+    /// The task running now (in any process sharing the database).
+    pub task: Option<String>,
+    pub done: i64,
+    pub to_do: i64,
+    /// Files per second since the running pass started.
+    pub rate: f64,
+    pub last_task: String,
+    pub last_result: String,
+    /// Unix time the last pass ended.
+    pub last_finished: i64,
 }
 
 #[derive(Debug, Clone)]

@@ -93,6 +93,100 @@ pub fn walk(root: &Path, kind: CatalogKind) -> std::io::Result<Found> {
     })
 }
 
+/// The media files at `paths` (files, or folders walked whole) inside `root`, with
+/// the cover images of their folders: what a pass over a few changed paths reads.
+/// Paths outside `root` or gone from the disk contribute nothing.
+pub fn walk_paths(root: &Path, kind: CatalogKind, paths: &[PathBuf]) -> Found {
+    let wanted: &[&str] = match kind {
+        CatalogKind::Music => AUDIO_EXTENSIONS,
+        CatalogKind::Video => VIDEO_EXTENSIONS,
+    };
+    let mut files = Vec::new();
+    let mut folder_art = HashMap::new();
+    let mut art_folders = std::collections::BTreeSet::new();
+    for path in paths.iter().filter(|p| p.starts_with(root)) {
+        if path.is_dir() {
+            if let Ok(found) = walk(path, kind) {
+                files.extend(found.files);
+                folder_art.extend(found.folder_art);
+            }
+            // A disc folder's cover may be in the album folder above it.
+            art_folders.extend(path.parent().map(Path::to_path_buf));
+            continue;
+        }
+        if !wanted.contains(&extension(path).as_str()) {
+            continue;
+        }
+        let (Ok(metadata), Some(text)) = (std::fs::metadata(path), path.to_str()) else {
+            continue;
+        };
+        if !metadata.is_file() {
+            continue;
+        }
+        files.push(FoundFile {
+            path: text.to_string(),
+            size: metadata.len() as i64,
+            mtime: mtime_of(&metadata),
+        });
+        if let Some(folder) = path.parent() {
+            art_folders.insert(folder.to_path_buf());
+            art_folders.extend(folder.parent().map(Path::to_path_buf));
+        }
+    }
+    for folder in art_folders {
+        if folder_art.contains_key(&folder) || !folder.starts_with(root) {
+            continue;
+        }
+        if let Some(image) = cover_in(&folder) {
+            folder_art.insert(folder, image);
+        }
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files.dedup_by(|a, b| a.path == b.path);
+    Found { files, folder_art }
+}
+
+/// The best cover image directly in `folder`.
+fn cover_in(folder: &Path) -> Option<PathBuf> {
+    let mut best: Option<(usize, PathBuf)> = None;
+    for entry in WalkDir::new(folder).max_depth(1).into_iter().flatten() {
+        if let Some(rank) = art_rank(entry.path()) {
+            if best.as_ref().is_none_or(|(b, _)| rank < *b) {
+                best = Some((rank, entry.path().to_path_buf()));
+            }
+        }
+    }
+    best.map(|(_, image)| image)
+}
+
+/// Where an image file ranks among cover names (None: not a cover).
+fn art_rank(path: &Path) -> Option<usize> {
+    let ext = extension(path);
+    if ext != "jpg" && ext != "jpeg" && ext != "png" {
+        return None;
+    }
+    let stem = path.file_stem()?.to_string_lossy().to_lowercase();
+    ART_NAMES.iter().position(|name| *name == stem)
+}
+
+fn mtime_of(metadata: &std::fs::Metadata) -> i64 {
+    metadata
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Whether `path` names a media file of `kind` by its extension.
+pub fn is_media(path: &Path, kind: CatalogKind) -> bool {
+    let wanted: &[&str] = match kind {
+        CatalogKind::Music => AUDIO_EXTENSIONS,
+        CatalogKind::Video => VIDEO_EXTENSIONS,
+    };
+    wanted.contains(&extension(path).as_str())
+}
+
 /// The cover for a folder: its own image, or for a "Disc 2"/"CD2" subfolder the
 /// album folder's image.
 pub fn art_for_folder(folder: &Path, folder_art: &HashMap<PathBuf, PathBuf>) -> Option<PathBuf> {

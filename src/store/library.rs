@@ -146,33 +146,37 @@ impl Store {
             .unwrap_or(0))
     }
 
-    /// Deletes the songs, videos and skipped records of files that are gone.
+    /// Deletes the songs, videos and skipped records of files that are gone: 500
+    /// paths to a statement (one statement per path made a clean of 10,000 files
+    /// 30,000 round trips), and 5,000 to a transaction, whose counts are refreshed
+    /// once (the refresh recounts every genre touched, which is most of them).
     pub async fn remove_files(&self, catalog_id: i64, paths: &[String]) -> StoreResult<u64> {
         let mut removed = 0;
-        for chunk in paths.chunks(500) {
+        for group in paths.chunks(5000) {
             let mut tx = self.db.begin().await?;
             mark_dirty(&mut tx, catalog_id).await?;
             let mut touched = Touched::default();
-            let paths: Vec<&str> = chunk.iter().map(String::as_str).collect();
-            touched.before_change(&mut tx, &paths).await?;
-            for path in chunk {
-                removed += tx
-                    .execute(&Sql::bound(
-                        "DELETE FROM songs WHERE path = $1",
-                        values![path],
-                    ))
-                    .await?;
-                removed += tx
-                    .execute(&Sql::bound(
-                        "DELETE FROM videos WHERE path = $1",
-                        values![path],
-                    ))
-                    .await?;
-                tx.execute(&Sql::bound(
-                    "DELETE FROM skipped_files WHERE path = $1",
-                    values![path],
-                ))
-                .await?;
+            for chunk in group.chunks(500) {
+                let paths: Vec<&str> = chunk.iter().map(String::as_str).collect();
+                touched.before_change(&mut tx, &paths).await?;
+                let list = (1..=chunk.len())
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let args: Vec<Value> = chunk.iter().map(|p| Value::from(p.as_str())).collect();
+                for (table, counted) in
+                    [("songs", true), ("videos", true), ("skipped_files", false)]
+                {
+                    let changed = tx
+                        .execute(&Sql::bound(
+                            format!("DELETE FROM {table} WHERE path IN ({list})"),
+                            args.clone(),
+                        ))
+                        .await?;
+                    if counted {
+                        removed += changed;
+                    }
+                }
             }
             counts::refresh(&mut tx, &touched).await?;
             tx.commit().await?;
@@ -261,24 +265,58 @@ impl LibraryWriter {
     }
 
     /// Writes one batch atomically: an interrupted scan leaves whole batches only.
+    ///
+    /// `moved` maps a new path to the known path of the file it is (matched by the
+    /// scanner): that row takes the new path first, so the song or video keeps its
+    /// id, and with it playlists, ratings and plays.
     pub async fn write(
         &mut self,
         files: Vec<ScannedFile>,
         known: &HashMap<String, KnownFile>,
+        moved: &HashMap<String, String>,
     ) -> StoreResult<BatchOutcome> {
         let mut outcome = BatchOutcome::default();
         let store = self.store.clone();
         let mut tx = store.db.begin().await?;
         mark_dirty(&mut tx, self.catalog_id).await?;
         let now = now();
-        // What the batch's known songs belong to before it changes them.
+        // What the batch's known songs belong to before it changes them (a moved
+        // song under its old path, which it still has).
         let mut touched = Touched::default();
         let known_songs: Vec<&str> = files
             .iter()
-            .map(ScannedFile::path)
+            .map(|file| {
+                let path = file.path();
+                moved.get(path).map(String::as_str).unwrap_or(path)
+            })
             .filter(|path| known.get(*path).is_some_and(|k| k.kind == KnownKind::Song))
             .collect();
         touched.before_change(&mut tx, &known_songs).await?;
+        let mut renamed: HashMap<String, KnownKind> = HashMap::new();
+        for file in &files {
+            let Some(old) = moved.get(file.path()) else {
+                continue;
+            };
+            let table = match known.get(old).map(|k| k.kind) {
+                Some(KnownKind::Song) => "songs",
+                Some(KnownKind::Video) => "videos",
+                _ => continue,
+            };
+            tx.execute(&Sql::bound(
+                format!("UPDATE {table} SET path = $1, path_folded = $2 WHERE path = $3"),
+                values![file.path(), fold(file.path()), old.as_str()],
+            ))
+            .await?;
+            if let Some(k) = known.get(old) {
+                renamed.insert(file.path().to_string(), k.kind);
+            }
+        }
+        let known_at = |path: &str| -> Option<KnownKind> {
+            renamed
+                .get(path)
+                .copied()
+                .or_else(|| known.get(path).map(|k| k.kind))
+        };
         let mut pending = Vec::new();
         for file in files {
             match file {
@@ -289,7 +327,7 @@ impl LibraryWriter {
                     info,
                     folder_art,
                 } => {
-                    let known_song = match known.get(&path).map(|k| k.kind) {
+                    let known_song = match known_at(&path) {
                         Some(KnownKind::Song) => true,
                         Some(KnownKind::Skipped) => {
                             forget_skipped(&mut tx, &path).await?;
@@ -319,7 +357,7 @@ impl LibraryWriter {
                     mtime,
                     info,
                 } => {
-                    match known.get(&path).map(|k| k.kind) {
+                    match known_at(&path) {
                         Some(KnownKind::Video) => outcome.updated += 1,
                         Some(KnownKind::Skipped) => {
                             forget_skipped(&mut tx, &path).await?;

@@ -46,6 +46,7 @@ const STEPS: &[Step] = &[
     step!(7, "0007_artist_info"),
     step!(8, "0008_video_details"),
     step!(9, "0009_user_max_bitrate"),
+    step!(10, "0010_catalog_tasks"),
 ];
 
 /// The PostgreSQL advisory lock that adopting a database of the former runner and

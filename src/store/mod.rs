@@ -4,6 +4,8 @@
 
 pub mod acl;
 pub mod browse;
+pub mod catalog_files;
+pub mod catalog_tasks;
 pub mod catalogs;
 mod counts;
 pub mod db;

@@ -42,7 +42,7 @@ async fn store_with(dir: &Path, titles: &[&str]) -> Store {
         })
         .collect();
     LibraryWriter::new(store.clone(), catalog.id)
-        .write(files, &HashMap::new())
+        .write(files, &HashMap::new(), &HashMap::new())
         .await
         .unwrap();
     store

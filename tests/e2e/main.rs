@@ -6,6 +6,7 @@ mod harness;
 mod auth;
 mod bad_input;
 mod browse;
+mod catalog;
 mod defects;
 mod democratic;
 mod diskfull;

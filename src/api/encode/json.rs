@@ -59,6 +59,7 @@ pub fn document(reply: &Document) -> String {
         }
         Document::Ids(ids) => json!(ids),
         Document::Videos(videos) => json_items::videos(videos),
+        Document::Catalogs(catalogs) => super::catalogs::json(catalogs),
         Document::Users(users) => json_items::users(users),
         Document::Shouts(shouts) => json_items::shouts(shouts),
         Document::Timeline(activity) => json_items::timeline(activity),

@@ -1,6 +1,7 @@
 //! The wire format: the only code that knows how replies look in XML and JSON.
 
 mod control;
+mod catalogs;
 pub mod json;
 mod json_items;
 pub mod xml;

@@ -101,6 +101,7 @@ pub fn document(reply: &Document) -> String {
             xml_items::total_count(&mut out, videos.len());
             xml_items::videos(&mut out, videos);
         }
+        Document::Catalogs(catalogs) => super::catalogs::xml(&mut out, catalogs),
         Document::Users(users) => xml_items::users(&mut out, users),
         Document::Shouts(shouts) => xml_items::shouts(&mut out, shouts),
         Document::Timeline(activity) => xml_items::timeline(&mut out, activity),

@@ -2,6 +2,7 @@
 
 mod browse;
 mod control;
+mod catalogs;
 mod media;
 mod metadata;
 mod playlists;
@@ -119,6 +120,11 @@ const METHODS: &[Method] = &[
     with_session("get_similar", 0),
     with_session("videos", 0),
     with_session("video", 0),
+    with_session("catalog_action", 75),
+    with_session("catalogs", 0),
+    with_session("catalog", 0),
+    with_session("catalog_file", 50),
+    with_session("update_from_tags", 75),
 ];
 
 pub fn lookup(action: &str) -> Option<&'static Method> {
@@ -169,6 +175,11 @@ pub async fn call(
         "get_similar" => metadata::get_similar(request, required(session)?, params).await,
         "videos" => videos::videos(request, required(session)?, params).await,
         "video" => videos::video(request, required(session)?, params).await,
+        "catalog_action" => catalogs::catalog_action(request, params).await,
+        "catalogs" => catalogs::catalogs(request, required(session)?, params).await,
+        "catalog" => catalogs::catalog(request, required(session)?, params).await,
+        "catalog_file" => catalogs::catalog_file(request, params).await,
+        "update_from_tags" => catalogs::update_from_tags(request, params).await,
         name => browse_method(request, required(session)?, name, params).await,
     }
 }

@@ -1,0 +1,18 @@
+-- One row per catalog: the lease of the process running a pass on it (so that
+-- processes sharing a database never run two at once: a claim is one conditional
+-- UPDATE, atomic on both engines), the pass's progress for the API, and the outcome
+-- of the last one. A lease whose heartbeat stopped (its process died) is taken over.
+
+CREATE TABLE catalog_tasks (
+    catalog_id INTEGER PRIMARY KEY REFERENCES catalogs (id) ON DELETE CASCADE,
+    owner TEXT,
+    task TEXT NOT NULL DEFAULT '',
+    heartbeat INTEGER NOT NULL DEFAULT 0,
+    started INTEGER NOT NULL DEFAULT 0,
+    files_done INTEGER NOT NULL DEFAULT 0,
+    files_total INTEGER NOT NULL DEFAULT 0,
+    last_task TEXT NOT NULL DEFAULT '',
+    last_result TEXT NOT NULL DEFAULT '',
+    last_finished INTEGER NOT NULL DEFAULT 0,
+    last_rescan INTEGER NOT NULL DEFAULT 0
+);
