@@ -25,6 +25,14 @@ pub struct FileConfig {
     pub public_url: Option<String>,
     pub trusted_hosts: Option<Vec<String>>,
     pub trusted_proxies: Option<Vec<String>>,
+    /// Seconds a process may answer a session from memory (0: never).
+    pub session_cache: Option<u64>,
+    pub login_delay_after: Option<i64>,
+    pub login_lockout_after: Option<i64>,
+    pub login_window: Option<i64>,
+    pub http_header_timeout: Option<u64>,
+    pub http_idle_timeout: Option<u64>,
+    pub http_max_connections: Option<usize>,
 }
 
 impl FileConfig {
@@ -64,6 +72,14 @@ pub struct Settings {
     pub access_control: bool,
     /// How far (seconds) a handshake timestamp may be from the server's clock.
     pub timestamp_window: i64,
+    /// How long a session, an ACL decision or a ping's totals may be answered from
+    /// this process's memory: the longest a goodbye or a disabled user made on
+    /// another node goes unseen here (see `store::cache`).
+    pub session_cache: std::time::Duration,
+    /// Failed handshakes: delay, lockout, window (see `api::throttle`).
+    pub login_limits: crate::api::throttle::Limits,
+    /// Connection timeouts and cap (see `http`).
+    pub http: crate::http::Limits,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4040";
@@ -82,6 +98,9 @@ impl Settings {
             api_version: DEFAULT_API_VERSION.into(),
             access_control: true,
             timestamp_window: 1800,
+            session_cache: std::time::Duration::from_secs(2),
+            login_limits: crate::api::throttle::Limits::default(),
+            http: crate::http::Limits::default(),
         }
     }
 }

@@ -5,9 +5,11 @@ mod app;
 mod cli;
 mod config;
 mod files;
+mod http;
 mod media;
 mod model;
 mod params;
+mod private_files;
 mod scanner;
 mod server;
 mod store;
@@ -15,6 +17,7 @@ mod store;
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    private_files::restrict_new_files();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

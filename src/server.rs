@@ -35,21 +35,17 @@ pub async fn run(store: Store, settings: Settings, scan: bool) -> anyhow::Result
             }
         });
     }
-    let listener = api::Listener(listener);
     keep_large_buffers_out_of_the_heap();
     tokio::spawn(return_freed_memory());
     let state = Arc::new(AppState {
         store: store.clone(),
         settings,
     });
-    let app = api::router(state).layer(tower_http::trace::TraceLayer::new_for_http());
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<api::Connection>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("the server stopped with an error")?;
+    let limits = state.settings.http;
+    let app = api::router(state).layer(
+        tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span),
+    );
+    crate::http::serve(listener, app, limits, shutdown_signal()).await;
     // A background scan may hold a connection for the rest of its batch; do not wait
     // on it for long.
     if tokio::time::timeout(std::time::Duration::from_secs(5), store.close())
@@ -60,6 +56,17 @@ pub async fn run(store: Store, settings: Settings, scan: bool) -> anyhow::Result
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The span of one request: its method and path, never the query string or the
+/// headers, which carry passwords' hashes, API keys and session tokens (`auth`,
+/// `ssid`, `apikey`, `passphrase`, `password`, `Authorization`).
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+    )
 }
 
 async fn shutdown_signal() {

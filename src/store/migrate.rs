@@ -42,6 +42,7 @@ const STEPS: &[Step] = &[
     step!(3, "0003_genre_pairs"),
     step!(4, "0004_text_index"),
     step!(5, "0005_folded_text"),
+    step!(6, "0006_secrets_and_throttle"),
 ];
 
 /// The PostgreSQL advisory lock that adopting a database of the former runner and

@@ -13,6 +13,7 @@ mod media;
 mod playlists;
 mod scan;
 mod search;
+mod security;
 mod social;
 mod stats_random;
 mod userdata;
