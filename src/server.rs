@@ -42,9 +42,8 @@ pub async fn run(store: Store, settings: Settings, scan: bool) -> anyhow::Result
         settings,
     });
     let limits = state.settings.http;
-    let app = api::router(state).layer(
-        tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span),
-    );
+    let app = api::router(state)
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span));
     crate::http::serve(listener, app, limits, shutdown_signal()).await;
     // A background scan may hold a connection for the rest of its batch; do not wait
     // on it for long.

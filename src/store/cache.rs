@@ -108,8 +108,10 @@ impl Caches {
     }
 
     pub(super) fn set_ttl(&self, ttl: Duration) {
-        self.ttl_ms
-            .store(ttl.as_millis().min(u64::MAX as u128) as u64, Ordering::Relaxed);
+        self.ttl_ms.store(
+            ttl.as_millis().min(u64::MAX as u128) as u64,
+            Ordering::Relaxed,
+        );
     }
 
     /// None when the memory is off.
@@ -125,7 +127,8 @@ impl Caches {
 
     pub(super) fn put_session(&self, token_hash: &str, session: &Session) {
         if let Some(ttl) = self.ttl() {
-            self.sessions.put(token_hash.to_string(), session.clone(), ttl);
+            self.sessions
+                .put(token_hash.to_string(), session.clone(), ttl);
         }
     }
 
@@ -207,11 +210,15 @@ mod tests {
     #[test]
     fn off_when_ttl_is_zero() {
         let caches = Caches::new();
-        caches.put_summary(1, false, Summary {
-            counts: LibraryCounts::default(),
-            stamps: CatalogStamps::default(),
-            playlists: 3,
-        });
+        caches.put_summary(
+            1,
+            false,
+            Summary {
+                counts: LibraryCounts::default(),
+                stamps: CatalogStamps::default(),
+                playlists: 3,
+            },
+        );
         assert!(caches.summary(1, false).is_none());
     }
 }

@@ -19,10 +19,10 @@ pub mod sessions;
 pub mod smartlists;
 pub mod social;
 pub mod stats;
-pub mod throttle;
 #[cfg(test)]
 mod store_tests;
 pub mod text_index;
+pub mod throttle;
 pub mod userdata;
 pub mod users;
 

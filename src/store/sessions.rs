@@ -92,16 +92,16 @@ impl Store {
         fn decode(r: &mut dyn Row) -> StoreResult<(i64, i64, User)> {
             Ok((r.int("expire")?, r.int("api_version")?, User::decode(r)?))
         }
-        let session = self
-            .db
-            .fetch_optional(sql, decode)
-            .await?
-            .map(|(expire, api_version, user)| Session {
-                token: token.to_string(),
-                user,
-                expire,
-                api_version,
-            });
+        let session =
+            self.db
+                .fetch_optional(sql, decode)
+                .await?
+                .map(|(expire, api_version, user)| Session {
+                    token: token.to_string(),
+                    user,
+                    expire,
+                    api_version,
+                });
         if let Some(session) = &session {
             self.caches.put_session(&hash, session);
         }

@@ -86,7 +86,12 @@ impl Store {
     /// Records a password handshake's `timestamp`+`auth` as used until `expire`; false
     /// when it was used before (a replay). Expired records are pruned on the way. Kept
     /// as a hash: a used pair is no secret, but there is no need to keep it either.
-    pub async fn use_handshake(&self, timestamp: &str, auth: &str, expire: i64) -> StoreResult<bool> {
+    pub async fn use_handshake(
+        &self,
+        timestamp: &str,
+        auth: &str,
+        expire: i64,
+    ) -> StoreResult<bool> {
         let hash = sha256_hex(&format!("{timestamp}:{auth}"));
         let mut tx = self.db.begin().await?;
         tx.execute(&Sql::bound(

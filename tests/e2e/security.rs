@@ -103,7 +103,11 @@ async fn throttling(engine: Engine) {
     // Another address that failed too is refused for this user...
     let other = client_from("127.0.0.3");
     let (doc, _) = handshake(&base, &other, ADMIN, "guess", unix_now() - 10).await;
-    assert_eq!(error_message(&doc), WRONG, "a clean address is still checked");
+    assert_eq!(
+        error_message(&doc),
+        WRONG,
+        "a clean address is still checked"
+    );
     let (doc, _) = handshake(&base, &other, ADMIN, ADMIN_PASSWORD, unix_now() - 11).await;
     assert_eq!(error_message(&doc), LOCKED, "{doc}");
     // ...but the real user from an address without failures logs in.
@@ -135,11 +139,9 @@ on_both_engines!(
         let (doc, _) = handshake(&second.base, &client, ADMIN, ADMIN_PASSWORD, timestamp).await;
         assert_eq!(error_message(&doc), WRONG, "{doc}");
         // A pair first used on the second process is refused on the first.
-        let (doc, _) =
-            handshake(&second.base, &client, ADMIN, ADMIN_PASSWORD, timestamp - 1).await;
+        let (doc, _) = handshake(&second.base, &client, ADMIN, ADMIN_PASSWORD, timestamp - 1).await;
         assert!(doc["auth"].is_string(), "{doc}");
-        let (doc, _) =
-            handshake(&server.base, &client, ADMIN, ADMIN_PASSWORD, timestamp - 1).await;
+        let (doc, _) = handshake(&server.base, &client, ADMIN, ADMIN_PASSWORD, timestamp - 1).await;
         assert_eq!(error_message(&doc), WRONG, "{doc}");
         // Replays are pruned with their window, never piling up.
         let rows = server
@@ -161,7 +163,10 @@ on_both_engines!(
         let by_key = server
             .json(&[("action", "handshake"), ("auth", &key)])
             .await;
-        let key_token = by_key["auth"].as_str().expect("plain key works").to_string();
+        let key_token = by_key["auth"]
+            .as_str()
+            .expect("plain key works")
+            .to_string();
         let hashed = sha256_hex(&format!("{ADMIN}{}", sha256_hex(&key)));
         let by_hash = server
             .json(&[("action", "handshake"), ("auth", &hashed)])
@@ -169,7 +174,9 @@ on_both_engines!(
         assert!(by_hash["auth"].is_string(), "hashed key works: {by_hash}");
         // Only hashes are stored.
         let keys = server
-            .query_strings("SELECT COALESCE(apikey, '') || ' ' || COALESCE(apikey_hash, '') FROM users")
+            .query_strings(
+                "SELECT COALESCE(apikey, '') || ' ' || COALESCE(apikey_hash, '') FROM users",
+            )
             .await;
         assert!(keys.iter().all(|row| !row.contains(&key)), "{keys:?}");
         assert!(keys.contains(&format!(" {}", sha256_hex(&key))), "{keys:?}");
@@ -188,9 +195,7 @@ on_both_engines!(
                 let bytes = std::fs::read(&path).unwrap_or_default();
                 for clear in [&key, &token, &key_token] {
                     assert!(
-                        !bytes
-                            .windows(clear.len())
-                            .any(|w| w == clear.as_bytes()),
+                        !bytes.windows(clear.len()).any(|w| w == clear.as_bytes()),
                         "{path} holds a clear secret"
                     );
                 }
@@ -226,7 +231,13 @@ async fn files_are_private() {
     for suffix in ["", "-wal", "-shm"] {
         let path = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
         if path.exists() {
-            assert_eq!(mode(&path) & 0o077, 0, "{} is {:o}", path.display(), mode(&path));
+            assert_eq!(
+                mode(&path) & 0o077,
+                0,
+                "{} is {:o}",
+                path.display(),
+                mode(&path)
+            );
         }
     }
     // A database left readable by others (by an older tonearm) is made private by
@@ -257,7 +268,9 @@ async fn cache_bound(engine: Engine) {
     // B has the session in memory.
     assert_eq!(ask(&second, &token).await["user"]["username"], json!(ADMIN));
     let started = Instant::now();
-    let doc = server.json(&[("action", "goodbye"), ("auth", &token)]).await;
+    let doc = server
+        .json(&[("action", "goodbye"), ("auth", &token)])
+        .await;
     assert!(doc["success"].is_string(), "{doc}");
     loop {
         let doc = ask(&second, &token).await;
@@ -450,7 +463,9 @@ async fn credentials_stay_out_of_the_logs() {
             .unwrap();
     }
     client
-        .get(format!("{base}/play/index.php?ssid={token}&type=song&oid=1"))
+        .get(format!(
+            "{base}/play/index.php?ssid={token}&type=song&oid=1"
+        ))
         .header("Authorization", format!("Bearer {token}"))
         .send()
         .await

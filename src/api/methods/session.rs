@@ -1,8 +1,8 @@
 //! handshake, ping and goodbye (spec section 2).
 
 use crate::api::error::ApiError;
-use crate::api::throttle::Guard;
 use crate::api::reply::{Document, Handshake, Ping, Reply, ServerStats};
+use crate::api::throttle::Guard;
 use crate::api::Request;
 use crate::params::Params;
 use crate::store::acl::{AclDecision, AclKind};
