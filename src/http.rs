@@ -48,7 +48,7 @@ impl Default for Limits {
 
 /// Refusals being written at once; past that a connection over the cap is simply
 /// closed (a flood must not turn the refusals themselves into the load).
-const REFUSALS_AT_ONCE: usize = 64;
+const REFUSALS_AT_ONCE: usize = 128;
 
 const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 17\r\nRetry-After: 1\r\nConnection: close\r\n\r\nserver too busy\r\n";
 
@@ -160,9 +160,9 @@ async fn serve_connection(
     }
 }
 
-/// Answers a connection over the cap with 503 and closes it. What the client sent
-/// is read first (briefly), so that closing does not reset the connection before the
-/// client has read the answer.
+/// Answers a connection over the cap with 503 and closes it. What the client has
+/// already sent is read first, and a little more afterwards, so that closing does not
+/// reset the connection before the client has read the answer.
 fn refuse(mut stream: TcpStream, refusals: &Arc<Semaphore>) {
     let Ok(permit) = refusals.clone().try_acquire_owned() else {
         return;
@@ -170,12 +170,13 @@ fn refuse(mut stream: TcpStream, refusals: &Arc<Semaphore>) {
     tokio::spawn(async move {
         let _permit = permit;
         let mut buffer = [0u8; 4096];
-        let _ = tokio::time::timeout(Duration::from_millis(100), stream.read(&mut buffer)).await;
+        let _ = stream.try_read(&mut buffer);
         let _ = tokio::time::timeout(Duration::from_secs(1), async {
             stream.write_all(BUSY).await?;
             stream.shutdown().await
         })
         .await;
+        let _ = tokio::time::timeout(Duration::from_millis(50), stream.read(&mut buffer)).await;
     });
 }
 
