@@ -137,6 +137,8 @@ impl Store {
                 values![hash.as_str()],
             ))
             .await?;
+        // Again: a request of this session may have remembered it meanwhile.
+        self.caches.forget_session(&hash);
         Ok(done > 0)
     }
 
