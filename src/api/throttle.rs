@@ -11,7 +11,12 @@
 //!   one guess per address per window.
 //!
 //! A success forgets the failures of its address and its user name.
+//!
+//! The address is the peer's, or behind a reverse proxy listed in `trusted_proxies`
+//! the client's as the proxy reports it in `X-Forwarded-For`, so that everyone
+//! behind one proxy is not counted (and locked out) as one.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use super::error::ApiError;
@@ -68,7 +73,7 @@ impl Guard {
         let limits = &request.state.settings.login_limits;
         let store = &request.state.store;
         let since = now() - limits.window;
-        let address = address_key(request.ip);
+        let address = address_key(client_address(request));
         let user = username.map(user_key);
         let address_failures = store.login_failures(&address, since).await?;
         let user_failures = match &user {
@@ -120,6 +125,34 @@ impl Guard {
         }
         Ok(())
     }
+}
+
+/// The client's address: the peer, or when the peer is a trusted proxy, the last
+/// address of `X-Forwarded-For` (read from the right, as proxies append) that is not
+/// a trusted proxy itself. Anything unreadable stops the walk where it is.
+pub fn client_address(request: &Request<'_>) -> IpAddr {
+    let proxies = &request.state.settings.trusted_proxies;
+    let trusted = |ip: IpAddr| proxies.iter().any(|range| range.contains(ip));
+    let mut client = request.ip;
+    if !trusted(client) {
+        return client;
+    }
+    let headers = request.headers.get_all("x-forwarded-for");
+    for value in headers.iter().rev() {
+        let Ok(text) = value.to_str() else {
+            return client;
+        };
+        for part in text.rsplit(',') {
+            let Ok(ip) = part.trim().parse::<IpAddr>() else {
+                return client;
+            };
+            client = ip.to_canonical();
+            if !trusted(client) {
+                return client;
+            }
+        }
+    }
+    client
 }
 
 #[cfg(test)]

@@ -478,3 +478,70 @@ async fn credentials_stay_out_of_the_logs() {
         assert!(!text.contains(secret), "{secret} in the log:\n{text}");
     }
 }
+
+/// Behind a trusted reverse proxy, failures count per client as the proxy reports it
+/// (`X-Forwarded-For`), so one client's lockout is not everyone's; from an untrusted
+/// peer the header means nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_behind_a_trusted_proxy() {
+    let server = TestServer::start_with(
+        Engine::Sqlite,
+        Options {
+            scan: false,
+            serve_args: [
+                "--login-delay-after",
+                "5",
+                "--login-lockout-after",
+                "2",
+                "--trusted-proxy",
+                "127.0.0.1",
+            ]
+            .map(String::from)
+            .to_vec(),
+            ..Options::default()
+        },
+    )
+    .await
+    .unwrap();
+    let attempt = |peer: &'static str, forwarded: &'static str, password: &'static str, ts: i64| {
+        let base = server.base.clone();
+        async move {
+            let ts_text = ts.to_string();
+            let auth = password_auth(password, ts);
+            let query = encode_query(&[
+                ("action", "handshake"),
+                ("user", ADMIN),
+                ("timestamp", &ts_text),
+                ("auth", &auth),
+            ]);
+            let text = client_from(peer)
+                .get(format!("{base}/server/json.server.php?{query}"))
+                .header("X-Forwarded-For", forwarded)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            serde_json::from_str::<serde_json::Value>(&text).unwrap()
+        }
+    };
+    let now = unix_now();
+    // Two failures of client 10.0.0.1 through the proxy lock that client out...
+    for i in 0..2 {
+        let doc = attempt("127.0.0.1", "10.0.0.1", "guess", now - i).await;
+        assert_eq!(error_message(&doc), WRONG);
+    }
+    let doc = attempt("127.0.0.1", "10.0.0.1", ADMIN_PASSWORD, now - 2).await;
+    assert_eq!(error_message(&doc), LOCKED, "{doc}");
+    // ...not another client of the same proxy.
+    let doc = attempt("127.0.0.1", "192.0.2.7, 10.0.0.2", ADMIN_PASSWORD, now - 3).await;
+    assert!(doc["auth"].is_string(), "{doc}");
+    // An untrusted peer cannot pick its address with the header.
+    for i in 0..2 {
+        let doc = attempt("127.0.0.5", "10.0.0.9", "guess", now - 10 - i).await;
+        assert_eq!(error_message(&doc), WRONG);
+    }
+    let doc = attempt("127.0.0.5", "10.0.0.8", ADMIN_PASSWORD, now - 12).await;
+    assert_eq!(error_message(&doc), LOCKED, "{doc}");
+}
