@@ -137,6 +137,91 @@ struct ServeArgs {
     /// 0 turns them off (default 900).
     #[arg(long, env = "TONEARM_RESCAN_INTERVAL")]
     rescan_interval: Option<u64>,
+    #[command(flatten)]
+    guard: GuardArgs,
+}
+
+/// Limits against abuse and the cost of authentication (each also in config.toml).
+#[derive(Args, Debug)]
+struct GuardArgs {
+    /// Seconds a session, an ACL decision or a ping's totals may be answered from
+    /// memory (0: ask the database every time); also how long a goodbye or a disabled
+    /// user on another node may go unseen here. Default 2.
+    #[arg(long, env = "TONEARM_SESSION_CACHE")]
+    session_cache: Option<u64>,
+    /// Failed handshakes (per address, per user) answered without delay. Default 3.
+    #[arg(long, env = "TONEARM_LOGIN_DELAY_AFTER")]
+    login_delay_after: Option<i64>,
+    /// Failed handshakes after which handshakes are refused for the window. Default 10.
+    #[arg(long, env = "TONEARM_LOGIN_LOCKOUT_AFTER")]
+    login_lockout_after: Option<i64>,
+    /// Seconds after the last failed handshake when the failures are forgotten. Default 900.
+    #[arg(long, env = "TONEARM_LOGIN_WINDOW")]
+    login_window: Option<i64>,
+    /// Seconds a connection may take to send a request's headers, and may stay idle
+    /// between requests. Default 10.
+    #[arg(long, env = "TONEARM_HTTP_HEADER_TIMEOUT")]
+    http_header_timeout: Option<u64>,
+    /// Seconds without a byte moving either way after which a connection is closed,
+    /// even in the middle of a request. Default 60.
+    #[arg(long, env = "TONEARM_HTTP_IDLE_TIMEOUT")]
+    http_idle_timeout: Option<u64>,
+    /// Connections served at once; past it a new one gets 503 and is closed. Default 512.
+    #[arg(long, env = "TONEARM_HTTP_MAX_CONNECTIONS")]
+    http_max_connections: Option<usize>,
+}
+
+impl GuardArgs {
+    /// Applies the flags, else the file's keys, to `settings`.
+    fn apply(&self, file: &FileConfig, settings: &mut Settings) -> anyhow::Result<()> {
+        use std::time::Duration;
+        if let Some(seconds) = self.session_cache.or(file.session_cache) {
+            settings.session_cache = Duration::from_secs(seconds);
+        }
+        let limits = &mut settings.login_limits;
+        if let Some(n) = self.login_delay_after.or(file.login_delay_after) {
+            limits.delay_after = n.max(0);
+        }
+        if let Some(n) = self.login_lockout_after.or(file.login_lockout_after) {
+            if n < 1 {
+                bail!("login_lockout_after must be at least 1");
+            }
+            limits.lockout_after = n;
+        }
+        if let Some(seconds) = self.login_window.or(file.login_window) {
+            if seconds < 1 {
+                bail!("login_window must be at least 1 second");
+            }
+            limits.window = seconds;
+        }
+        let http = &mut settings.http;
+        for (value, target, name) in [
+            (
+                self.http_header_timeout.or(file.http_header_timeout),
+                &mut http.header_timeout,
+                "http_header_timeout",
+            ),
+            (
+                self.http_idle_timeout.or(file.http_idle_timeout),
+                &mut http.idle_timeout,
+                "http_idle_timeout",
+            ),
+        ] {
+            if let Some(seconds) = value {
+                if seconds == 0 {
+                    bail!("{name} must be at least 1 second");
+                }
+                *target = Duration::from_secs(seconds);
+            }
+        }
+        if let Some(n) = self.http_max_connections.or(file.http_max_connections) {
+            if n == 0 {
+                bail!("http_max_connections must be at least 1");
+            }
+            http.max_connections = n;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -385,7 +470,10 @@ async fn serve(ctx: Context_, args: ServeArgs) -> anyhow::Result<()> {
     transcode.max_bitrate = args.max_bitrate.or(transcode.max_bitrate);
     transcode.max_processes = args.max_transcodes.or(transcode.max_processes);
     settings.transcode = settings.transcode.with_config(&transcode)?;
+    args.guard.apply(&ctx.file, &mut settings)?;
+    crate::private_files::check_config(&ctx.data_dir);
     let store = Store::open(&settings.database_url).await?;
+    store.set_cache_ttl(settings.session_cache);
     let music = if args.music.is_empty() {
         ctx.file.music.clone().unwrap_or_default()
     } else {

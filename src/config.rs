@@ -36,6 +36,14 @@ pub struct FileConfig {
     pub watch: Option<bool>,
     /// Seconds between periodic rescans (0: none).
     pub rescan_interval: Option<u64>,
+    /// Seconds a process may answer a session from memory (0: never).
+    pub session_cache: Option<u64>,
+    pub login_delay_after: Option<i64>,
+    pub login_lockout_after: Option<i64>,
+    pub login_window: Option<i64>,
+    pub http_header_timeout: Option<u64>,
+    pub http_idle_timeout: Option<u64>,
+    pub http_max_connections: Option<usize>,
 }
 
 impl FileConfig {
@@ -88,6 +96,14 @@ pub struct Settings {
     pub watch: bool,
     /// Seconds between the periodic quick rescans (by size and mtime); 0: none.
     pub rescan_interval: u64,
+    /// How long a session, an ACL decision or a ping's totals may be answered from
+    /// this process's memory: the longest a goodbye or a disabled user made on
+    /// another node goes unseen here (see `store::cache`).
+    pub session_cache: std::time::Duration,
+    /// Failed handshakes: delay, lockout, window (see `api::throttle`).
+    pub login_limits: crate::api::throttle::Limits,
+    /// Connection timeouts and cap (see `http`).
+    pub http: crate::http::Limits,
 }
 
 /// Every 15 minutes: a rescan that finds nothing costs ~0.5 s at 100,000 files,
@@ -116,6 +132,9 @@ impl Settings {
             transcode: crate::media::transcode::TranscodeSettings::defaults(),
             watch: true,
             rescan_interval: DEFAULT_RESCAN_INTERVAL,
+            session_cache: std::time::Duration::from_secs(2),
+            login_limits: crate::api::throttle::Limits::default(),
+            http: crate::http::Limits::default(),
         }
     }
 }

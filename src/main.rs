@@ -4,6 +4,7 @@ use clap::Parser;
 use tonearm::cli;
 
 fn main() -> std::process::ExitCode {
+    tonearm::private_files::restrict_new_files();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

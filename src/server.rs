@@ -39,7 +39,6 @@ pub async fn run(store: Store, settings: Settings, scan: bool) -> anyhow::Result
     } else {
         None
     };
-    let listener = api::Listener(listener);
     keep_large_buffers_out_of_the_heap();
     tokio::spawn(return_freed_memory());
     let metadata = crate::metadata::Metadata::new(settings.metadata.clone())
@@ -53,21 +52,18 @@ pub async fn run(store: Store, settings: Settings, scan: bool) -> anyhow::Result
         transcoder: transcoder.clone(),
         upkeep,
     });
-    let app = api::router(state).layer(tower_http::trace::TraceLayer::new_for_http());
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<api::Connection>(),
-    )
-    .with_graceful_shutdown({
+    let limits = state.settings.http;
+    let app = api::router(state)
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span));
+    let shutdown = {
         let transcoder = transcoder.clone();
         async move {
             shutdown_signal().await;
             // Streams of running transcodes end now, so their connections close.
             transcoder.shutdown(std::time::Duration::ZERO).await;
         }
-    })
-    .await
-    .context("the server stopped with an error")?;
+    };
+    crate::http::serve(listener, app, limits, shutdown).await;
     // Every ffmpeg is killed; wait until each is reaped, so none outlives us.
     transcoder.shutdown(std::time::Duration::from_secs(5)).await;
     // A background scan may hold a connection for the rest of its batch; do not wait
@@ -80,6 +76,17 @@ pub async fn run(store: Store, settings: Settings, scan: bool) -> anyhow::Result
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The span of one request: its method and path, never the query string or the
+/// headers, which carry passwords' hashes, API keys and session tokens (`auth`,
+/// `ssid`, `apikey`, `passphrase`, `password`, `Authorization`).
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+    )
 }
 
 async fn shutdown_signal() {

@@ -31,6 +31,17 @@ impl ApiError {
         )
     }
 
+    /// 401: handshakes refused for a while after too many failures from this address
+    /// (or for this user from an address that failed too). Ampache 4 had no such
+    /// limit; the code is the handshake's, which every client handles, with a message
+    /// a person can act on.
+    pub fn too_many_failures() -> ApiError {
+        ApiError::new(
+            401,
+            "Received Invalid Handshake - Too many failed attempts, try again later",
+        )
+    }
+
     /// 401: no session, or an expired one.
     pub fn session_expired() -> ApiError {
         ApiError::new(401, "Session Expired")

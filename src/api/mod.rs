@@ -12,6 +12,7 @@ mod methods;
 pub use methods::parse_version;
 pub mod reply;
 pub mod search_operators;
+pub mod throttle;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -31,7 +32,7 @@ use encode::Format;
 use error::ApiError;
 use reply::Reply;
 
-pub use crate::app::{AppState, Connection, Listener};
+pub use crate::app::{AppState, Connection};
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()

@@ -99,6 +99,7 @@ impl Store {
             )
             .await?;
         tx.commit().await?;
+        self.caches.forget_acls();
         Ok(id)
     }
 
@@ -131,6 +132,7 @@ impl Store {
             .db
             .execute(Sql::bound("DELETE FROM acls WHERE id = $1", values![id]))
             .await?;
+        self.caches.forget_acls();
         Ok(done > 0)
     }
 
@@ -141,7 +143,13 @@ impl Store {
         ip: IpAddr,
         user_id: Option<i64>,
     ) -> StoreResult<AclDecision> {
-        // Asked on every request: on the native driver.
+        // Asked on every request: from a moment's memory (see `cache`), else on the
+        // native driver.
+        let user_key = user_id.unwrap_or(-1);
+        let asked = kind;
+        if let Some(decision) = self.caches.acl(asked, ip, user_key) {
+            return Ok(decision);
+        }
         let mut sql = Sql::default();
         let kind = sql.arg(kind.as_str());
         let key = sql.arg(ip_key(ip));
@@ -159,13 +167,15 @@ impl Store {
             .fetch_optional(sql, decode)
             .await?
             .unwrap_or((0, None));
-        Ok(if rules == 0 {
+        let decision = if rules == 0 {
             AclDecision::Open
         } else if best.unwrap_or(-1) >= MIN_API_LEVEL {
             AclDecision::Allowed
         } else {
             AclDecision::Denied
-        })
+        };
+        self.caches.put_acl(asked, ip, user_key, decision);
+        Ok(decision)
     }
 }
 

@@ -47,6 +47,7 @@ const STEPS: &[Step] = &[
     step!(8, "0008_video_details"),
     step!(9, "0009_user_max_bitrate"),
     step!(10, "0010_catalog_tasks"),
+    step!(11, "0011_secrets_and_throttle"),
 ];
 
 /// The PostgreSQL advisory lock that adopting a database of the former runner and

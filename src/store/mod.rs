@@ -6,6 +6,7 @@ pub mod acl;
 pub mod browse;
 pub mod catalog_files;
 pub mod catalog_tasks;
+mod cache;
 pub mod catalogs;
 mod counts;
 pub mod db;
@@ -25,6 +26,7 @@ pub mod stats;
 #[cfg(test)]
 mod store_tests;
 pub mod text_index;
+pub mod throttle;
 pub mod userdata;
 pub mod users;
 pub mod videos;
@@ -46,6 +48,8 @@ pub struct Store {
     /// The engine's native connections.
     pub db: db::Db,
     pub engine: Engine,
+    /// A few seconds' memory of sessions, ACL decisions and ping totals.
+    caches: std::sync::Arc<cache::Caches>,
 }
 
 /// What went wrong in a store call, by meaning; each front maps the kinds to its
@@ -128,16 +132,39 @@ impl Store {
                     .with_context(|| format!("cannot open database {}", redact(url)))?,
             ),
         };
-        let store = Store { db, engine };
+        let store = Store::new(db, engine);
         store
             .migrate()
             .await
             .with_context(|| format!("cannot open database {}", redact(url)))?;
+        if engine == Engine::Sqlite {
+            let file = sqlite_path(url);
+            for suffix in ["", "-wal", "-shm"] {
+                let mut name = file.clone().into_os_string();
+                name.push(suffix);
+                crate::private_files::make_private(std::path::Path::new(&name));
+            }
+        }
         store.backfill_folded().await?;
+        store.hash_clear_apikeys().await?;
         // A scan that dropped PostgreSQL's trigram indexes and died before building
         // them again: searches work without them, only slower, until this.
         store.ensure_text_index().await?;
         Ok(store)
+    }
+
+    pub(crate) fn new(db: db::Db, engine: Engine) -> Store {
+        Store {
+            db,
+            engine,
+            caches: std::sync::Arc::new(cache::Caches::new()),
+        }
+    }
+
+    /// How long this process may answer a session, an ACL or a ping's totals from
+    /// memory (see [`cache`]); zero (the default) asks the database every time.
+    pub fn set_cache_ttl(&self, ttl: Duration) {
+        self.caches.set_ttl(ttl);
     }
 
     /// The SQLite URL for a database file in `data_dir`.

@@ -1,16 +1,20 @@
 //! Sessions: API (and stream) tokens, kept in the store so every tonearm process
-//! sharing the database honours them.
+//! sharing the database honours them. The store keeps only hex(sha256(token)): a
+//! copy of the database logs nobody in. Lookups go through [`super::cache`].
 
 use super::db::{Row, Sql};
-use super::users::{random_token, User, USER_COLUMNS};
+use super::users::{random_token, sha256_hex, User, USER_COLUMNS};
 use super::{now, Store, StoreResult};
 use crate::values;
 
 #[derive(Debug, Clone)]
 pub struct Session {
+    /// The token as the client holds it (never stored).
     pub token: String,
     pub user: User,
     pub expire: i64,
+    /// The API version the session speaks (chosen at handshake, changed by a ping).
+    pub api_version: i64,
 }
 
 /// What a client told the handshake about itself.
@@ -43,10 +47,10 @@ impl Store {
         ))
         .await?;
         tx.execute(&Sql::bound(
-            "INSERT INTO sessions (token, user_id, kind, agent, ip, api_version, expire, created, geo_latitude, geo_longitude, geo_name) \
+            "INSERT INTO sessions (token_hash, user_id, kind, agent, ip, api_version, expire, created, geo_latitude, geo_longitude, geo_name) \
              VALUES ($1, $2, 'api', $3, $4, $5, $6, $7, $8, $9, $10)",
             values![
-                token.as_str(),
+                sha256_hex(&token),
                 user.id,
                 details.agent.as_str(),
                 details.ip.as_str(),
@@ -65,27 +69,43 @@ impl Store {
             token,
             user: user.clone(),
             expire,
+            api_version: details.api_version,
         })
     }
 
     /// The live session for `token`, with its user; `None` when unknown or expired.
-    /// Every authenticated request asks this, on the native driver.
+    /// Every authenticated request asks this: from memory when this process looked
+    /// it up a moment ago (see [`super::cache`]), else on the native driver.
     pub async fn session(&self, token: &str) -> StoreResult<Option<Session>> {
+        let hash = sha256_hex(token);
+        if let Some(session) = self.caches.session(&hash) {
+            // A remembered session still ends at its own expiry.
+            return Ok(Some(session).filter(|s| s.expire >= now()));
+        }
         let mut sql = Sql::default();
-        let token = sql.arg(token);
+        let token_hash = sql.arg(hash.as_str());
         let now = sql.arg(now());
         sql.push(&format!(
-            "SELECT s.token, s.expire, {USER_COLUMNS} FROM sessions s \
-             JOIN users u ON u.id = s.user_id WHERE s.token = {token} AND s.expire >= {now}"
+            "SELECT s.expire, s.api_version, {USER_COLUMNS} FROM sessions s \
+             JOIN users u ON u.id = s.user_id WHERE s.token_hash = {token_hash} AND s.expire >= {now}"
         ));
-        fn decode(r: &mut dyn Row) -> StoreResult<Session> {
-            Ok(Session {
-                token: r.text("token")?,
-                expire: r.int("expire")?,
-                user: User::decode(r)?,
-            })
+        fn decode(r: &mut dyn Row) -> StoreResult<(i64, i64, User)> {
+            Ok((r.int("expire")?, r.int("api_version")?, User::decode(r)?))
         }
-        self.db.fetch_optional(sql, decode).await
+        let session =
+            self.db
+                .fetch_optional(sql, decode)
+                .await?
+                .map(|(expire, api_version, user)| Session {
+                    token: token.to_string(),
+                    user,
+                    expire,
+                    api_version,
+                });
+        if let Some(session) = &session {
+            self.caches.put_session(&hash, session);
+        }
+        Ok(session)
     }
 
     /// Moves a session's expiry to `expire` (and its API version, when given).
@@ -95,24 +115,30 @@ impl Store {
         expire: i64,
         api_version: Option<i64>,
     ) -> StoreResult<()> {
+        let hash = sha256_hex(token);
         self.db
             .execute(Sql::bound(
-                "UPDATE sessions SET expire = $1, api_version = COALESCE($2, api_version) WHERE token = $3",
-                values![expire, api_version, token],
+                "UPDATE sessions SET expire = $1, api_version = COALESCE($2, api_version) WHERE token_hash = $3",
+                values![expire, api_version, hash.as_str()],
             ))
             .await?;
+        self.caches.extended(&hash, expire, api_version);
         Ok(())
     }
 
     /// Ends a session; false when there was none.
     pub async fn end_session(&self, token: &str) -> StoreResult<bool> {
+        let hash = sha256_hex(token);
+        self.caches.forget_session(&hash);
         let done = self
             .db
             .execute(Sql::bound(
-                "DELETE FROM sessions WHERE token = $1",
-                values![token],
+                "DELETE FROM sessions WHERE token_hash = $1",
+                values![hash.as_str()],
             ))
             .await?;
+        // Again: a request of this session may have remembered it meanwhile.
+        self.caches.forget_session(&hash);
         Ok(done > 0)
     }
 
@@ -137,6 +163,7 @@ impl Store {
                 values![user_id],
             ))
             .await?;
+        self.caches.forget_users();
         Ok(())
     }
 }

@@ -15,6 +15,8 @@ pub use crate::model::access;
 pub struct User {
     pub profile: crate::model::User,
     pub password_hash: String,
+    /// hex(sha256(API key)): the key itself is shown once, when made, and never kept.
+    pub apikey_hash: Option<String>,
 }
 
 impl std::ops::Deref for User {
@@ -25,8 +27,10 @@ impl std::ops::Deref for User {
     }
 }
 
+/// The columns [`User::decode`] reads. `apikey` (the clear key) is always NULL since
+/// step 0006, so the profile's key reads as none: only `apikey_hash` is kept.
 pub const USER_COLUMNS: &str =
-    "u.id, u.username, u.fullname, u.email, u.website, u.access, u.apikey, u.disabled, u.created, u.last_seen, u.state, u.city, u.fullname_public, u.password_hash";
+    "u.id, u.username, u.fullname, u.email, u.website, u.access, u.apikey, u.disabled, u.created, u.last_seen, u.state, u.city, u.fullname_public, u.password_hash, u.apikey_hash";
 
 impl User {
     /// The user without their secrets, for everything above the store.
@@ -54,6 +58,7 @@ impl User {
         Ok(User {
             profile,
             password_hash: r.text("password_hash")?,
+            apikey_hash: r.opt_text("apikey_hash")?,
         })
     }
 }
@@ -92,17 +97,18 @@ pub fn random_token() -> String {
     hex::encode(bytes)
 }
 
-/// Constant-time comparison of two credentials.
+/// Constant-time comparison of two credentials (`subtle`): the time taken does not
+/// depend on where they differ. Only a difference in length (public: every token,
+/// key and hash here is a fixed 32 or 64 hex digits) returns early.
 pub fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
-fn apikey_auth(username: &str, apikey: &str) -> String {
-    sha256_hex(&format!("{username}{}", sha256_hex(apikey)))
+/// The hashed API-key handshake's `auth` for a user whose key hashes to `apikey_hash`:
+/// hex(sha256(username + hex(sha256(key)))).
+pub fn apikey_auth(username: &str, apikey_hash: &str) -> String {
+    sha256_hex(&format!("{username}{apikey_hash}"))
 }
 
 impl Store {
@@ -226,6 +232,7 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
+        self.caches.forget_users();
         Ok(())
     }
 
@@ -237,6 +244,7 @@ impl Store {
                 values![user.id],
             ))
             .await?;
+        self.caches.forget_users();
         Ok(())
     }
 
@@ -254,10 +262,11 @@ impl Store {
             .await
     }
 
+    /// The user whose API key is `key` (found by its hash).
     pub async fn user_by_apikey(&self, key: &str) -> StoreResult<Option<User>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.apikey = $1");
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.apikey_hash = $1");
         self.db
-            .fetch_optional(Sql::bound(sql, values![key]), User::decode)
+            .fetch_optional(Sql::bound(sql, values![sha256_hex(key)]), User::decode)
             .await
     }
 
@@ -287,16 +296,46 @@ impl Store {
             .ok_or_else(|| StoreError::Engine("a query returned no row".into()))
     }
 
-    /// Gives the user a new API key (replacing any old one) and returns it.
+    /// Gives the user a new API key (replacing any old one) and returns it: the only
+    /// time it is seen, since the store keeps its hash alone.
     pub async fn new_apikey(&self, user: &User) -> StoreResult<String> {
         let key = random_token();
+        let hash = sha256_hex(&key);
         self.db
             .execute(Sql::bound(
-                "UPDATE users SET apikey = $1, apikey_auth = $2 WHERE id = $3",
-                values![&key, apikey_auth(&user.username, &key), user.id],
+                "UPDATE users SET apikey = NULL, apikey_hash = $1, apikey_auth = $2 WHERE id = $3",
+                values![hash.as_str(), apikey_auth(&user.username, &hash), user.id],
             ))
             .await?;
+        self.caches.forget_users();
         Ok(key)
+    }
+
+    /// Keys stored in clear before step 0006: each becomes its hash, and the clear
+    /// column is emptied. Idempotent, so processes starting together may both run it.
+    pub(super) async fn hash_clear_apikeys(&self) -> StoreResult<()> {
+        fn decode(r: &mut dyn Row) -> StoreResult<(i64, String)> {
+            Ok((r.int("id")?, r.text("apikey")?))
+        }
+        let clear = self
+            .db
+            .fetch_all(
+                Sql::bound(
+                    "SELECT id, apikey FROM users WHERE apikey IS NOT NULL",
+                    values![],
+                ),
+                decode,
+            )
+            .await?;
+        for (id, key) in clear {
+            self.db
+                .execute(Sql::bound(
+                    "UPDATE users SET apikey_hash = $1, apikey = NULL WHERE id = $2 AND apikey = $3",
+                    values![sha256_hex(&key), id, key.as_str()],
+                ))
+                .await?;
+        }
+        Ok(())
     }
 
     /// Sets a new password; it takes effect for the next handshake.
@@ -307,6 +346,7 @@ impl Store {
                 values![sha256_hex(password), user.id],
             ))
             .await?;
+        self.caches.forget_users();
         Ok(())
     }
 
@@ -320,6 +360,7 @@ impl Store {
         if disabled {
             self.end_user_sessions(user.id).await?;
         }
+        self.caches.forget_users();
         Ok(())
     }
 

@@ -573,7 +573,8 @@ mod nodes_starting_together_on_an_empty_database {
             }
             let client = reqwest::Client::new();
             for base in &bases {
-                let timestamp = unix_now().to_string();
+                // A timestamp+auth pair logs in once, on any node: one per node.
+                let timestamp = fresh_timestamp().to_string();
                 let auth = sha256_hex(&format!("{timestamp}{}", sha256_hex(ADMIN_PASSWORD)));
                 let url = format!(
                     "{base}/server/json.server.php?action=handshake&user={ADMIN}&timestamp={timestamp}&auth={auth}&version=400004"

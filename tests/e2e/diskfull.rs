@@ -107,7 +107,7 @@ impl Outcomes {
 }
 
 async fn handshake(server: &TestServer) -> serde_json::Value {
-    let timestamp = unix_now().to_string();
+    let timestamp = fresh_timestamp().to_string();
     let auth = sha256_hex(&format!("{timestamp}{}", sha256_hex(ADMIN_PASSWORD)));
     server
         .json(&[

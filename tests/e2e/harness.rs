@@ -37,6 +37,17 @@ pub fn sha256_hex(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
+/// A handshake timestamp no other call of this test process has used: a
+/// timestamp+auth pair logs in once, so logins in the same second need distinct
+/// timestamps. They count up from 25 minutes back (inside the 30-minute window),
+/// far from `now`, which tests building their own handshake use.
+pub fn fresh_timestamp() -> i64 {
+    static LAST: std::sync::Mutex<i64> = std::sync::Mutex::new(0);
+    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+    *last = (*last + 1).max(unix_now() - 1500);
+    *last
+}
+
 pub fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -204,6 +215,10 @@ impl TestServer {
             .args(["--database", &database_url])
             .env("TONEARM_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("RUST_LOG", "warn")
+            // Tests change the database behind the server's back (SQL, the `user`
+            // command, a second process) and expect the next request to see it: no
+            // session memory unless a test asks for it (`--session-cache N`).
+            .env("TONEARM_SESSION_CACHE", "0")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         if let Some(length) = options.session_length {
@@ -328,7 +343,7 @@ impl TestServer {
 
     /// A password handshake; returns the session token.
     pub async fn login(&self, user: &str, password: &str) -> String {
-        let timestamp = unix_now().to_string();
+        let timestamp = fresh_timestamp().to_string();
         let auth = sha256_hex(&format!("{timestamp}{}", sha256_hex(password)));
         let doc = self
             .json(&[
@@ -641,11 +656,18 @@ macro_rules! each_engine {
 impl TestServer {
     /// Another tonearm process serving the same data and database.
     pub fn second_process(&self) -> SecondServer {
+        self.second_process_with(&[])
+    }
+
+    /// Another tonearm process on the same data and database, with more `serve` flags.
+    pub fn second_process_with(&self, args: &[&str]) -> SecondServer {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tonearm"))
             .args(["serve", "--no-scan", "--listen", "127.0.0.1:0", "--data"])
             .arg(self.data.path())
             .args(["--database", &self.database_url])
+            .args(args)
             .env("RUST_LOG", "warn")
+            .env("TONEARM_SESSION_CACHE", "0")
             .stdout(Stdio::piped())
             .spawn()
             .expect("a second tonearm starts");

@@ -20,6 +20,7 @@ mod metrics;
 mod playlists;
 mod scan;
 mod search;
+mod security;
 mod social;
 mod stats_random;
 mod transcode;

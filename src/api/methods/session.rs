@@ -2,12 +2,13 @@
 
 use crate::api::error::ApiError;
 use crate::api::reply::{Document, Handshake, Ping, Reply, ServerStats};
+use crate::api::throttle::Guard;
 use crate::api::Request;
 use crate::params::Params;
 use crate::store::acl::{AclDecision, AclKind};
 use crate::store::now;
 use crate::store::sessions::NewSession;
-use crate::store::users::{same_secret, sha256_hex, User};
+use crate::store::users::{apikey_auth, same_secret, sha256_hex, User};
 
 /// The oldest API version a client may ask for.
 const COMPATIBLE: i64 = 350001;
@@ -23,7 +24,17 @@ pub async fn handshake(request: &Request<'_>, params: &Params) -> Result<Reply, 
             _ => return Err(ApiError::bad_handshake()),
         },
     };
-    let user = authenticate(request, params, &auth).await?;
+    let guard = Guard::check(request, params.get("user")).await?;
+    let user = match authenticate(request, params, &auth).await {
+        Ok(user) => user,
+        // Refused credentials (401) count as failures; a store failure does not.
+        Err(e) if e.code == 401 => {
+            guard.failed(request).await?;
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
+    guard.succeeded(request).await?;
     // Every refusal looks the same to the client, so a handshake reveals nothing about
     // which part failed; the log says.
     if user.disabled {
@@ -58,8 +69,9 @@ pub async fn handshake(request: &Request<'_>, params: &Params) -> Result<Reply, 
 }
 
 /// Finds the user the credentials belong to: password passphrase with `user` and
-/// `timestamp`; otherwise an API key, plain or hashed, with or without `user`; or a
-/// live session token.
+/// `timestamp` (each pair accepted once); otherwise an API key, plain or hashed, with
+/// or without `user`; or a live session token. Keys and tokens are found by their
+/// hashes, the only form the store keeps; comparisons take constant time.
 async fn authenticate(
     request: &Request<'_>,
     params: &Params,
@@ -85,14 +97,23 @@ async fn authenticate(
                 return Err(ApiError::timestamp_out_of_range());
             }
             let expected = sha256_hex(&format!("{timestamp}{}", user.password_hash));
-            if same_secret(&expected, auth) {
-                return Ok(user);
+            if !same_secret(&expected, auth) {
+                return Err(ApiError::bad_handshake());
             }
-            return Err(ApiError::bad_handshake());
+            // A pair seen before is a replay (of a captured URL, a log line...): the
+            // store remembers used pairs while their timestamp is in the window, for
+            // every process on the database.
+            let expire = stamp + request.state.settings.timestamp_window + 1;
+            if !store.use_handshake(&timestamp, auth, expire).await? {
+                tracing::info!(user = %user.username, ip = %request.ip, "handshake refused: replayed timestamp and auth");
+                return Err(ApiError::bad_handshake());
+            }
+            return Ok(user);
         }
-        if let Some(key) = &user.apikey {
-            let hashed = sha256_hex(&format!("{}{}", user.username, sha256_hex(key)));
-            if same_secret(key, auth) || same_secret(&hashed, auth) {
+        if let Some(key_hash) = &user.apikey_hash {
+            let plain = same_secret(&sha256_hex(auth), key_hash);
+            let hashed = same_secret(&apikey_auth(&user.username, key_hash), auth);
+            if plain | hashed {
                 return Ok(user);
             }
         }
@@ -129,10 +150,16 @@ pub async fn ping(request: &Request<'_>, params: &Params) -> Result<Reply, ApiEr
             let allowed = !session.user.disabled
                 && request.acl(AclKind::Api, Some(session.user.id)).await? != AclDecision::Denied;
             if allowed {
+                // Written when the expiry moves by a minute or more, or the version
+                // changes (as every authenticated request does): the expiry
+                // reported is never later than the one stored.
                 let expire = now() + settings.session_length;
-                store
-                    .extend_session(&session.token, expire, requested_version)
-                    .await?;
+                let new_version = requested_version.filter(|v| *v != session.api_version);
+                if expire - session.expire >= 60 || new_version.is_some() {
+                    store
+                        .extend_session(&session.token, expire, new_version)
+                        .await?;
+                }
                 session_part = Some((expire - 60, server_stats(request, &session.user).await?));
             }
         }
@@ -159,9 +186,12 @@ pub async fn goodbye(request: &Request<'_>, params: &Params) -> Result<Reply, Ap
 }
 
 async fn server_stats(request: &Request<'_>, user: &User) -> Result<ServerStats, ApiError> {
-    let store = &request.state.store;
-    let counts = store.library_counts().await?;
-    let stamps = store.catalog_stamps().await?;
+    let summary = request
+        .state
+        .store
+        .summary(user.id, user.access >= crate::store::users::access::ADMIN)
+        .await?;
+    let (counts, stamps) = (summary.counts, summary.stamps);
     Ok(ServerStats {
         api: request.state.settings.api_version.clone(),
         update: stamps.last_update,
@@ -170,9 +200,7 @@ async fn server_stats(request: &Request<'_>, user: &User) -> Result<ServerStats,
         songs: counts.songs,
         albums: counts.albums,
         artists: counts.artists,
-        playlists: store
-            .visible_playlist_count(user.id, user.access >= crate::store::users::access::ADMIN)
-            .await?,
+        playlists: summary.playlists,
         videos: counts.videos,
         catalogs: counts.catalogs,
         users: counts.users,
