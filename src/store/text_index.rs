@@ -36,6 +36,10 @@ pub fn contains(
     mut bind: impl FnMut(String) -> String,
 ) -> String {
     let name = column.name();
+    // FTS5 reads its query up to the first NUL, so a needle holding one would end
+    // the phrase early ("unterminated string", found by the search_rules fuzz
+    // target). The API refuses control characters, but the store does not rely on it.
+    let folded = &folded.replace('\0', "");
     if engine == Engine::Sqlite && folded.chars().count() >= MIN_INDEXED_CHARS {
         // One FTS5 phrase: rows whose column holds the characters in this order,
         // adjacent, i.e. the substring. Quotes are doubled inside the phrase.
@@ -119,5 +123,21 @@ impl Store {
             self.db.execute(Sql::bound(*create, Vec::new())).await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nul_never_reaches_the_full_text_query() {
+        let mut bound = Vec::new();
+        let condition = contains(Engine::Sqlite, "s", IndexedColumn::Title, "ab\0cd", |v| {
+            bound.push(v);
+            "?1".into()
+        });
+        assert!(condition.contains("MATCH"));
+        assert_eq!(bound, ["title_folded : \"abcd\""]);
     }
 }
