@@ -4,9 +4,9 @@
 
 pub mod acl;
 pub mod browse;
+mod cache;
 pub mod catalog_files;
 pub mod catalog_tasks;
-mod cache;
 pub mod catalogs;
 mod counts;
 pub mod db;

@@ -1,7 +1,7 @@
 //! The wire format: the only code that knows how replies look in XML and JSON.
 
-mod control;
 mod catalogs;
+mod control;
 pub mod json;
 mod json_items;
 pub mod xml;

@@ -1,8 +1,8 @@
 //! The API methods, one file per group, and the table of what each requires.
 
 mod browse;
-mod control;
 mod catalogs;
+mod control;
 mod media;
 mod metadata;
 mod playlists;
