@@ -11,7 +11,7 @@
 //! ```
 //!
 //! The mix: 20% authenticated `ping`, 25% `songs limit=50` at a random offset, 15%
-//! `albums limit=50` at a random offset, 12% `search_songs`, 18% `song` by id, 10% a
+//! `albums limit=50` at a random offset, 12% `search_songs limit=50` for a word of a real title, 18% `song` by id, 10% a
 //! stream with a Range (the first 64 KiB). `--only ping` sends one method alone.
 
 use std::time::{Duration, Instant};
@@ -76,6 +76,8 @@ struct Library {
     albums: u64,
     /// Song ids seen, for `song` and streams.
     ids: Vec<String>,
+    /// Words of the titles seen, for searches that find something.
+    words: Vec<String>,
 }
 
 #[derive(Default)]
@@ -186,6 +188,7 @@ async fn prepare(client: &reqwest::Client, options: &Options) -> anyhow::Result<
     let albums = handshake["albums"].as_u64().unwrap_or(0);
     anyhow::ensure!(songs > 0, "the server has no songs: scan a library first");
     let mut ids = Vec::new();
+    let mut words = Vec::new();
     for page in 0..20 {
         let offset = songs * page / 20;
         let list: serde_json::Value = client
@@ -207,14 +210,26 @@ async fn prepare(client: &reqwest::Client, options: &Options) -> anyhow::Result<
             if let Some(id) = song["id"].as_str() {
                 ids.push(id.to_string());
             }
+            if let Some(title) = song["title"].as_str() {
+                words.extend(
+                    title
+                        .split_whitespace()
+                        .filter(|w| w.chars().count() >= 4 && w.chars().all(char::is_alphabetic))
+                        .map(str::to_lowercase),
+                );
+            }
         }
     }
     anyhow::ensure!(!ids.is_empty(), "could not list songs");
+    if words.is_empty() {
+        words.push("a".into());
+    }
     Ok(Library {
         token,
         songs,
         albums,
         ids,
+        words,
     })
 }
 
@@ -244,10 +259,11 @@ async fn request(
                 ),
                 false,
             ),
+            // A word of a real title, a page of 50 as clients ask for.
             Kind::Search => (
                 format!(
-                    "action=search_songs&auth={token}&filter={}",
-                    ["blue", "love", "night", "tone", "song"][rng.gen_range(0..5)]
+                    "action=search_songs&auth={token}&limit=50&filter={}",
+                    library.words[rng.gen_range(0..library.words.len())]
                 ),
                 false,
             ),
