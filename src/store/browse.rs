@@ -519,16 +519,16 @@ impl Store {
                 "al.sort_name, al.id"
             }
         };
-        let rest = q.list_clauses(
-            " FROM albums al JOIN artists ar ON ar.id = al.album_artist_id",
-            &conditions,
-            order,
-            page,
-        );
+        // The page's ids first, from albums alone (album_artist_id is NOT NULL, so
+        // the join drops nothing): with OFFSET, SQLite otherwise reads every skipped
+        // album's row and artist (albums limit=50 offset=9000 at 10,000 albums: 2.7
+        // ms, against 0.06 ms for the ids on the covering index albums_sort).
+        let page_ids = q.list_clauses(" FROM albums al", &conditions, order, page);
         q.sql = format!(
             "SELECT al.id AS id, al.name AS name, al.album_artist_id AS artist_id, ar.name AS artist_name, \
              al.year AS year, al.song_count AS song_count, al.disc_count AS disc_count, al.total_time AS total_time, \
-             al.mbid AS mbid, {}{rest}",
+             al.mbid AS mbid, {} FROM albums al JOIN artists ar ON ar.id = al.album_artist_id \
+             WHERE al.id IN (SELECT al.id{page_ids}) ORDER BY {order}",
             opinion_columns("album", "al.id")
         );
         fn decode_album(r: &mut dyn Row) -> StoreResult<AlbumRow> {
