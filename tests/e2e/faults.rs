@@ -106,3 +106,83 @@ on_both_engines!(
         );
     }
 );
+
+/// A file cut short while it streams: the stream ends (a short body, never a hang),
+/// and the server goes on answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_cut_short_mid_stream_ends_that_stream_only() {
+    let Some(server) = TestServer::start_with(
+        Engine::Sqlite,
+        Options {
+            scan: false,
+            ..Options::default()
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    // A long file, so that the answer is still being sent when it is cut: 8 MB of
+    // 10 minutes of WAV made by ffmpeg.
+    let long = server.music.join("Long Take.wav");
+    let made = std::process::Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("sine=frequency=440:duration=600:sample_rate=8000")
+        .args(["-metadata", "title=Long Take", "-ac", "1"])
+        .arg(&long)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(made.success());
+    server.cli(&["scan"]).expect("the scan succeeds");
+    let token = server.admin_token().await;
+    let id = server
+        .query_strings("SELECT CAST(id AS TEXT) FROM songs WHERE title = 'Long Take'")
+        .await
+        .pop()
+        .expect("the long file is a song");
+    let size = std::fs::metadata(&long).unwrap().len();
+
+    let url = format!(
+        "{}/play/index.php?ssid={token}&type=song&oid={id}&uid=1&player=api&name=x",
+        server.base
+    );
+    let mut response = server.client.get(url).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let first = response.chunk().await.unwrap().expect("a first chunk");
+    assert!(!first.is_empty());
+    // Cut the file to a tenth while the answer is on its way.
+    std::fs::File::options()
+        .write(true)
+        .open(&long)
+        .unwrap()
+        .set_len(size / 10)
+        .unwrap();
+    let mut received = first.len() as u64;
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => received += chunk.len() as u64,
+                Ok(None) | Err(_) => break,
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream ended within 10 s");
+    assert!(
+        received < size,
+        "{received} of {size} bytes: the cut was seen"
+    );
+    // The server is fine: it answers, and streams the file as it is now.
+    let ping = call(&server, &token, "ping", &[]).await;
+    assert!(ping.get("session_expire").is_some(), "{ping}");
+    let again = server
+        .client
+        .get(format!(
+            "{}/play/index.php?ssid={token}&type=song&oid={id}&uid=1&player=api&name=x",
+            server.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(again.status().as_u16() < 500);
+}
