@@ -184,3 +184,64 @@ async fn a_file_cut_short_mid_stream_ends_that_stream_only() {
         .unwrap();
     assert!(again.status().as_u16() < 500);
 }
+
+/// Two scans started at once on one database: both finish without an error (no
+/// deadlock; one waits for the other's lease on the catalog), every file is a song
+/// once, and a third scan finds nothing to do.
+mod two_scans_at_once {
+    use super::*;
+
+    async fn check(engine: Engine) {
+        let Some(server) = TestServer::start(engine).await else {
+            return;
+        };
+        let before = count(&server).await;
+        assert!(before > 0);
+        // Twenty more copies of every file (hard links), new to both scans.
+        let originals: Vec<std::path::PathBuf> = files(&server.music);
+        for copy in 0..20 {
+            let folder = server.music.join(format!("copy {copy:02}"));
+            std::fs::create_dir_all(&folder).unwrap();
+            for (i, file) in originals.iter().enumerate() {
+                let name = format!("{i:02} {}", file.file_name().unwrap().to_string_lossy());
+                std::fs::hard_link(file, folder.join(name)).unwrap();
+            }
+        }
+        let mut first = server.spawn_cli(&["scan"]);
+        let mut second = server.spawn_cli(&["scan"]);
+        let both = tokio::task::spawn_blocking(move || (first.wait(), second.wait()));
+        let (first, second) = tokio::time::timeout(Duration::from_secs(120), both)
+            .await
+            .expect("the scans ended within 2 minutes")
+            .unwrap();
+        for status in [first.unwrap(), second.unwrap()] {
+            assert!(status.success(), "a scan failed: {status:?}");
+        }
+        assert_eq!(count(&server).await, before * 21);
+        let third = server.cli(&["scan"]).expect("a third scan runs");
+        assert!(third.contains(" 0 added, 0 updated, 0 removed"), "{third}");
+    }
+
+    async fn count(server: &TestServer) -> usize {
+        server
+            .query_strings("SELECT CAST(COUNT(*) AS TEXT) FROM songs")
+            .await[0]
+            .parse()
+            .unwrap()
+    }
+
+    fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                found.extend(files(&path));
+            } else {
+                found.push(path);
+            }
+        }
+        found
+    }
+
+    crate::each_engine!(check);
+}
