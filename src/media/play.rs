@@ -352,12 +352,12 @@ fn not_found() -> Response {
     text(StatusCode::NOT_FOUND, "Not found\n")
 }
 
-fn header_value(text: &str) -> HeaderValue {
+pub(crate) fn header_value(text: &str) -> HeaderValue {
     HeaderValue::from_str(text).unwrap_or(HeaderValue::from_static("application/octet-stream"))
 }
 
 /// A duration in seconds as `X-Content-Duration` carries it: "3", "1.071".
-fn seconds(duration: f64) -> String {
+pub(crate) fn seconds(duration: f64) -> String {
     let text = format!("{:.3}", duration.max(0.0));
     let trimmed = text.trim_end_matches('0').trim_end_matches('.');
     if trimmed.is_empty() {

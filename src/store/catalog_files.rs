@@ -21,7 +21,11 @@ pub struct StoredFile {
     pub duration: f64,
 }
 
-fn decode_known(known: &mut HashMap<String, KnownFile>, r: &mut dyn Row) -> StoreResult<()> {
+/// One row of the stored-files map a scan compares the disk with.
+pub(super) fn decode_known(
+    known: &mut HashMap<String, KnownFile>,
+    r: &mut dyn Row,
+) -> StoreResult<()> {
     let path = r.text("path")?;
     let size = r.int("size")?;
     let mtime = r.int("mtime")?;

@@ -35,19 +35,9 @@ impl Store {
              UNION ALL SELECT path, size, mtime, 2 FROM skipped_files WHERE catalog_id = $1",
             values![catalog_id],
         );
-        fn step(known: &mut HashMap<String, KnownFile>, r: &mut dyn Row) -> StoreResult<()> {
-            let path = r.text("path")?;
-            let size = r.int("size")?;
-            let mtime = r.int("mtime")?;
-            let kind = match r.int("kind")? {
-                0 => KnownKind::Song,
-                1 => KnownKind::Video,
-                _ => KnownKind::Skipped,
-            };
-            known.insert(path, KnownFile { size, mtime, kind });
-            Ok(())
-        }
-        self.db.fold(sql, HashMap::new(), step).await
+        self.db
+            .fold(sql, HashMap::new(), super::catalog_files::decode_known)
+            .await
     }
 
     /// Files skipped by scans, with the reason: (path, reason).

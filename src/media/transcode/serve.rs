@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use super::profile::Profile;
 use super::{cache, Command, Opened, Reader, TranscodeError, Transcoder};
 use crate::media::file_body::file_body;
+use crate::media::play::{header_value, seconds};
 use crate::media::range::ByteRange;
 
 /// How long a Range request waits for a transcode to complete.
@@ -67,7 +68,7 @@ pub async fn respond(
     let estimate = (duration * estimate_kbps as f64 * 1000.0 / 8.0).ceil() as u64 + 8192;
 
     let mut builder = Response::builder()
-        .header(header::CONTENT_TYPE, value(&profile.mime))
+        .header(header::CONTENT_TYPE, header_value(&profile.mime))
         .header("X-Content-Duration", seconds(duration));
     if let Some(disposition) = request.disposition {
         builder = builder.header(header::CONTENT_DISPOSITION, disposition);
@@ -92,7 +93,7 @@ pub async fn respond(
             if let Some((_, size)) = transcoder.cached(&key, &profile.extension).await {
                 let response = builder
                     .header(header::ACCEPT_RANGES, "bytes")
-                    .header(header::ETAG, value(&etag(&key, size)))
+                    .header(header::ETAG, header_value(&etag(&key, size)))
                     .header(header::CONTENT_LENGTH, size.to_string())
                     .body(Body::empty());
                 return (finish(response), false);
@@ -128,7 +129,7 @@ pub async fn respond(
             let range = ByteRange::parse(range_header(Some(&etag)).as_deref(), size);
             builder = builder
                 .header(header::ACCEPT_RANGES, "bytes")
-                .header(header::ETAG, value(&etag));
+                .header(header::ETAG, header_value(&etag));
             let (status, start, length) = match range {
                 ByteRange::Unsatisfiable => {
                     let response = builder
@@ -183,7 +184,7 @@ pub async fn respond(
                 let etag = etag(&key, size);
                 builder = builder
                     .header(header::ACCEPT_RANGES, "bytes")
-                    .header(header::ETAG, value(&etag));
+                    .header(header::ETAG, header_value(&etag));
                 return match ByteRange::parse(Some(&range), size) {
                     ByteRange::Unsatisfiable => {
                         let response = builder
@@ -280,19 +281,4 @@ pub fn error(e: TranscodeError) -> Response {
             .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
     }
     response
-}
-
-fn value(text: &str) -> HeaderValue {
-    HeaderValue::from_str(text).unwrap_or(HeaderValue::from_static("application/octet-stream"))
-}
-
-/// Seconds as `X-Content-Duration` carries them: "3", "1.071".
-fn seconds(duration: f64) -> String {
-    let text = format!("{:.3}", duration.max(0.0));
-    let trimmed = text.trim_end_matches('0').trim_end_matches('.');
-    if trimmed.is_empty() {
-        "0".to_string()
-    } else {
-        trimmed.to_string()
-    }
 }
