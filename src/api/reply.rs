@@ -79,6 +79,36 @@ pub type ChunkStream<T> = std::pin::Pin<
     Box<dyn futures_core::Stream<Item = Result<Vec<T>, super::error::ApiError>> + Send>,
 >;
 
+impl<T: Send + 'static> Listing<T> {
+    /// The same list with its next chunk read while the current one is written: a
+    /// task reads chunks one ahead into a channel, so the store's query for chunk n+1
+    /// runs on a blocking thread while chunk n is encoded and sent. On two cores a
+    /// 5000-song page went from the sum of the two to about the larger. At most two
+    /// chunks wait (one in the channel, one being read), so memory stays bounded; the
+    /// task stops when the answer is dropped (a client gone).
+    pub fn read_ahead(self) -> Listing<T> {
+        let (sender, receiver) = tokio::sync::mpsc::channel(1);
+        let mut chunks = self.chunks;
+        tokio::spawn(async move {
+            use futures_util::StreamExt;
+            while let Some(chunk) = chunks.next().await {
+                let failed = chunk.is_err();
+                if sender.send(chunk).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        let chunks = futures_util::stream::unfold(receiver, |mut receiver| async move {
+            receiver.recv().await.map(|chunk| (chunk, receiver))
+        });
+        Listing {
+            total: self.total,
+            first_position: self.first_position,
+            chunks: Box::pin(chunks),
+        }
+    }
+}
+
 impl<T> std::fmt::Debug for Listing<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Listing of {} from {}", self.total, self.first_position)

@@ -267,11 +267,21 @@ fn sqlite_error(error: rusqlite::Error) -> StoreError {
 pub struct SqliteReaders {
     path: PathBuf,
     idle: Mutex<Vec<rusqlite::Connection>>,
+    /// One permit per read connection: a query waits (asynchronously) for one before
+    /// it takes a blocking thread. Without the bound, 200 concurrent requests ran 200
+    /// blocking threads on 2 cores, each opening a connection (schema parsed, statement
+    /// cache empty) that was closed again after its query since only a few were kept:
+    /// 543 req/s in the mixed load of docs/reliability.md.
+    permits: Arc<tokio::sync::Semaphore>,
 }
 
-/// Read connections kept open: as many as can run at once on this machine's blocking
-/// threads without queueing behind each other for long.
-const IDLE_READERS: usize = 4;
+/// Read connections: queries in flight at once. More than the cores, so that a query
+/// waiting on a page read does not idle a core; few enough that each stays open with
+/// its page and statement caches warm.
+fn reader_count() -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (cores * 2).clamp(4, 16)
+}
 
 impl SqliteReaders {
     fn open(&self) -> StoreResult<rusqlite::Connection> {
@@ -307,9 +317,7 @@ impl SqliteReaders {
 
     fn give_back(&self, conn: rusqlite::Connection) {
         if let Ok(mut idle) = self.idle.lock() {
-            if idle.len() < IDLE_READERS {
-                idle.push(conn);
-            }
+            idle.push(conn);
         }
     }
 
@@ -686,6 +694,7 @@ impl Db {
             readers: Arc::new(SqliteReaders {
                 path: path.clone(),
                 idle: Mutex::new(Vec::new()),
+                permits: Arc::new(tokio::sync::Semaphore::new(reader_count())),
             }),
             writer: Arc::new(SqliteWriter {
                 path,
@@ -746,10 +755,22 @@ impl Db {
     ) -> StoreResult<Vec<T>> {
         match self {
             Db::Sqlite { readers, .. } => {
-                let readers = readers.clone();
-                tokio::task::spawn_blocking(move || readers.fetch_all(&sql, decode))
+                // The permit moves into the blocking task: a request dropped while its
+                // query runs frees it only when the connection is back.
+                let permit = readers
+                    .permits
+                    .clone()
+                    .acquire_owned()
                     .await
-                    .map_err(|e| StoreError::Engine(format!("a database thread failed: {e}")))?
+                    .map_err(|_| poisoned())?;
+                let readers = readers.clone();
+                tokio::task::spawn_blocking(move || {
+                    let result = readers.fetch_all(&sql, decode);
+                    drop(permit);
+                    result
+                })
+                .await
+                .map_err(|e| StoreError::Engine(format!("a database thread failed: {e}")))?
             }
             Db::Postgres(pool) => pg_fetch_all(pool, &sql, decode).await,
         }
@@ -773,11 +794,18 @@ impl Db {
     ) -> StoreResult<A> {
         match self {
             Db::Sqlite { readers, .. } => {
+                let permit = readers
+                    .permits
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| poisoned())?;
                 let readers = readers.clone();
                 tokio::task::spawn_blocking(move || {
                     let conn = readers.take()?;
                     let result = sqlite_fold(&conn, &sql, init, step);
                     readers.give_back(conn);
+                    drop(permit);
                     result
                 })
                 .await

@@ -122,10 +122,16 @@ impl<'a> Browser<'a> {
                 Some((songs, (ids, end)))
             }
         });
-        Listing {
+        let listing = Listing {
             total,
             first_position,
             chunks: Box::pin(chunks),
+        };
+        // A list of one chunk has nothing to overlap.
+        if total > LISTING_CHUNK {
+            listing.read_ahead()
+        } else {
+            listing
         }
     }
 
