@@ -342,6 +342,7 @@ impl Store {
         let mut q = Query::bare(self.engine);
         let mut conditions = vec!["s.enabled = 1".to_string()];
         let mut joins = String::new();
+        let search_order: String;
         if let SongScope::Playlist(id) = scope {
             let id = q.int(*id);
             joins =
@@ -397,14 +398,17 @@ impl Store {
                 "s.artist_id, al.sort_name, s.album_id, s.disc, s.track, s.id"
             }
             SongScope::Search(word) => {
-                conditions.push(text_index::contains(
+                let (join, condition, order) = text_index::contains_in_id_order(
                     self.engine,
                     "s",
                     IndexedColumn::SearchText,
                     word,
                     |text| q.arg(Value::Text(text)),
-                ));
-                "s.id"
+                );
+                joins.push_str(&join);
+                conditions.push(condition);
+                search_order = order;
+                &search_order
             }
         };
         if order.contains("al.") {
