@@ -245,3 +245,156 @@ mod two_scans_at_once {
 
     crate::each_engine!(check);
 }
+
+/// kill -9 in the middle of a transcode, then a new server on the same data folder and
+/// database: the database is whole and holds what was acknowledged, the killed
+/// server's ffmpeg died with it, its half-made transcode is neither served nor kept,
+/// and the same transcode made again is whole, cached and served from the cache.
+mod killed_during_a_transcode {
+    use super::*;
+    use crate::transcode::{ffmpeg_processes, long_song, probe, wait_until};
+
+    async fn check(engine: Engine) {
+        let Some(mut server) = TestServer::start(engine).await else {
+            return;
+        };
+        let id = long_song(&server).await;
+        let songs = count(&server).await;
+        let token = server.admin_token().await;
+        let playlist = create_playlist(&server, &token, "Before the crash", "private").await;
+        let added = call(
+            &server,
+            &token,
+            "playlist_add_song",
+            &[("filter", &playlist), ("song", &id)],
+        )
+        .await;
+        assert!(added.get("success").is_some(), "{added}");
+        let needle = server.music.to_string_lossy().to_string();
+        let cache = server.data.path().join("cache/transcode");
+        let stream = |server: &TestServer| {
+            format!(
+                "{}/server/json.server.php?{}",
+                server.base,
+                encode_query(&[
+                    ("action", "stream"),
+                    ("auth", &token),
+                    ("type", "song"),
+                    ("id", &id),
+                    ("format", "mp3"),
+                    ("bitrate", "128"),
+                ])
+            )
+        };
+
+        // The 8-minute song to MP3: kill the server once the first 64 KiB are in.
+        let mut response = server.client.get(stream(&server)).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        let mut received = 0;
+        while received < 64 * 1024 {
+            received += response.chunk().await.unwrap().expect("more output").len();
+        }
+        let ffmpeg = ffmpeg_processes(&needle);
+        assert_eq!(ffmpeg.len(), 1, "one ffmpeg runs: {ffmpeg:?}");
+        let parts = files_ending(&cache, ".part");
+        assert_eq!(parts.len(), 1, "the transcode being made: {parts:?}");
+        // An ffmpeg that writes nothing for a while (a slow disk, a seek, a muxer
+        // holding its output back) learns of the closed pipe only at its next write:
+        // this one is frozen, so only the server's death can end it.
+        let _frozen = Frozen(ffmpeg.clone());
+        signal("STOP", ffmpeg[0]);
+        server.kill();
+        let ended = tokio::time::timeout(Duration::from_secs(5), async {
+            while let Ok(Some(chunk)) = response.chunk().await {
+                received += chunk.len();
+            }
+        })
+        .await;
+        assert!(ended.is_ok(), "the stream ended with the server");
+        // Its ffmpeg is no orphan: it died with the server.
+        wait_until("the killed server's ffmpeg ends", || {
+            ffmpeg_processes(&needle).is_empty()
+        })
+        .await;
+
+        server.restart();
+        if server.database_url.starts_with("sqlite:") {
+            assert_eq!(server.query_strings("PRAGMA integrity_check").await, ["ok"]);
+        }
+        assert_eq!(count(&server).await, songs);
+        // The session and the playlist are still there.
+        let ping = call(&server, &token, "ping", &[]).await;
+        assert!(ping.get("session_expire").is_some(), "{ping}");
+        let listed = call(&server, &token, "playlist", &[("filter", &playlist)]).await;
+        assert_eq!(listed[0]["items"].as_u64(), Some(1), "{listed}");
+
+        // The half-made transcode is not served: the same request makes it again,
+        // whole, ...
+        let started = std::time::Instant::now();
+        let whole = server.client.get(stream(&server)).send().await.unwrap();
+        assert_eq!(whole.status().as_u16(), 200);
+        let whole = whole.bytes().await.unwrap();
+        assert!(whole.len() > received, "{} <= {received}", whole.len());
+        let (format, codec, _, duration) = probe(&whole);
+        assert_eq!((format.as_str(), codec.as_str()), ("mp3", "mp3"));
+        assert!((duration - 480.0).abs() < 1.0, "{duration}");
+        eprintln!("whole transcode after the restart: {:?}", started.elapsed());
+        // ...keeps it in the cache (and not the killed one's leftover), ...
+        wait_until("the cache holds the whole transcode only", || {
+            files_ending(&cache, ".mp3").len() == 1 && files_ending(&cache, ".part").is_empty()
+        })
+        .await;
+        // ...and serves the next request from it: exact length, ranges.
+        let again = server.client.get(stream(&server)).send().await.unwrap();
+        assert_eq!(again.headers()["accept-ranges"], "bytes");
+        assert_eq!(
+            again.headers()["content-length"],
+            whole.len().to_string().as_str()
+        );
+        assert_eq!(again.bytes().await.unwrap(), whole);
+        assert!(ffmpeg_processes(&needle).is_empty());
+    }
+
+    async fn count(server: &TestServer) -> usize {
+        server
+            .query_strings("SELECT CAST(COUNT(*) AS TEXT) FROM songs")
+            .await[0]
+            .parse()
+            .unwrap()
+    }
+
+    fn signal(name: &str, pid: u32) {
+        let _ = std::process::Command::new("kill")
+            .args([&format!("-{name}"), &pid.to_string()])
+            .status();
+    }
+
+    /// Frozen ffmpeg processes, killed when the test ends if they still run (when
+    /// the test fails).
+    struct Frozen(Vec<u32>);
+
+    impl Drop for Frozen {
+        fn drop(&mut self) {
+            for &pid in &self.0 {
+                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                if cmdline.starts_with(b"ffmpeg") {
+                    signal("KILL", pid);
+                }
+            }
+        }
+    }
+
+    fn files_ending(dir: &std::path::Path, suffix: &str) -> Vec<String> {
+        std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|name| name.ends_with(suffix))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    crate::each_engine!(check);
+}

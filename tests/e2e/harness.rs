@@ -91,6 +91,8 @@ pub struct TestServer {
     pub client: reqwest::Client,
     /// A command every tonearm process of this server runs under (see `restricted`).
     wrapper: Vec<String>,
+    /// The `serve` arguments past the common ones, for [`TestServer::restart`].
+    serve_args: Vec<String>,
 }
 
 pub struct Options {
@@ -134,6 +136,47 @@ fn tonearm_command(wrapper: &[String]) -> Command {
         }
         None => Command::new(env!("CARGO_BIN_EXE_tonearm")),
     }
+}
+
+/// Starts `tonearm serve` and waits for the address it prints.
+fn launch(
+    wrapper: &[String],
+    music: &Path,
+    data: &Path,
+    database_url: &str,
+    serve_args: &[String],
+) -> (Child, String) {
+    let mut command = tonearm_command(wrapper);
+    command
+        .args(["serve", "--no-scan", "--listen", "127.0.0.1:0", "--music"])
+        .arg(music)
+        .arg("--data")
+        .arg(data)
+        .args(["--database", database_url])
+        .env("TONEARM_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("RUST_LOG", "warn")
+        // Tests change the database behind the server's back (SQL, the `user`
+        // command, a second process) and expect the next request to see it: no
+        // session memory unless a test asks for it (`--session-cache N`).
+        .env("TONEARM_SESSION_CACHE", "0")
+        .args(serve_args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut child = command.spawn().expect("tonearm starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("tonearm printed its address before exiting")
+            .unwrap();
+        if let Some(address) = line.strip_prefix("tonearm listening on ") {
+            break address.trim().to_string();
+        }
+    };
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, base)
 }
 
 /// A database nobody has used yet: a new file in `data` on SQLite, a new database on
@@ -206,39 +249,12 @@ impl TestServer {
         } else {
             Vec::new()
         };
-        let mut command = tonearm_command(&wrapper);
-        command
-            .args(["serve", "--no-scan", "--listen", "127.0.0.1:0", "--music"])
-            .arg(&music)
-            .arg("--data")
-            .arg(data.path())
-            .args(["--database", &database_url])
-            .env("TONEARM_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("RUST_LOG", "warn")
-            // Tests change the database behind the server's back (SQL, the `user`
-            // command, a second process) and expect the next request to see it: no
-            // session memory unless a test asks for it (`--session-cache N`).
-            .env("TONEARM_SESSION_CACHE", "0")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+        let mut serve_args = Vec::new();
         if let Some(length) = options.session_length {
-            command.args(["--session-length", &length.to_string()]);
+            serve_args.extend(["--session-length".to_string(), length.to_string()]);
         }
-        command.args(&options.serve_args);
-        let mut child = command.spawn().expect("tonearm starts");
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let base = loop {
-            let line = lines
-                .next()
-                .expect("tonearm printed its address before exiting")
-                .unwrap();
-            if let Some(address) = line.strip_prefix("tonearm listening on ") {
-                break address.trim().to_string();
-            }
-        };
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        serve_args.extend(options.serve_args.iter().cloned());
+        let (child, base) = launch(&wrapper, &music, data.path(), &database_url, &serve_args);
         TestServer {
             base,
             data,
@@ -250,7 +266,30 @@ impl TestServer {
                 .build()
                 .unwrap(),
             wrapper,
+            serve_args,
         }
+    }
+
+    /// Kills the server at once (SIGKILL), as a crash or the OOM killer would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again (after [`TestServer::kill`] or
+    /// [`TestServer::terminate`]) on the same data, library and database, with the
+    /// same arguments; it listens on a new port (`base` changes).
+    pub fn restart(&mut self) {
+        self.kill();
+        let (child, base) = launch(
+            &self.wrapper,
+            &self.music,
+            self.data.path(),
+            &self.database_url,
+            &self.serve_args,
+        );
+        self.child = child;
+        self.base = base;
     }
 
     /// Starts a tonearm command against this server's data and database, without
