@@ -398,3 +398,221 @@ mod killed_during_a_transcode {
 
     crate::each_engine!(check);
 }
+
+/// PostgreSQL stopped under a server answering three busy clients, and started again
+/// a few seconds later: while it is down every request gets a well-formed Ampache
+/// error in its format within a few seconds (never a dropped connection or a hang);
+/// once it is back, requests succeed again within 10 s, without restarting tonearm,
+/// and the sessions are still valid.
+mod postgres_restarting_under_load {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Mutex;
+    use std::time::Instant;
+
+    /// What one request got: an answer, an Ampache error (code, message), or a
+    /// failure (no answer in time, a broken connection, a malformed body).
+    #[derive(Debug, Clone, PartialEq)]
+    enum Got {
+        Answer,
+        Error(String, String),
+        Failure(String),
+    }
+
+    #[derive(Debug)]
+    struct Record {
+        client: usize,
+        sent: Instant,
+        took: Duration,
+        what: String,
+        got: Got,
+    }
+
+    /// How long a client waits for any answer.
+    const PATIENCE: Duration = Duration::from_secs(8);
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        let Some(mut cluster) = private_postgres() else {
+            return;
+        };
+        let url = cluster.new_database().await;
+        let server = TestServer::start_at(Some(url), Options::default(), None);
+        let token = server.admin_token().await;
+        let song = list_field(&server, &token, "songs", &[("limit", "1")], "id").await[0].clone();
+
+        let records = Arc::new(Mutex::new(Vec::<Record>::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let client = reqwest::Client::builder().build().unwrap();
+        let mut clients = Vec::new();
+        for c in 0..3 {
+            let (client, base, token, song) = (
+                client.clone(),
+                server.base.clone(),
+                token.clone(),
+                song.clone(),
+            );
+            let (records, stop) = (records.clone(), stop.clone());
+            clients.push(tokio::spawn(async move {
+                for i in c.. {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let format = if i % 2 == 0 {
+                        Format::Json
+                    } else {
+                        Format::Xml
+                    };
+                    let (action, extra): (&str, Vec<(&str, &str)>) = match i % 3 {
+                        0 => ("songs", vec![("limit", "5")]),
+                        1 => ("ping", vec![]),
+                        _ => ("song", vec![("filter", &song)]),
+                    };
+                    let mut params = vec![("action", action), ("auth", &token)];
+                    params.extend(extra);
+                    let url = format!("{base}{}?{}", format.path(), encode_query(&params));
+                    let sent = Instant::now();
+                    let answer = tokio::time::timeout(PATIENCE, async {
+                        let response = client.get(url).send().await?;
+                        let status = response.status().as_u16();
+                        Ok::<_, reqwest::Error>((status, response.text().await?))
+                    })
+                    .await;
+                    let got = match answer {
+                        Err(_) => Got::Failure(format!("no answer within {PATIENCE:?}")),
+                        Ok(Err(e)) => Got::Failure(format!("no answer: {e:?}")),
+                        Ok(Ok((200, body))) => read(format, action, &body),
+                        Ok(Ok((status, body))) => Got::Failure(format!("HTTP {status}: {body}")),
+                    };
+                    records.lock().unwrap().push(Record {
+                        client: c,
+                        sent,
+                        took: sent.elapsed(),
+                        what: format!("{action} ({format:?})"),
+                        got,
+                    });
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }));
+        }
+        let began = Instant::now();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let stopping = Instant::now();
+        tokio::task::block_in_place(|| cluster.stop());
+        eprintln!("PostgreSQL stopped in {:?}", stopping.elapsed());
+        tokio::time::sleep(Duration::from_secs(7)).await;
+        let starting = Instant::now();
+        tokio::task::block_in_place(|| cluster.restart());
+        let up = Instant::now();
+        eprintln!("PostgreSQL listening again after {:?}", up - starting);
+        // Every client gets answers again, soon.
+        let recovered = loop {
+            let answered: Vec<usize> = records
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|r| r.sent >= up && r.got == Got::Answer)
+                .map(|r| r.client)
+                .collect();
+            if (0..3).all(|c| answered.contains(&c)) {
+                break up.elapsed();
+            }
+            assert!(
+                up.elapsed() < Duration::from_secs(10),
+                "no answers 10 s after PostgreSQL came back: {:?}",
+                records
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .rev()
+                    .take(6)
+                    .collect::<Vec<_>>()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        stop.store(true, Ordering::SeqCst);
+        for client in clients {
+            client.await.unwrap();
+        }
+
+        let records = std::mem::take(&mut *records.lock().unwrap());
+        let failures: Vec<&Record> = records
+            .iter()
+            .filter(|r| matches!(r.got, Got::Failure(_)))
+            .collect();
+        assert!(
+            failures.is_empty(),
+            "requests without an answer: {failures:#?}"
+        );
+        // Before the stop and after the recovery: answers only.
+        for r in &records {
+            if r.sent + r.took < stopping || r.sent >= up + recovered {
+                assert_eq!(r.got, Got::Answer, "{r:?}");
+            }
+        }
+        // While it was down: the error that says so, in the asked format, soon.
+        let errors: Vec<&Record> = records
+            .iter()
+            .filter(|r| matches!(r.got, Got::Error(..)))
+            .collect();
+        assert!(
+            errors.len() >= 3,
+            "errors while PostgreSQL was down: {errors:?}"
+        );
+        for r in &errors {
+            let Got::Error(code, message) = &r.got else {
+                unreachable!()
+            };
+            assert_eq!(code, "400", "{}: {r:?}", r.what);
+            assert!(message.contains("database is not available"), "{r:?}");
+            assert!(r.took < Duration::from_secs(7), "{r:?}");
+        }
+        let slowest = records.iter().map(|r| r.took).max().unwrap();
+        eprintln!(
+            "{} requests in {:?}, {} errors while PostgreSQL was down, slowest answer {slowest:?}, \
+             answers again {recovered:?} after it was back",
+            records.len(),
+            began.elapsed(),
+            errors.len(),
+        );
+        // The session survived: ping still knows it.
+        let ping = call(&server, &token, "ping", &[]).await;
+        assert!(ping.get("session_expire").is_some(), "{ping}");
+    }
+
+    /// What a 200 body says: an answer, an error, or a failure if it is malformed (or
+    /// a ping that no longer knows the session).
+    fn read(format: Format, action: &str, body: &str) -> Got {
+        match format {
+            Format::Json => {
+                let Ok(doc) = serde_json::from_str::<serde_json::Value>(body) else {
+                    return Got::Failure(format!("malformed JSON: {body}"));
+                };
+                if let Some(error) = doc.get("error") {
+                    return Got::Error(
+                        error["code"].as_str().unwrap_or("").to_string(),
+                        error["message"].as_str().unwrap_or("").to_string(),
+                    );
+                }
+                if action == "ping" && doc.get("session_expire").is_none() {
+                    return Got::Failure(format!("the session is gone: {body}"));
+                }
+                Got::Answer
+            }
+            Format::Xml => {
+                if roxmltree::Document::parse(body).is_err() {
+                    return Got::Failure(format!("malformed XML: {body}"));
+                }
+                let doc = XmlDoc::parse(body.to_string());
+                if let Some((code, message)) = doc.error() {
+                    return Got::Error(code, message);
+                }
+                if action == "ping" && doc.field("session_expire").is_none() {
+                    return Got::Failure(format!("the session is gone: {body}"));
+                }
+                Got::Answer
+            }
+        }
+    }
+}
