@@ -211,6 +211,15 @@ impl ApiError {
         ApiError::new(400, format!("Failed to {method} for {id}: {reason}"))
     }
 
+    /// 400: the database cannot be reached (PostgreSQL down or restarting). API4 has
+    /// no code for a failure of the server itself: 400 is the code of its other
+    /// failures (`failed to ...`), a client shows the message, and it is not 401,
+    /// which clients take for a lost session and answer with a new handshake (that
+    /// would fail too). The session is still valid once the database is back.
+    pub fn database_unavailable() -> ApiError {
+        ApiError::new(400, "The database is not available; try again shortly")
+    }
+
     /// An internal failure, reported without details (they go to the log).
     pub fn internal() -> ApiError {
         ApiError::new(
@@ -239,6 +248,10 @@ impl From<crate::store::StoreError> for ApiError {
             StoreError::Engine(e) => {
                 tracing::error!("store error: {e}");
                 ApiError::internal()
+            }
+            StoreError::Unavailable(e) => {
+                tracing::error!("database unavailable: {e}");
+                ApiError::database_unavailable()
             }
             // The client learns which object is broken (it can delete it); the
             // log has the details.

@@ -99,6 +99,12 @@ async fn endpoint(
         ),
         Err(error) => (None, Err(error)),
     };
+    let result = match result {
+        Ok(Reply::Songs(listing)) => listing.first_loaded().await.map(Reply::Songs),
+        Ok(Reply::Albums(listing)) => listing.first_loaded().await.map(Reply::Albums),
+        Ok(Reply::Artists(listing)) => listing.first_loaded().await.map(Reply::Artists),
+        other => other,
+    };
     let error_code = result.as_ref().err().map(|e| e.code);
     let seconds = started.elapsed().as_secs_f64();
     crate::metrics::metrics().record_request(method, format.name(), seconds, error_code);

@@ -107,6 +107,32 @@ impl<T: Send + 'static> Listing<T> {
             chunks: Box::pin(chunks),
         }
     }
+
+    /// The listing with its first chunk read. An error there (the database gone
+    /// between the page's ids and its items) is still an error document, where it
+    /// would otherwise cut the body short after its opening; a short list is one
+    /// chunk. Only a later chunk's error can still end a long list half-way.
+    pub async fn first_loaded(self) -> Result<Listing<T>, super::error::ApiError> {
+        use futures_util::StreamExt;
+        let Listing {
+            total,
+            first_position,
+            mut chunks,
+        } = self;
+        let chunks: ChunkStream<T> = match chunks.next().await {
+            // Ended: polled again, some streams (`unfold`) panic.
+            None => Box::pin(futures_util::stream::empty()),
+            Some(Err(error)) => return Err(error),
+            Some(Ok(items)) => {
+                Box::pin(futures_util::stream::once(async move { Ok(items) }).chain(chunks))
+            }
+        };
+        Ok(Listing {
+            total,
+            first_position,
+            chunks,
+        })
+    }
 }
 
 impl<T> std::fmt::Debug for Listing<T> {

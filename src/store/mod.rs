@@ -75,6 +75,11 @@ pub enum StoreError {
     /// never a guess.
     #[error("{0}")]
     Unreadable(String),
+    /// The database cannot be reached now: PostgreSQL stopped or restarting, the
+    /// connection lost, no connection free within [`PG_ACQUIRE`]. The same request
+    /// may well work a little later.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -83,7 +88,60 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 StoreError::Duplicate(error.to_string())
             }
+            _ if unavailable(&error) => StoreError::Unavailable(error.to_string()),
             _ => StoreError::Engine(error.to_string()),
+        }
+    }
+}
+
+/// Whether a PostgreSQL error means the server cannot be reached now rather than that
+/// this statement failed: no connection within the wait, a broken connection, or
+/// the server's own word for it (SQLSTATE class 08, connection exceptions; 57P01-04,
+/// shut down, crashed, starting up; 53300, too many connections).
+fn unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || code.starts_with("57P") || code == "53300"
+        }),
+        _ => false,
+    }
+}
+
+/// How long a request waits for a PostgreSQL connection before it gets
+/// [`StoreError::Unavailable`]. It is also how long sqlx keeps retrying a refused
+/// connection: with the 30 s (sqlx's default) this was, every request hung 30 s
+/// before its error while PostgreSQL was down, longer than clients wait. A restart of a few seconds is still
+/// bridged: a request arriving meanwhile waits and then succeeds. Queries take
+/// milliseconds, so under load no request comes near this wait for a free connection.
+pub const PG_ACQUIRE: Duration = Duration::from_secs(5);
+
+/// How long opening the store waits for PostgreSQL to accept connections (tonearm
+/// and PostgreSQL starting together).
+const PG_FIRST_CONNECTION: Duration = Duration::from_secs(30);
+
+/// The PostgreSQL pool. Each connection is checked (a ping) before it is handed out,
+/// so connections broken by a restart of PostgreSQL are dropped and replaced instead
+/// of failing a request each; idle connections close after a minute, so the memory
+/// their caches hold goes back to the server when tonearm is quiet.
+async fn connect_postgres(url: &str) -> Result<sqlx::postgres::PgPool, sqlx::Error> {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(PG_ACQUIRE)
+        .test_before_acquire(true)
+        .idle_timeout(Duration::from_secs(60))
+        .min_connections(0)
+        .max_connections(16)
+        .connect_lazy(url)?;
+    let started = std::time::Instant::now();
+    loop {
+        match pool.acquire().await {
+            Ok(_) => return Ok(pool),
+            Err(sqlx::Error::PoolTimedOut) if started.elapsed() < PG_FIRST_CONNECTION => {}
+            Err(e) => return Err(e),
         }
     }
 }
@@ -119,15 +177,8 @@ impl Store {
             // Connections open as they are first needed: the writer at the first
             // transaction (the migrations, just below), readers at the first reads.
             Engine::Sqlite => db::Db::sqlite(sqlite_path(url)),
-            // Idle connections close after a minute, so the memory their caches hold
-            // goes back to the server when tonearm is quiet.
             Engine::Postgres => db::Db::Postgres(
-                sqlx::postgres::PgPoolOptions::new()
-                    .acquire_timeout(Duration::from_secs(30))
-                    .idle_timeout(Duration::from_secs(60))
-                    .min_connections(0)
-                    .max_connections(16)
-                    .connect(url)
+                connect_postgres(url)
                     .await
                     .with_context(|| format!("cannot open database {}", redact(url)))?,
             ),
@@ -254,5 +305,27 @@ mod tests {
     fn redact_hides_password() {
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact("sqlite:///x.db"), "sqlite:///x.db");
+    }
+}
+
+#[cfg(test)]
+mod unavailable_tests {
+    use super::StoreError;
+
+    #[test]
+    fn a_lost_database_is_unavailable_other_failures_are_not() {
+        let reset = sqlx::Error::Io(std::io::ErrorKind::ConnectionReset.into());
+        assert!(matches!(
+            StoreError::from(reset),
+            StoreError::Unavailable(_)
+        ));
+        assert!(matches!(
+            StoreError::from(sqlx::Error::PoolTimedOut),
+            StoreError::Unavailable(_)
+        ));
+        assert!(matches!(
+            StoreError::from(sqlx::Error::RowNotFound),
+            StoreError::Engine(_)
+        ));
     }
 }

@@ -91,6 +91,8 @@ pub struct TestServer {
     pub client: reqwest::Client,
     /// A command every tonearm process of this server runs under (see `restricted`).
     wrapper: Vec<String>,
+    /// The `serve` arguments past the common ones, for [`TestServer::restart`].
+    serve_args: Vec<String>,
 }
 
 pub struct Options {
@@ -134,6 +136,47 @@ fn tonearm_command(wrapper: &[String]) -> Command {
         }
         None => Command::new(env!("CARGO_BIN_EXE_tonearm")),
     }
+}
+
+/// Starts `tonearm serve` and waits for the address it prints.
+fn launch(
+    wrapper: &[String],
+    music: &Path,
+    data: &Path,
+    database_url: &str,
+    serve_args: &[String],
+) -> (Child, String) {
+    let mut command = tonearm_command(wrapper);
+    command
+        .args(["serve", "--no-scan", "--listen", "127.0.0.1:0", "--music"])
+        .arg(music)
+        .arg("--data")
+        .arg(data)
+        .args(["--database", database_url])
+        .env("TONEARM_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("RUST_LOG", "warn")
+        // Tests change the database behind the server's back (SQL, the `user`
+        // command, a second process) and expect the next request to see it: no
+        // session memory unless a test asks for it (`--session-cache N`).
+        .env("TONEARM_SESSION_CACHE", "0")
+        .args(serve_args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut child = command.spawn().expect("tonearm starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("tonearm printed its address before exiting")
+            .unwrap();
+        if let Some(address) = line.strip_prefix("tonearm listening on ") {
+            break address.trim().to_string();
+        }
+    };
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, base)
 }
 
 /// A database nobody has used yet: a new file in `data` on SQLite, a new database on
@@ -206,39 +249,12 @@ impl TestServer {
         } else {
             Vec::new()
         };
-        let mut command = tonearm_command(&wrapper);
-        command
-            .args(["serve", "--no-scan", "--listen", "127.0.0.1:0", "--music"])
-            .arg(&music)
-            .arg("--data")
-            .arg(data.path())
-            .args(["--database", &database_url])
-            .env("TONEARM_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("RUST_LOG", "warn")
-            // Tests change the database behind the server's back (SQL, the `user`
-            // command, a second process) and expect the next request to see it: no
-            // session memory unless a test asks for it (`--session-cache N`).
-            .env("TONEARM_SESSION_CACHE", "0")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+        let mut serve_args = Vec::new();
         if let Some(length) = options.session_length {
-            command.args(["--session-length", &length.to_string()]);
+            serve_args.extend(["--session-length".to_string(), length.to_string()]);
         }
-        command.args(&options.serve_args);
-        let mut child = command.spawn().expect("tonearm starts");
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let base = loop {
-            let line = lines
-                .next()
-                .expect("tonearm printed its address before exiting")
-                .unwrap();
-            if let Some(address) = line.strip_prefix("tonearm listening on ") {
-                break address.trim().to_string();
-            }
-        };
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        serve_args.extend(options.serve_args.iter().cloned());
+        let (child, base) = launch(&wrapper, &music, data.path(), &database_url, &serve_args);
         TestServer {
             base,
             data,
@@ -250,7 +266,30 @@ impl TestServer {
                 .build()
                 .unwrap(),
             wrapper,
+            serve_args,
         }
+    }
+
+    /// Kills the server at once (SIGKILL), as a crash or the OOM killer would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again (after [`TestServer::kill`] or
+    /// [`TestServer::terminate`]) on the same data, library and database, with the
+    /// same arguments; it listens on a new port (`base` changes).
+    pub fn restart(&mut self) {
+        self.kill();
+        let (child, base) = launch(
+            &self.wrapper,
+            &self.music,
+            self.data.path(),
+            &self.database_url,
+            &self.serve_args,
+        );
+        self.child = child;
+        self.base = base;
     }
 
     /// Starts a tonearm command against this server's data and database, without
@@ -462,8 +501,8 @@ pub async fn assert_error(server: &TestServer, params: &[(&str, &str)], code: &s
 
 struct Postgres {
     admin_url: String,
-    /// Held until the test process exits; its closing stops the test cluster.
-    _lifeline: Option<std::process::ChildStdin>,
+    /// Never dropped: the cluster stops when the test process exits (see [`PgCluster`]).
+    _cluster: Option<PgCluster>,
 }
 
 static POSTGRES: OnceLock<Option<Postgres>> = OnceLock::new();
@@ -479,6 +518,11 @@ async fn postgres_database() -> Option<String> {
         eprintln!("SKIPPED: PostgreSQL test (no TONEARM_TEST_DATABASE_URL and no initdb found)");
         return None;
     };
+    Some(create_database(&postgres.admin_url).await)
+}
+
+/// Creates a new, empty database on the server of `admin_url`; its URL.
+async fn create_database(admin_url: &str) -> String {
     use sqlx::Connection;
     static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let name = format!(
@@ -486,7 +530,7 @@ async fn postgres_database() -> Option<String> {
         std::process::id(),
         COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
     );
-    let mut conn = sqlx::PgConnection::connect(&postgres.admin_url)
+    let mut conn = sqlx::PgConnection::connect(admin_url)
         .await
         .expect("connect to the test PostgreSQL");
     sqlx::Executor::execute(
@@ -498,8 +542,8 @@ async fn postgres_database() -> Option<String> {
     sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
         .await
         .unwrap();
-    let (prefix, _) = postgres.admin_url.rsplit_once('/').unwrap();
-    Some(format!("{prefix}/{name}"))
+    let (prefix, _) = admin_url.rsplit_once('/').unwrap();
+    format!("{prefix}/{name}")
 }
 
 fn start_postgres() -> Option<Postgres> {
@@ -507,99 +551,198 @@ fn start_postgres() -> Option<Postgres> {
         if !url.is_empty() {
             return Some(Postgres {
                 admin_url: url,
-                _lifeline: None,
+                _cluster: None,
             });
         }
     }
-    let bin = find_postgres_bin()?;
-    let is_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false);
-    let dir = tempfile::Builder::new()
-        .prefix("tonearm-pg")
-        .tempdir()
-        .ok()?
-        .keep();
-    let data = dir.join("data");
-    let run_as = |program: &Path| -> Command {
-        if is_root {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(program);
-            c
-        } else {
-            Command::new(program)
+    let cluster = PgCluster::start()?;
+    Some(Postgres {
+        admin_url: cluster.admin_url(),
+        _cluster: Some(cluster),
+    })
+}
+
+/// A PostgreSQL cluster of this test's own, for a test that stops and restarts it;
+/// None when there is no PostgreSQL here (unless TONEARM_REQUIRE_POSTGRES is set:
+/// then it fails).
+pub fn private_postgres() -> Option<PgCluster> {
+    let cluster = PgCluster::start();
+    if cluster.is_none() {
+        if std::env::var_os("TONEARM_REQUIRE_POSTGRES").is_some() {
+            panic!("TONEARM_REQUIRE_POSTGRES is set but no PostgreSQL cluster could be started");
         }
-    };
-    if is_root {
-        // initdb and postgres refuse to run as root.
-        let status = Command::new("chown")
-            .args(["-R", "postgres:postgres"])
-            .arg(&dir)
-            .status()
+        eprintln!("SKIPPED: PostgreSQL test (no initdb found)");
+    }
+    cluster
+}
+
+/// A PostgreSQL cluster of the installed binaries in a temporary folder of its own,
+/// listening on 127.0.0.1 on a port of its own.
+///
+/// A watchdog shell runs it (as the postgres user through `runuser` when the tests
+/// run as root: initdb and postgres refuse to run as root) and takes orders on its
+/// stdin, a pipe only this process writes to: a line `stop` stops the server (a fast
+/// shutdown, as `pg_ctl stop` does), a line `start` starts it again on the same port
+/// and data. At end-of-file -- the cluster dropped, even by a panic, or this process
+/// gone, whatever way it ended -- it stops the server and removes the folder (each
+/// run left hundreds of MB in /tmp otherwise). A test binary has no hook that runs at
+/// exit, so the shared cluster, which is never dropped, ends so too.
+pub struct PgCluster {
+    port: u16,
+    watchdog: Child,
+    orders: Option<std::process::ChildStdin>,
+    /// The watchdog's reports: `stopped` after each stop.
+    reports: std::io::Lines<BufReader<std::process::ChildStdout>>,
+    running: bool,
+}
+
+impl PgCluster {
+    /// Creates and starts a new cluster; None (after saying why) when there is no
+    /// PostgreSQL here or it does not start.
+    pub fn start() -> Option<PgCluster> {
+        let bin = find_postgres_bin()?;
+        let is_root = running_as_root();
+        let dir = tempfile::Builder::new()
+            .prefix("tonearm-pg")
+            .tempdir()
+            .ok()?
+            .keep();
+        let data = dir.join("data");
+        if is_root {
+            let status = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&dir)
+                .status()
+                .ok()?;
+            if !status.success() {
+                eprintln!("cannot hand {} to the postgres user", dir.display());
+                let _ = std::fs::remove_dir_all(&dir);
+                return None;
+            }
+        }
+        let as_postgres = |program: &str| -> Command {
+            if is_root {
+                let mut c = Command::new("runuser");
+                c.args(["-u", "postgres", "--", program]);
+                c
+            } else {
+                Command::new(program)
+            }
+        };
+        let out = as_postgres(&bin.join("initdb").to_string_lossy())
+            .args(["-D"])
+            .arg(&data)
+            .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
+            .stdout(Stdio::null())
+            .output()
             .ok()?;
-        if !status.success() {
-            eprintln!("cannot hand {} to the postgres user", dir.display());
+        if !out.status.success() {
+            eprintln!("initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+            let _ = std::fs::remove_dir_all(&dir);
             return None;
         }
-    }
-    let out = run_as(&bin.join("initdb"))
-        .args(["-D"])
-        .arg(&data)
-        .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
-        .stdout(Stdio::null())
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        eprintln!("initdb failed: {}", String::from_utf8_lossy(&out.stderr));
-        return None;
-    }
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").ok()?;
-        listener.local_addr().ok()?.port()
-    };
-    // The server dies with the test process: the watchdog shell waits for end-of-file on
-    // its stdin, a pipe whose writing end this process holds until it exits, and then
-    // stops the server and removes its folder (each run left hundreds of MB in /tmp
-    // otherwise). A test binary has no hook that runs at exit.
-    let script = format!(
-        "{postgres} -D {data} -p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=300 & \
-         pg=$!; cat > /dev/null; kill -INT $pg 2>/dev/null; wait $pg; rm -rf {sock}",
-        postgres = bin.join("postgres").display(),
-        data = data.display(),
-        sock = dir.display(),
-    );
-    let mut command = if is_root {
-        let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--", "sh", "-c", &script]);
-        c
-    } else {
-        let mut c = Command::new("sh");
-        c.args(["-c", &script]);
-        c
-    };
-    let mut watchdog = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let lifeline = watchdog.stdin.take()?;
-    let admin_url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
-    for _ in 0..600 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            std::thread::sleep(Duration::from_millis(300));
-            return Some(Postgres {
-                admin_url,
-                _lifeline: Some(lifeline),
-            });
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").ok()?;
+            listener.local_addr().ok()?.port()
+        };
+        let script = format!(
+            "while :; do \
+               {postgres} -D {data} -p {port} -k {dir} -c listen_addresses=127.0.0.1 \
+                 -c fsync=off -c full_page_writes=off -c max_connections=300 \
+                 >>{dir}/postgres.log 2>&1 & \
+               pg=$!; \
+               read order || break; \
+               kill -INT $pg; wait $pg; echo stopped; \
+               read order || {{ rm -rf {dir}; exit 0; }}; \
+             done; \
+             kill -INT $pg 2>/dev/null; wait $pg; rm -rf {dir}",
+            postgres = bin.join("postgres").display(),
+            data = data.display(),
+            dir = dir.display(),
+        );
+        let mut watchdog = as_postgres("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let orders = watchdog.stdin.take();
+        let reports = BufReader::new(watchdog.stdout.take()?).lines();
+        let mut cluster = PgCluster {
+            port,
+            watchdog,
+            orders,
+            reports,
+            running: true,
+        };
+        if !cluster.wait_until_listening() {
+            eprintln!("the test PostgreSQL did not start");
+            return None;
         }
-        std::thread::sleep(Duration::from_millis(100));
+        Some(cluster)
     }
-    eprintln!("the test PostgreSQL did not start");
-    None
+
+    /// The URL of the cluster's `postgres` database, as its superuser.
+    pub fn admin_url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// A new, empty database on this cluster; its URL.
+    pub async fn new_database(&self) -> String {
+        create_database(&self.admin_url()).await
+    }
+
+    /// Stops the server (a fast shutdown: sessions are ended, nothing is lost) and
+    /// returns once it has exited.
+    pub fn stop(&mut self) {
+        assert!(self.running, "the cluster is running");
+        self.order("stop");
+        let report = self.reports.next();
+        assert!(
+            matches!(&report, Some(Ok(line)) if line == "stopped"),
+            "the watchdog reports the stop: {report:?}"
+        );
+        self.running = false;
+    }
+
+    /// Starts the stopped server again, on the same port and data; returns once it
+    /// accepts connections.
+    pub fn restart(&mut self) {
+        assert!(!self.running, "the cluster is stopped");
+        self.order("start");
+        self.running = true;
+        assert!(self.wait_until_listening(), "the test PostgreSQL restarts");
+    }
+
+    fn order(&mut self, order: &str) {
+        use std::io::Write;
+        let orders = self.orders.as_mut().expect("the watchdog takes orders");
+        writeln!(orders, "{order}").expect("the watchdog reads its orders");
+        orders.flush().unwrap();
+    }
+
+    fn wait_until_listening(&mut self) -> bool {
+        for _ in 0..600 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                std::thread::sleep(Duration::from_millis(300));
+                return true;
+            }
+            if let Ok(Some(_)) = self.watchdog.try_wait() {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        // End-of-file: the watchdog stops the server if it runs and removes the folder.
+        self.orders = None;
+        let _ = self.watchdog.wait();
+    }
 }
 
 pub fn find_postgres_bin() -> Option<PathBuf> {

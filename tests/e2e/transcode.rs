@@ -21,7 +21,7 @@ async fn one(server: &TestServer, sql: &str) -> String {
         .unwrap_or_else(|| panic!("no row for {sql}"))
 }
 
-async fn song(server: &TestServer, title: &str) -> (String, PathBuf) {
+pub(crate) async fn song(server: &TestServer, title: &str) -> (String, PathBuf) {
     let id = one(
         server,
         &format!("SELECT CAST(id AS TEXT) FROM songs WHERE title = '{title}'"),
@@ -45,7 +45,7 @@ async fn plays(server: &TestServer, id: &str) -> i64 {
     .unwrap()
 }
 
-fn play_url(server: &TestServer, token: &str, id: &str, extra: &str) -> String {
+pub(crate) fn play_url(server: &TestServer, token: &str, id: &str, extra: &str) -> String {
     format!(
         "{}/play/index.php?ssid={token}&type=song&oid={id}&uid=1{extra}&player=api&name=x",
         server.base
@@ -81,7 +81,7 @@ async fn get(server: &TestServer, url: &str, headers: &[(&str, &str)]) -> Answer
 }
 
 /// What ffprobe reads in `bytes`: (format name, codec, stream bit rate or 0, duration).
-fn probe(bytes: &[u8]) -> (String, String, i64, f64) {
+pub(crate) fn probe(bytes: &[u8]) -> (String, String, i64, f64) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("probe.bin");
     std::fs::write(&path, bytes).unwrap();
@@ -464,7 +464,7 @@ async fn a_cached_transcode_is_seekable() {
 }
 
 /// The pids of running ffmpeg processes whose command line mentions `needle`.
-fn ffmpeg_processes(needle: &str) -> Vec<u32> {
+pub(crate) fn ffmpeg_processes(needle: &str) -> Vec<u32> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
@@ -522,7 +522,7 @@ fn server_pid(data: &Path) -> u32 {
 
 /// A long song (8 minutes of stereo 44.1 kHz FLAC) added to the server's library, so
 /// that its transcode runs long enough to be caught running; its id.
-async fn long_song(server: &TestServer) -> String {
+pub(crate) async fn long_song(server: &TestServer) -> String {
     let path = server.music.join("long/Long Song.flac");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let status = Command::new("ffmpeg")
@@ -543,7 +543,7 @@ async fn long_song(server: &TestServer) -> String {
     song(server, "Long Song").await.0
 }
 
-async fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
+pub(crate) async fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(5);
     while !check() {
         assert!(Instant::now() < deadline, "timed out waiting: {what}");

@@ -71,7 +71,9 @@ pub async fn user_create(request: &Request<'_>, params: &Params) -> Result<Reply
     };
     match request.state.store.create_user_hashed(&new).await {
         Ok(_) => success(format!("successfully created: {username}")),
-        Err(e @ crate::store::StoreError::Engine(_)) => Err(e.into()),
+        Err(
+            e @ (crate::store::StoreError::Engine(_) | crate::store::StoreError::Unavailable(_)),
+        ) => Err(e.into()),
         Err(_) => Err(failed()),
     }
 }

@@ -3,7 +3,8 @@
 //! a changed file or profile never meets an old transcode.
 //!
 //! Safe with several processes on one data folder: each writes its own temporary
-//! file (`<key>.<pid>-<random>.part`) and publishes it with a hard link, which fails
+//! file (`<key>.<pid>-<random>.part`, locked with `flock` while its writer has it
+//! open) and publishes it with a hard link, which fails
 //! instead of replacing when another process published first, so a finished file
 //! never changes under a reader. Files are only ever added whole or removed; a
 //! reader that has one open keeps reading it even after eviction removes its name.
@@ -15,7 +16,8 @@ use std::time::{Duration, SystemTime};
 use sha2::{Digest, Sha256};
 
 /// How old a temporary file must be before a sweep takes it for the leftover of a
-/// crashed process (a live transcode writes to its own continuously).
+/// crashed process (a live transcode writes to its own continuously), whatever its
+/// lock says (a file system without locks).
 const STALE_PART: Duration = Duration::from_secs(3600);
 
 pub fn cache_dir(data_dir: &Path) -> PathBuf {
@@ -67,8 +69,8 @@ pub fn touch(path: &Path) {
 }
 
 /// Removes the least recently used finished files until the folder holds at most
-/// `limit` bytes, and temporary files left by crashed processes. Returns the bytes
-/// kept.
+/// `limit` bytes, and temporary files left by crashed processes: unlocked ones at
+/// once, any after [`STALE_PART`]. Returns the bytes kept.
 pub fn evict(dir: &Path, limit: u64) -> std::io::Result<u64> {
     let mut files = Vec::new();
     let now = SystemTime::now();
@@ -80,7 +82,9 @@ pub fn evict(dir: &Path, limit: u64) -> std::io::Result<u64> {
         }
         let modified = meta.modified().unwrap_or(now);
         if entry.file_name().to_string_lossy().ends_with(".part") {
-            if now.duration_since(modified).unwrap_or_default() > STALE_PART {
+            if now.duration_since(modified).unwrap_or_default() > STALE_PART
+                || abandoned(&entry.path(), meta.len())
+            {
                 let _ = std::fs::remove_file(entry.path());
             }
             continue;
@@ -98,6 +102,20 @@ pub fn evict(dir: &Path, limit: u64) -> std::io::Result<u64> {
         }
     }
     Ok(total)
+}
+
+/// Whether a temporary file is the leftover of a process that died: its writer
+/// holds a lock on it as long as it has it open, and the lock goes with the process
+/// however it ends. An empty one may be a transcode starting this instant, before its
+/// lock: left to the age rule.
+fn abandoned(path: &Path, len: u64) -> bool {
+    if len == 0 {
+        return false;
+    }
+    match std::fs::File::open(path) {
+        Ok(file) => file.try_lock().is_ok(),
+        Err(_) => false,
+    }
 }
 
 #[cfg(test)]
@@ -146,7 +164,17 @@ mod tests {
             .unwrap()
             .set_modified(old - STALE_PART)
             .unwrap();
+        // A part being written (locked) stays; one whose writer is gone goes.
+        let live = dir.path().join("y.1-0.part");
+        std::fs::write(&live, b"live").unwrap();
+        let writer = std::fs::File::open(&live).unwrap();
+        writer.try_lock().unwrap();
+        let dead = dir.path().join("z.1-0.part");
+        std::fs::write(&dead, b"dead").unwrap();
         let kept = evict(dir.path(), 210).unwrap();
+        assert!(live.exists());
+        assert!(!dead.exists());
+        drop(writer);
         assert_eq!(kept, 205);
         assert!(dir.path().join("a.mp3").exists());
         assert!(!dir.path().join("b.mp3").exists());

@@ -121,6 +121,19 @@ const BACKGROUND_NICE: libc::c_int = 10;
 impl Transcoder {
     pub fn new(settings: TranscodeSettings, data_dir: &Path) -> Transcoder {
         let (shutdown, _) = watch::channel(false);
+        // Leftovers of a process that was killed while it transcoded go now, not
+        // an hour later; the cache is trimmed to its size as it would be after a
+        // transcode.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (dir, limit) = (cache::cache_dir(data_dir), settings.cache_bytes);
+            runtime.spawn_blocking(move || {
+                if dir.exists() {
+                    if let Err(e) = cache::evict(&dir, limit) {
+                        tracing::warn!("cannot trim the transcode cache: {e}");
+                    }
+                }
+            });
+        }
         Transcoder {
             inner: Arc::new(Inner {
                 permits: Arc::new(Semaphore::new(settings.max_processes)),
@@ -214,6 +227,9 @@ impl Transcoder {
             .write(true)
             .create_new(true)
             .open(&part)?;
+        // Locked while this process has it open: a sweep takes an unlocked part for
+        // the leftover of a process that died (see `cache::evict`).
+        let _ = file.try_lock();
         let mut ffmpeg = tokio::process::Command::new(&settings.ffmpeg);
         ffmpeg.args([
             "-hide_banner",
@@ -239,7 +255,7 @@ impl Transcoder {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        let mut child = match ffmpeg.spawn() {
+        let mut child = match spawn(ffmpeg).await {
             Ok(child) => child,
             Err(e) => {
                 let _ = std::fs::remove_file(&part);
@@ -301,6 +317,84 @@ impl Transcoder {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
+}
+
+/// Starts ffmpeg so that it dies with this process. When tonearm is killed
+/// (SIGKILL, the OOM killer) nothing of it runs to kill its children, and an ffmpeg
+/// that is not writing (a slow input, a seek, a muxer holding its output back) would
+/// transcode on, orphaned, until its next write to the closed pipe. So each ffmpeg is
+/// started with PR_SET_PDEATHSIG. The kernel sends that signal when the *thread* that
+/// forked the child ends, not the process, and tokio's threads come and go (a worker
+/// that ran `block_in_place` goes back to the blocking pool, which ends idle
+/// threads): every ffmpeg is forked from one thread that lives as long as the process.
+async fn spawn(mut command: tokio::process::Command) -> std::io::Result<tokio::process::Child> {
+    #[cfg(target_os = "linux")]
+    {
+        let parent = std::process::id();
+        // SAFETY: the closure runs in the child between fork and exec and calls only
+        // prctl and getppid, which are async-signal-safe, and builds an error from a
+        // raw code without allocating.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::prctl(
+                    libc::PR_SET_PDEATHSIG,
+                    libc::SIGKILL as libc::c_ulong,
+                    0,
+                    0,
+                    0,
+                ) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The server died before prctl: nobody will send the signal.
+                if libc::getppid() as u32 != parent {
+                    return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+                }
+                Ok(())
+            });
+        }
+    }
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let order = SpawnOrder {
+        command,
+        runtime: tokio::runtime::Handle::current(),
+        reply,
+    };
+    spawner()
+        .send(order)
+        .map_err(|_| std::io::Error::other("the ffmpeg spawner thread is gone"))?;
+    answer
+        .await
+        .map_err(|_| std::io::Error::other("the ffmpeg spawner thread is gone"))?
+}
+
+/// A child to start on the spawner thread, and where to send it.
+struct SpawnOrder {
+    command: tokio::process::Command,
+    runtime: tokio::runtime::Handle,
+    reply: tokio::sync::oneshot::Sender<std::io::Result<tokio::process::Child>>,
+}
+
+/// The thread every ffmpeg is forked from; it lives as long as the process.
+fn spawner() -> &'static std::sync::mpsc::Sender<SpawnOrder> {
+    static SPAWNER: std::sync::OnceLock<std::sync::mpsc::Sender<SpawnOrder>> =
+        std::sync::OnceLock::new();
+    SPAWNER.get_or_init(|| {
+        let (orders, received) = std::sync::mpsc::channel::<SpawnOrder>();
+        let started = std::thread::Builder::new()
+            .name("ffmpeg-spawner".into())
+            .spawn(move || {
+                for mut order in received {
+                    // tokio's child handling (reaping, kill on drop) needs the runtime.
+                    let _runtime = order.runtime.enter();
+                    let _ = order.reply.send(order.command.spawn());
+                }
+            });
+        if let Err(e) = started {
+            tracing::error!("cannot start the ffmpeg spawner thread: {e}");
+        }
+        orders
+    })
 }
 
 /// The task that owns an ffmpeg child: copies its output into the job's file and
