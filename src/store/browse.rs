@@ -339,6 +339,12 @@ impl Store {
     /// scope's index where it has one, so a page costs the same at any offset: the
     /// wide rows are read for the page's ids only ([`Store::songs_by_ids`]).
     pub async fn song_page_ids(&self, scope: &SongScope, page: Page) -> StoreResult<Vec<i64>> {
+        if matches!(scope, SongScope::All(f) if f.name.is_none() && f.added.is_none() && f.updated.is_none())
+        {
+            if let Some(ids) = self.song_order_page(page).await? {
+                return Ok(ids);
+            }
+        }
         let mut q = Query::bare(self.engine);
         let mut conditions = vec!["s.enabled = 1".to_string()];
         let mut joins = String::new();

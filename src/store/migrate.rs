@@ -48,6 +48,7 @@ const STEPS: &[Step] = &[
     step!(9, "0009_user_max_bitrate"),
     step!(10, "0010_catalog_tasks"),
     step!(11, "0011_secrets_and_throttle"),
+    step!(12, "0012_song_order_generation"),
 ];
 
 /// The PostgreSQL advisory lock that adopting a database of the former runner and

@@ -22,6 +22,7 @@ pub mod search;
 pub mod sessions;
 pub mod smartlists;
 pub mod social;
+mod song_order;
 pub mod stats;
 #[cfg(test)]
 mod store_tests;
@@ -50,6 +51,8 @@ pub struct Store {
     pub engine: Engine,
     /// A few seconds' memory of sessions, ACL decisions and ping totals.
     caches: std::sync::Arc<cache::Caches>,
+    /// The whole song list's order, on SQLite (`song_order`).
+    song_order: std::sync::Arc<song_order::SongOrder>,
 }
 
 /// What went wrong in a store call, by meaning; each front maps the kinds to its
@@ -209,6 +212,7 @@ impl Store {
             db,
             engine,
             caches: std::sync::Arc::new(cache::Caches::new()),
+            song_order: Default::default(),
         }
     }
 

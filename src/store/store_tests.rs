@@ -232,3 +232,49 @@ async fn page_timing() {
         );
     }
 }
+
+/// The whole song list's pages, served from memory on SQLite, follow every change at
+/// once: a song added, disabled or retitled shows in the next page, however soon.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whole_list_pages_follow_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &["Delta", "Alpha", "Charlie"]).await;
+    let all = SongScope::All(ListFilter::default());
+    let page = |offset, limit| Page {
+        offset,
+        limit: Some(limit),
+    };
+    let listed = |offset, limit| {
+        let (store, all) = (store.clone(), all.clone());
+        async move {
+            let ids = store
+                .song_page_ids(&all, page(offset, limit))
+                .await
+                .unwrap();
+            titles(&store, &ids).await
+        }
+    };
+    assert_eq!(listed(0, 10).await, ["Alpha", "Charlie", "Delta"]);
+    assert_eq!(listed(1, 1).await, ["Charlie"]);
+    let exec = |sql: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .db
+                .execute(super::db::Sql::bound(sql, Vec::new()))
+                .await
+                .unwrap()
+        }
+    };
+    exec("UPDATE songs SET title = 'Bravo', title_folded = 'bravo' WHERE title = 'Delta'").await;
+    assert_eq!(listed(0, 10).await, ["Alpha", "Bravo", "Charlie"]);
+    exec("UPDATE songs SET enabled = 0 WHERE title = 'Alpha'").await;
+    assert_eq!(listed(0, 10).await, ["Bravo", "Charlie"]);
+    exec("DELETE FROM songs WHERE title = 'Charlie'").await;
+    assert_eq!(listed(0, 10).await, ["Bravo"]);
+    // Past the pause between rebuilds, the copy in memory is rebuilt and used.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(listed(0, 10).await, ["Bravo"]);
+    exec("UPDATE songs SET enabled = 1 WHERE title = 'Alpha'").await;
+    assert_eq!(listed(0, 10).await, ["Alpha", "Bravo"]);
+}
