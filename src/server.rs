@@ -111,12 +111,19 @@ async fn shutdown_signal() {
 /// own mappings, returned to the kernel when freed. glibc's default threshold rises
 /// after the first large free, so later large buffers came from the heap and stayed
 /// there: 64 MB resident after one page of 5000 songs, 16 MB with this.
+///
+/// Freed heap memory at the top is kept up to 16 MB instead of glibc's default
+/// (128 KB once the threshold is set): returning it at every free made the next
+/// chunk of a list fault its pages in again, 13% of the CPU of a 5000-song page.
+/// [`return_freed_memory`] gives it back within seconds once the server is quiet.
+/// A 5000-song page: 61–70 -> 42–50 ms of CPU; the mixed load: 2,454 -> 3,308 req/s
+/// (20 s runs), peak RSS 75 -> 87 MB.
 fn keep_large_buffers_out_of_the_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator tuning parameters.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 128 * 1024);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 16 * 1024 * 1024);
     }
 }
 
