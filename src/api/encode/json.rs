@@ -1,6 +1,7 @@
 //! Ampache's JSON: pretty-printed, ids as strings, counts as integers, keyed documents
 //! as plain objects.
 
+use axum::body::Bytes;
 use serde_json::{json, Map, Value};
 
 use super::{iso8601, json_items};
@@ -79,34 +80,35 @@ pub fn list_opening(total: usize) -> String {
 }
 
 /// Songs as array items, numbered from `first_position`.
-pub fn song_items(songs: &[crate::api::reply::Song], first_position: i64, first: bool) -> String {
+pub fn song_items(songs: &[crate::api::reply::Song], first_position: i64, first: bool) -> Bytes {
     array_items(&json_items::song_objects(songs, first_position), first)
 }
 
-pub fn album_items(albums: &[crate::api::reply::Album], first: bool) -> String {
+pub fn album_items(albums: &[crate::api::reply::Album], first: bool) -> Bytes {
     array_items(&json_items::album_objects(albums), first)
 }
 
-pub fn artist_items(artists: &[crate::api::reply::Artist], first: bool) -> String {
+pub fn artist_items(artists: &[crate::api::reply::Artist], first: bool) -> Bytes {
     array_items(&json_items::artist_objects(artists), first)
 }
 
 /// Items of an array as the pretty printer writes them inside the whole array: the
-/// part is printed as an array and its brackets dropped, with `,` before every part
-/// but the first.
-fn array_items<T: serde::Serialize>(items: &[T], first: bool) -> String {
+/// part is printed as an array (`[\n` items `\n]`) and its brackets dropped in place,
+/// with `,` before every part but the first. The bytes are handed on as written:
+/// checking them as UTF-8 and copying them without the brackets took 13% of the
+/// CPU of a 5000-song page (they are serde_json's output, UTF-8 by construction).
+fn array_items<T: serde::Serialize>(items: &[T], first: bool) -> Bytes {
     if items.is_empty() {
-        return String::new();
+        return Bytes::new();
     }
-    let text = pretty(items);
-    let inner = text
-        .strip_prefix("[\n")
-        .and_then(|t| t.strip_suffix("\n]"))
-        .unwrap_or(&text);
+    // About 1.8 KB a song: a part of a list fits without growing.
+    let mut out = pretty_bytes(items, items.len() * 2048);
+    out.truncate(out.len().saturating_sub(2));
     if first {
-        inner.to_string()
+        Bytes::from(out).slice(2..)
     } else {
-        format!(",\n{inner}")
+        out[0] = b',';
+        Bytes::from(out)
     }
 }
 
@@ -179,12 +181,16 @@ fn stats(object: &mut Map<String, Value>, s: &ServerStats, with_api: bool) {
 
 /// Four-space indentation, as PHP's `JSON_PRETTY_PRINT` writes it.
 fn pretty<T: serde::Serialize + ?Sized>(value: &T) -> String {
-    let mut out = Vec::with_capacity(256);
+    String::from_utf8(pretty_bytes(value, 256)).unwrap_or_default()
+}
+
+fn pretty_bytes<T: serde::Serialize + ?Sized>(value: &T, capacity: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(capacity);
     let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
     let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
-    // Serialising a Value into memory cannot fail.
+    // Serialising into memory cannot fail.
     let _ = serde::Serialize::serialize(value, &mut serializer);
-    String::from_utf8(out).unwrap_or_default()
+    out
 }
 
 #[cfg(test)]

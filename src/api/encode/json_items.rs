@@ -10,7 +10,7 @@ use crate::model::{ActivityRow, GenreRow, Named, Opinion, PlaylistRow, ShoutRow}
 /// largest answers, so they skip building a map per song.
 #[derive(Serialize)]
 pub struct SongJson<'a> {
-    id: String,
+    id: IdText,
     title: &'a str,
     name: &'a str,
     artist: RefJson<'a>,
@@ -56,14 +56,25 @@ pub struct SongJson<'a> {
 
 #[derive(Serialize)]
 struct RefJson<'a> {
-    id: String,
+    id: IdText,
     name: &'a str,
+}
+
+/// An id written as a JSON string (`"id": "42"`), without a `String` per id: the
+/// digits go straight into the output (six ids a song).
+#[derive(Clone, Copy)]
+pub struct IdText(pub i64);
+
+impl Serialize for IdText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
 }
 
 impl<'a> RefJson<'a> {
     fn of(value: &'a Named) -> RefJson<'a> {
         RefJson {
-            id: value.id.to_string(),
+            id: IdText(value.id),
             name: &value.name,
         }
     }
@@ -85,7 +96,7 @@ pub fn song_objects(songs: &[Song], first_position: i64) -> Vec<SongJson<'_>> {
         .map(|(index, song)| {
             let s = &song.row;
             SongJson {
-                id: s.id.to_string(),
+                id: IdText(s.id),
                 title: &s.title,
                 name: &s.title,
                 artist: RefJson::of(&s.artist),
@@ -149,7 +160,7 @@ enum CountOr<T> {
 /// An album as JSON, serialised straight from borrowed fields (no map per album).
 #[derive(Serialize)]
 pub struct AlbumJson<'a> {
-    id: String,
+    id: IdText,
     name: &'a str,
     artist: RefJson<'a>,
     time: i64,
@@ -178,7 +189,7 @@ pub fn album_objects(albums: &[Album]) -> Vec<AlbumJson<'_>> {
         .map(|album| {
             let a = &album.row;
             AlbumJson {
-                id: a.id.to_string(),
+                id: IdText(a.id),
                 name: &a.name,
                 artist: RefJson::of(&a.artist),
                 time: a.total_time,
@@ -205,7 +216,7 @@ pub fn album_objects(albums: &[Album]) -> Vec<AlbumJson<'_>> {
 /// An artist as JSON, serialised straight from borrowed fields.
 #[derive(Serialize)]
 pub struct ArtistJson<'a> {
-    id: String,
+    id: IdText,
     name: &'a str,
     albums: CountOr<Vec<AlbumJson<'a>>>,
     albumcount: i64,
@@ -231,7 +242,7 @@ pub fn artist_objects(artists: &[Artist]) -> Vec<ArtistJson<'_>> {
 pub fn artist_json(artist: &Artist) -> ArtistJson<'_> {
     let a = &artist.row;
     ArtistJson {
-        id: a.id.to_string(),
+        id: IdText(a.id),
         name: &a.name,
         albums: match &artist.albums {
             Some(list) => CountOr::List(album_objects(list)),

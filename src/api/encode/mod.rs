@@ -20,33 +20,33 @@ const TEXT_PART: usize = 48;
 pub trait ListItem: Send + Sync + 'static {
     /// `items` as list entries in `format`; `position` numbers the first (songs'
     /// `playlisttrack`), `first` tells whether text came before them.
-    fn encode(format: Format, items: &[Self], position: i64, first: bool) -> String
+    fn encode(format: Format, items: &[Self], position: i64, first: bool) -> Bytes
     where
         Self: Sized;
 }
 
 impl ListItem for Song {
-    fn encode(format: Format, items: &[Song], position: i64, first: bool) -> String {
+    fn encode(format: Format, items: &[Song], position: i64, first: bool) -> Bytes {
         match format {
-            Format::Xml => xml::song_items(items, position),
+            Format::Xml => xml::song_items(items, position).into(),
             Format::Json => json::song_items(items, position, first),
         }
     }
 }
 
 impl ListItem for Album {
-    fn encode(format: Format, items: &[Album], _: i64, first: bool) -> String {
+    fn encode(format: Format, items: &[Album], _: i64, first: bool) -> Bytes {
         match format {
-            Format::Xml => xml::album_items(items),
+            Format::Xml => xml::album_items(items).into(),
             Format::Json => json::album_items(items, first),
         }
     }
 }
 
 impl ListItem for Artist {
-    fn encode(format: Format, items: &[Artist], _: i64, first: bool) -> String {
+    fn encode(format: Format, items: &[Artist], _: i64, first: bool) -> Bytes {
         match format {
-            Format::Xml => xml::artist_items(items),
+            Format::Xml => xml::artist_items(items).into(),
             Format::Json => json::artist_items(items, first),
         }
     }
@@ -113,7 +113,7 @@ impl Format {
                             let text = T::encode(self, part, position, first);
                             position += part.len() as i64;
                             first = false;
-                            Ok(Bytes::from(text))
+                            Ok(text)
                         })
                         .collect(),
                     Err(error) => {
