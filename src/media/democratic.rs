@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::Response;
 
-use super::{authenticate, internal_error, text, urls};
+use super::{authenticate, store_failure, text, urls};
 use crate::app::AppState;
 use crate::params::Params;
 use crate::store::acl::AclKind;
@@ -41,7 +41,7 @@ pub async fn resolve(
     let store = &state.store;
     let failed = |e: crate::store::StoreError| {
         tracing::error!("democratic stream: {e}");
-        internal_error()
+        store_failure(&e)
     };
     let song = if *method == Method::HEAD || continues(headers) {
         store.democratic_playing().await.map_err(failed)?

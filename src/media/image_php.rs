@@ -9,7 +9,7 @@ use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use super::art::{self, ArtObject, Fit};
-use super::{authenticate, internal_error, text};
+use super::{authenticate, internal_error, store_failure, text};
 use crate::app::AppState;
 use crate::params::Params;
 use crate::store::acl::AclKind;
@@ -65,7 +65,7 @@ pub async fn image(
         Ok(None) => return text(StatusCode::NOT_FOUND, "No art\n"),
         Err(e) => {
             tracing::error!("cannot look up art: {e}");
-            return internal_error();
+            return store_failure(&e);
         }
     };
     match art::load(source, fit, art::cache_dir(&state.settings.data_dir)).await {

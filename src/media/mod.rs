@@ -44,6 +44,24 @@ fn internal_error() -> Response {
     text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n")
 }
 
+/// A store call that failed: 503 with a `Retry-After` while the database cannot be
+/// reached (a PostgreSQL restart; players retry on it), 500 otherwise.
+fn store_failure(error: &crate::store::StoreError) -> Response {
+    if matches!(error, crate::store::StoreError::Unavailable(_)) {
+        let mut response = text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The database is not available; try again shortly\n",
+        );
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("5"),
+        );
+        response
+    } else {
+        internal_error()
+    }
+}
+
 /// The live session of `token` whose user is enabled, and the ACL of `kind` allowing
 /// this address; a 403 (or 500) response otherwise.
 async fn authenticate(
@@ -59,7 +77,7 @@ async fn authenticate(
         Ok(_) => return Err(expired()),
         Err(e) => {
             tracing::error!("cannot check a session: {e}");
-            return Err(internal_error());
+            return Err(store_failure(&e));
         }
     };
     match state.store.check_acl(kind, ip, Some(session.user.id)).await {
@@ -70,7 +88,7 @@ async fn authenticate(
         Ok(_) => Ok(session),
         Err(e) => {
             tracing::error!("cannot check the ACLs: {e}");
-            Err(internal_error())
+            Err(store_failure(&e))
         }
     }
 }

@@ -20,7 +20,7 @@ use super::file_body::file_body;
 use super::range::ByteRange;
 use super::transcode::plan::{self, lossless_mime, plan, Asked, Plan, Source};
 use super::transcode::serve;
-use super::{authenticate, internal_error, text, urls};
+use super::{authenticate, internal_error, store_failure, text, urls};
 use crate::app::AppState;
 use crate::files::OpenError;
 use crate::params::Params;
@@ -118,7 +118,7 @@ async fn serve(
         Ok(None) => return Err(not_found()),
         Err(e) => {
             tracing::error!("cannot look up {} {id}: {e}", kind.as_str());
-            return Err(internal_error());
+            return Err(store_failure(&e));
         }
     };
     let path = std::path::PathBuf::from(&media.path);
@@ -179,7 +179,7 @@ async fn serve(
             Ok(cap) => cap,
             Err(e) => {
                 tracing::error!("cannot read a user's bitrate limit: {e}");
-                return Err(internal_error());
+                return Err(store_failure(&e));
             }
         };
         let family = source_family(&media.mime, &media.path, asked.format.as_deref()).await;

@@ -500,7 +500,25 @@ mod postgres_restarting_under_load {
         let stopping = Instant::now();
         tokio::task::block_in_place(|| cluster.stop());
         eprintln!("PostgreSQL stopped in {:?}", stopping.elapsed());
-        tokio::time::sleep(Duration::from_secs(7)).await;
+        // A player's stream URL meanwhile: 503 with a Retry-After (players retry on
+        // it), not a 500.
+        let play = format!(
+            "{}/play/index.php?ssid={token}&type=song&oid={song}",
+            server.base
+        );
+        let response = tokio::time::timeout(PATIENCE, client.get(play).send())
+            .await
+            .expect("the play URL answers while PostgreSQL is down")
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 503);
+        assert_eq!(
+            response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()),
+            Some("5")
+        );
+        tokio::time::sleep(Duration::from_secs(6)).await;
         let starting = Instant::now();
         tokio::task::block_in_place(|| cluster.restart());
         let up = Instant::now();
