@@ -112,18 +112,19 @@ async fn shutdown_signal() {
 /// after the first large free, so later large buffers came from the heap and stayed
 /// there: 64 MB resident after one page of 5000 songs, 16 MB with this.
 ///
-/// Freed heap memory at the top is kept up to 16 MB instead of glibc's default
-/// (128 KB once the threshold is set): returning it at every free made the next
-/// chunk of a list fault its pages in again, 13% of the CPU of a 5000-song page.
-/// [`return_freed_memory`] gives it back within seconds once the server is quiet.
-/// A 5000-song page: 61–70 -> 42–50 ms of CPU; the mixed load: 2,454 -> 3,308 req/s
-/// (20 s runs), peak RSS 75 -> 87 MB.
+/// Freed heap memory at the top of a heap is kept up to 4 MB instead of glibc's
+/// default (128 KB once the mapping threshold is set): returning it at every free
+/// made the next chunk of a list fault its pages in again, 13% of the CPU of a
+/// 5000-song page (61–70 -> 42–50 ms of CPU with 16 MB; 4 MB measured the same).
+/// glibc's `malloc_trim` does not shrink the top of a thread's heap, so what is kept
+/// stays: idle RSS after a round of large lists went 25 -> 35 MB with 4 MB (41 MB
+/// with 16 MB).
 fn keep_large_buffers_out_of_the_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator tuning parameters.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 16 * 1024 * 1024);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 4 * 1024 * 1024);
     }
 }
 
