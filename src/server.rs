@@ -112,19 +112,17 @@ async fn shutdown_signal() {
 /// after the first large free, so later large buffers came from the heap and stayed
 /// there: 64 MB resident after one page of 5000 songs, 16 MB with this.
 ///
-/// Freed heap memory at the top of a heap is kept up to 4 MB instead of glibc's
-/// default (128 KB once the mapping threshold is set): returning it at every free
-/// made the next chunk of a list fault its pages in again, 13% of the CPU of a
-/// 5000-song page (61–70 -> 42–50 ms of CPU with 16 MB; 4 MB measured the same).
-/// glibc's `malloc_trim` does not shrink the top of a thread's heap, so what is kept
-/// stays: idle RSS after a round of large lists went 25 -> 35 MB with 4 MB (41 MB
-/// with 16 MB).
+/// The trim threshold stays low too. Keeping 4–16 MB of freed heap saved the page
+/// faults of each list chunk (a 5000-song page: 61–70 -> 42–50 ms of CPU), but
+/// glibc's `malloc_trim` does not shrink the top of a thread's heap, so it stayed:
+/// the benchmark's idle RSS went from 24 to 48 MiB (4 MB) and 58 MiB (16 MB), past
+/// the 40 MB the server keeps to.
 fn keep_large_buffers_out_of_the_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator tuning parameters.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 4 * 1024 * 1024);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 128 * 1024);
     }
 }
 
