@@ -261,6 +261,9 @@ pub async fn run_pass(
     if pass.clean && !gone.is_empty() {
         summary.removed = store.remove_files(catalog.id, &gone).await?;
     }
+    store
+        .refresh_planner_statistics(summary.added + summary.updated + summary.removed)
+        .await?;
     let changed = summary.added + summary.updated + summary.removed + summary.skipped > 0;
     if changed || (catalog.dirty && pass.paths.is_none()) {
         // Counts of the rows a batch touched are right at every commit; the whole
