@@ -321,15 +321,29 @@ impl SqliteReaders {
         }
     }
 
-    fn fetch_all<T>(
-        &self,
-        sql: &Sql,
-        decode: fn(&mut dyn Row) -> StoreResult<T>,
-    ) -> StoreResult<Vec<T>> {
-        let conn = self.take()?;
-        let result = sqlite_fetch_all(&conn, sql, decode);
-        self.give_back(conn);
-        result
+    /// Runs `read` on a read connection, on a blocking thread, once a permit is free.
+    /// The permit moves into the blocking task: a request dropped while its query runs
+    /// frees it only when the connection is back.
+    async fn read<R: Send + 'static>(
+        self: &Arc<Self>,
+        read: impl FnOnce(&rusqlite::Connection) -> StoreResult<R> + Send + 'static,
+    ) -> StoreResult<R> {
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| poisoned())?;
+        let readers = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = readers.take()?;
+            let result = read(&conn);
+            readers.give_back(conn);
+            drop(permit);
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Engine(format!("a database thread failed: {e}")))?
     }
 }
 
@@ -755,22 +769,9 @@ impl Db {
     ) -> StoreResult<Vec<T>> {
         match self {
             Db::Sqlite { readers, .. } => {
-                // The permit moves into the blocking task: a request dropped while its
-                // query runs frees it only when the connection is back.
-                let permit = readers
-                    .permits
-                    .clone()
-                    .acquire_owned()
+                readers
+                    .read(move |conn| sqlite_fetch_all(conn, &sql, decode))
                     .await
-                    .map_err(|_| poisoned())?;
-                let readers = readers.clone();
-                tokio::task::spawn_blocking(move || {
-                    let result = readers.fetch_all(&sql, decode);
-                    drop(permit);
-                    result
-                })
-                .await
-                .map_err(|e| StoreError::Engine(format!("a database thread failed: {e}")))?
             }
             Db::Postgres(pool) => pg_fetch_all(pool, &sql, decode).await,
         }
@@ -794,22 +795,9 @@ impl Db {
     ) -> StoreResult<A> {
         match self {
             Db::Sqlite { readers, .. } => {
-                let permit = readers
-                    .permits
-                    .clone()
-                    .acquire_owned()
+                readers
+                    .read(move |conn| sqlite_fold(conn, &sql, init, step))
                     .await
-                    .map_err(|_| poisoned())?;
-                let readers = readers.clone();
-                tokio::task::spawn_blocking(move || {
-                    let conn = readers.take()?;
-                    let result = sqlite_fold(&conn, &sql, init, step);
-                    readers.give_back(conn);
-                    drop(permit);
-                    result
-                })
-                .await
-                .map_err(|e| StoreError::Engine(format!("a database thread failed: {e}")))?
             }
             Db::Postgres(pool) => {
                 let mut acc = init;

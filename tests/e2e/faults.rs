@@ -222,13 +222,7 @@ mod two_scans_at_once {
         assert!(third.contains(" 0 added, 0 updated, 0 removed"), "{third}");
     }
 
-    async fn count(server: &TestServer) -> usize {
-        server
-            .query_strings("SELECT CAST(COUNT(*) AS TEXT) FROM songs")
-            .await[0]
-            .parse()
-            .unwrap()
-    }
+    use super::song_count as count;
 
     fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         let mut found = Vec::new();
@@ -355,13 +349,7 @@ mod killed_during_a_transcode {
         assert!(ffmpeg_processes(&needle).is_empty());
     }
 
-    async fn count(server: &TestServer) -> usize {
-        server
-            .query_strings("SELECT CAST(COUNT(*) AS TEXT) FROM songs")
-            .await[0]
-            .parse()
-            .unwrap()
-    }
+    use super::song_count as count;
 
     fn signal(name: &str, pid: u32) {
         let _ = std::process::Command::new("kill")
@@ -633,4 +621,13 @@ mod postgres_restarting_under_load {
             }
         }
     }
+}
+
+/// How many songs the server's database holds.
+async fn song_count(server: &TestServer) -> usize {
+    server
+        .query_strings("SELECT CAST(COUNT(*) AS TEXT) FROM songs")
+        .await[0]
+        .parse()
+        .unwrap()
 }

@@ -530,9 +530,22 @@ async fn create_database(admin_url: &str) -> String {
         std::process::id(),
         COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
     );
-    let mut conn = sqlx::PgConnection::connect(admin_url)
-        .await
-        .expect("connect to the test PostgreSQL");
+    // A cluster that accepts TCP may still be starting up ("the database system is
+    // starting up"), more so on a busy machine: try again for a while.
+    let mut tries = 0;
+    let mut conn = loop {
+        match sqlx::PgConnection::connect(admin_url).await {
+            Ok(conn) => break conn,
+            Err(e) if tries < 100 => {
+                tries += 1;
+                if tries == 1 {
+                    eprintln!("the test PostgreSQL is not ready yet ({e}); trying again");
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("connect to the test PostgreSQL: {e}"),
+        }
+    };
     sqlx::Executor::execute(
         &mut conn,
         format!("DROP DATABASE IF EXISTS {name}").as_str(),
