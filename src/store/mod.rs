@@ -149,6 +149,27 @@ async fn connect_postgres(url: &str) -> Result<sqlx::postgres::PgPool, sqlx::Err
     }
 }
 
+/// Songs a scan must change for PostgreSQL's statistics to be refreshed at its end.
+const ANALYZE_AFTER_ROWS: u64 = 1_000;
+
+impl Store {
+    /// After a scan that changed `rows` songs: on PostgreSQL, when they are many,
+    /// `ANALYZE`, so that the planner knows the tables' new sizes at once rather than
+    /// when autovacuum gets to them. Right after a first scan of 100,000 files, with
+    /// no statistics, a 5000-song page took 229 ms and `search_songs` 44 ms (an id
+    /// list joined by sequential scans); after the `ANALYZE` (0.5 s; it samples a
+    /// fixed number of rows, so it stays under seconds at any size) 114 ms and 21 ms.
+    pub async fn refresh_planner_statistics(&self, rows: u64) -> StoreResult<()> {
+        if self.engine != Engine::Postgres || rows < ANALYZE_AFTER_ROWS {
+            return Ok(());
+        }
+        self.db
+            .execute(db::Sql::bound("ANALYZE", Vec::new()))
+            .await?;
+        Ok(())
+    }
+}
+
 impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> StoreError {
         use rusqlite::ffi;

@@ -5,15 +5,7 @@ use crate::harness::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn error_cases() {
-    let server = TestServer::start_with(
-        Engine::Sqlite,
-        Options {
-            scan: false,
-            ..Options::default()
-        },
-    )
-    .await
-    .unwrap();
+    let server = TestServer::start_unscanned(Engine::Sqlite).await.unwrap();
     let token = server.admin_token().await;
 
     // Unknown, missing and empty actions; helpers that are not methods.
@@ -122,15 +114,7 @@ async fn error_cases() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_details() {
-    let server = TestServer::start_with(
-        Engine::Sqlite,
-        Options {
-            scan: false,
-            ..Options::default()
-        },
-    )
-    .await
-    .unwrap();
+    let server = TestServer::start_unscanned(Engine::Sqlite).await.unwrap();
     // Headers as Ampache sends them, errors included.
     let response = server
         .client

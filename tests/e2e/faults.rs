@@ -111,15 +111,7 @@ on_both_engines!(
 /// and the server goes on answering.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_cut_short_mid_stream_ends_that_stream_only() {
-    let Some(server) = TestServer::start_with(
-        Engine::Sqlite,
-        Options {
-            scan: false,
-            ..Options::default()
-        },
-    )
-    .await
-    else {
+    let Some(server) = TestServer::start_unscanned(Engine::Sqlite).await else {
         return;
     };
     // A long file, so that the answer is still being sent when it is cut: 8 MB of

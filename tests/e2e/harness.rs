@@ -206,6 +206,18 @@ impl TestServer {
         Some(TestServer::start_at(database_url, options, None))
     }
 
+    /// A server on the test library that has not scanned it: an empty library.
+    pub async fn start_unscanned(engine: Engine) -> Option<TestServer> {
+        TestServer::start_with(
+            engine,
+            Options {
+                scan: false,
+                ..Options::default()
+            },
+        )
+        .await
+    }
+
     /// Starts a server whose data folder (with the SQLite database, unless
     /// `database_url` names another) is a new folder inside `parent`, or a temporary one.
     pub fn start_at(
@@ -996,4 +1008,30 @@ pub async fn create_playlist(server: &TestServer, token: &str, name: &str, kind:
         .as_str()
         .unwrap_or_else(|| panic!("playlist_create: {created}"))
         .to_string()
+}
+
+/// The first column of the first row of `sql` on the server's database.
+pub async fn one(server: &TestServer, sql: &str) -> String {
+    server
+        .query_strings(sql)
+        .await
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no row for {sql}"))
+}
+
+/// A song's id and the path of its file, by title.
+pub async fn song(server: &TestServer, title: &str) -> (String, PathBuf) {
+    let title = title.replace('\'', "''");
+    let id = one(
+        server,
+        &format!("SELECT CAST(id AS TEXT) FROM songs WHERE title = '{title}'"),
+    )
+    .await;
+    let path = one(
+        server,
+        &format!("SELECT path FROM songs WHERE title = '{title}'"),
+    )
+    .await;
+    (id, PathBuf::from(path))
 }

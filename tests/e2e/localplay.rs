@@ -545,15 +545,7 @@ async fn access_levels_and_the_config_file() {
 /// Without an instance, and with one that does not answer: the spec's 405.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_instance_answers_405() {
-    let server = TestServer::start_with(
-        Engine::Sqlite,
-        Options {
-            scan: false,
-            ..Options::default()
-        },
-    )
-    .await
-    .unwrap();
+    let server = TestServer::start_unscanned(Engine::Sqlite).await.unwrap();
     let admin = server.admin_token().await;
     let message = assert_error(
         &server,

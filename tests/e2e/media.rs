@@ -14,31 +14,6 @@ use crate::on_both_engines;
 const JPEG_MAGIC: &[u8] = &[0xFF, 0xD8, 0xFF];
 const PNG_MAGIC: &[u8] = &[0x89, b'P', b'N', b'G'];
 
-async fn one(server: &TestServer, sql: &str) -> String {
-    server
-        .query_strings(sql)
-        .await
-        .into_iter()
-        .next()
-        .unwrap_or_else(|| panic!("no row for {sql}"))
-}
-
-/// A song's id and the path of its file, by title.
-async fn song(server: &TestServer, title: &str) -> (String, PathBuf) {
-    let title = title.replace('\'', "''");
-    let id = one(
-        server,
-        &format!("SELECT CAST(id AS TEXT) FROM songs WHERE title = '{title}'"),
-    )
-    .await;
-    let path = one(
-        server,
-        &format!("SELECT path FROM songs WHERE title = '{title}'"),
-    )
-    .await;
-    (id, PathBuf::from(path))
-}
-
 async fn album_id(server: &TestServer, name: &str) -> String {
     one(
         server,

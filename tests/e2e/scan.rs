@@ -295,15 +295,7 @@ on_both_engines!(
 /// finishes the job without duplicates.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_scan_is_completed_by_the_next() {
-    let server = TestServer::start_with(
-        Engine::Sqlite,
-        Options {
-            scan: false,
-            ..Options::default()
-        },
-    )
-    .await
-    .unwrap();
+    let server = TestServer::start_unscanned(Engine::Sqlite).await.unwrap();
     let template = server
         .music
         .join("Orchestra Alpha/Double Feature/Disc 1/01 - Overture.mp3");

@@ -216,15 +216,7 @@ on_both_engines!(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn files_are_private() {
     use std::os::unix::fs::PermissionsExt;
-    let server = TestServer::start_with(
-        Engine::Sqlite,
-        Options {
-            scan: false,
-            ..Options::default()
-        },
-    )
-    .await
-    .unwrap();
+    let server = TestServer::start_unscanned(Engine::Sqlite).await.unwrap();
     server.admin_token().await;
     let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode();
     let db = server.data.path().join("tonearm.db");
@@ -415,15 +407,7 @@ async fn idle_and_slow_connections_are_closed() {
 /// With debug logging on, what a client sends as a credential never reaches the log.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_stay_out_of_the_logs() {
-    let server = TestServer::start_with(
-        Engine::Sqlite,
-        Options {
-            scan: false,
-            ..Options::default()
-        },
-    )
-    .await
-    .unwrap();
+    let server = TestServer::start_unscanned(Engine::Sqlite).await.unwrap();
     let log = server.data.path().join("debug.log");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tonearm"))
         .args(["serve", "--no-scan", "--listen", "127.0.0.1:0", "--data"])

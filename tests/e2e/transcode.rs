@@ -3,7 +3,7 @@
 //! right bytes, plays are counted once per listen, a client that goes away stops its
 //! ffmpeg, shutdown leaves no ffmpeg behind, and without ffmpeg raw streams still work.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -11,29 +11,6 @@ use reqwest::StatusCode;
 
 use crate::harness::*;
 use crate::on_both_engines;
-
-async fn one(server: &TestServer, sql: &str) -> String {
-    server
-        .query_strings(sql)
-        .await
-        .into_iter()
-        .next()
-        .unwrap_or_else(|| panic!("no row for {sql}"))
-}
-
-pub(crate) async fn song(server: &TestServer, title: &str) -> (String, PathBuf) {
-    let id = one(
-        server,
-        &format!("SELECT CAST(id AS TEXT) FROM songs WHERE title = '{title}'"),
-    )
-    .await;
-    let path = one(
-        server,
-        &format!("SELECT path FROM songs WHERE title = '{title}'"),
-    )
-    .await;
-    (id, PathBuf::from(path))
-}
 
 async fn plays(server: &TestServer, id: &str) -> i64 {
     one(
