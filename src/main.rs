@@ -5,6 +5,7 @@ use tonearm::cli;
 
 fn main() -> std::process::ExitCode {
     tonearm::private_files::restrict_new_files();
+    tonearm::server::tune_the_allocator();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
