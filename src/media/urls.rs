@@ -17,27 +17,36 @@ pub fn encode(value: &str) -> String {
 /// `name=` as Ampache writes it: "<artist> - <title>.<ext>" with every character
 /// outside `[A-Za-z0-9. ]` replaced by `-`, then URL-encoded.
 pub fn stream_name(artist: &str, title: &str, ext: &str) -> String {
-    safe_name(&format!("{artist} - {title}.{ext}"))
+    let mut name = String::with_capacity(artist.len() + title.len() + ext.len() + 8);
+    push_safe(&mut name, artist);
+    push_safe(&mut name, " - ");
+    push_safe(&mut name, title);
+    push_safe(&mut name, ".");
+    push_safe(&mut name, ext);
+    name
 }
 
 /// `name=` for an object without an artist (a video): "<title>.<ext>", made safe the
 /// same way.
 pub fn title_name(title: &str, ext: &str) -> String {
-    safe_name(&format!("{title}.{ext}"))
+    let mut name = String::with_capacity(title.len() + ext.len() + 1);
+    push_safe(&mut name, title);
+    push_safe(&mut name, ".");
+    push_safe(&mut name, ext);
+    name
 }
 
-fn safe_name(raw: &str) -> String {
-    let safe: String = raw
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' || c == ' ' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    encode(&safe)
+/// `raw` made safe and URL-encoded in one pass: `[A-Za-z0-9.]` as they are, a space
+/// as `%20`, anything else as `-`. (Made safe first and encoded after, with a string
+/// for each step, the names of a 5000-song page took 2% of its CPU.)
+fn push_safe(out: &mut String, raw: &str) {
+    for c in raw.chars() {
+        match c {
+            ' ' => out.push_str("%20"),
+            c if c.is_ascii_alphanumeric() || c == '.' => out.push(c),
+            _ => out.push('-'),
+        }
+    }
 }
 
 /// `<base>/play/index.php?ssid=..&type=song&oid=..&uid=..[&extra]&player=api&name=..`
@@ -50,9 +59,18 @@ pub fn stream_url(
     extra: &str,
     name: &str,
 ) -> String {
-    format!(
-        "{base}/play/index.php?ssid={token}&type={kind}&oid={object_id}&uid={user_id}{extra}&player=api&name={name}"
-    )
+    use std::fmt::Write;
+    let mut url = String::with_capacity(base.len() + token.len() + extra.len() + name.len() + 80);
+    url.push_str(base);
+    url.push_str("/play/index.php?ssid=");
+    url.push_str(token);
+    url.push_str("&type=");
+    url.push_str(kind);
+    let _ = write!(url, "&oid={object_id}&uid={user_id}");
+    url.push_str(extra);
+    url.push_str("&player=api&name=");
+    url.push_str(name);
+    url
 }
 
 /// `<base>/image.php?object_id=..&object_type=..&auth=..` (songs add `&name=art.jpg`).
@@ -63,8 +81,17 @@ pub fn art_url(
     object_id: i64,
     with_name: bool,
 ) -> String {
-    let name = if with_name { "&name=art.jpg" } else { "" };
-    format!("{base}/image.php?object_id={object_id}&object_type={object_type}&auth={token}{name}")
+    use std::fmt::Write;
+    let mut url = String::with_capacity(base.len() + token.len() + 80);
+    url.push_str(base);
+    let _ = write!(url, "/image.php?object_id={object_id}&object_type=");
+    url.push_str(object_type);
+    url.push_str("&auth=");
+    url.push_str(token);
+    if with_name {
+        url.push_str("&name=art.jpg");
+    }
+    url
 }
 
 /// The extension a stream name ends with, from the mime type.
@@ -103,5 +130,14 @@ mod tests {
             "Alpha%20Band%20-%20Dawn.mp3"
         );
         assert_eq!(stream_name("Björk", "Ø/1", "flac"), "Bj-rk%20-%20--1.flac");
+        assert_eq!(title_name("A film: 2", "mkv"), "A%20film-%202.mkv");
+        assert_eq!(
+            stream_url("http://h", "tok", "song", 7, 2, "&format=mp3", "n.mp3"),
+            "http://h/play/index.php?ssid=tok&type=song&oid=7&uid=2&format=mp3&player=api&name=n.mp3"
+        );
+        assert_eq!(
+            art_url("http://h", "tok", "album", 9, true),
+            "http://h/image.php?object_id=9&object_type=album&auth=tok&name=art.jpg"
+        );
     }
 }

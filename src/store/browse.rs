@@ -162,16 +162,21 @@ impl Query {
             .push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
     }
 
+    /// The query as the store's engine runs it.
+    fn into_sql(self, store: &Store) -> Sql {
+        Sql {
+            text: store.dialect_query(&self.sql),
+            args: self.args,
+        }
+    }
+
     /// Runs the query on the store's native connection, decoding each row.
     async fn fetch<T: Send + 'static>(
         self,
         store: &Store,
         decode: fn(&mut dyn Row) -> StoreResult<T>,
     ) -> StoreResult<Vec<T>> {
-        let sql = Sql {
-            text: store.dialect_query(&self.sql),
-            args: self.args,
-        };
+        let sql = self.into_sql(store);
         store.db.fetch_all(sql, decode).await
     }
 }
@@ -240,6 +245,32 @@ const SONG_COLUMNS: &str = "s.id AS id, s.title AS title, s.artist_id AS artist_
 const SONG_FROM: &str =
     " FROM songs s JOIN artists ar ON ar.id = s.artist_id JOIN albums al ON al.id = s.album_id \
      LEFT JOIN artists aa ON aa.id = s.album_artist_id";
+
+/// The genres of songs, to follow `IN` and the songs' ids.
+const SONG_GENRES: &str = "SELECT sg.song_id AS owner, g.id AS id, g.name AS name FROM song_genres sg JOIN genres g ON g.id = sg.genre_id WHERE sg.song_id IN";
+
+/// A genre and the id of what has it (`owner`).
+fn decode_owned_genre(r: &mut dyn Row) -> StoreResult<(i64, Named)> {
+    Ok((
+        r.int("owner")?,
+        Named {
+            id: r.int("id")?,
+            name: r.text("name")?,
+        },
+    ))
+}
+
+/// Genres per owner, each owner's sorted by name.
+fn group_genres(pairs: Vec<(i64, Named)>) -> HashMap<i64, Vec<Named>> {
+    let mut out: HashMap<i64, Vec<Named>> = HashMap::new();
+    for (owner, genre) in pairs {
+        out.entry(owner).or_default().push(genre);
+    }
+    for list in out.values_mut() {
+        list.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    out
+}
 
 fn decode_opinion(r: &mut dyn Row) -> StoreResult<Opinion> {
     Ok(Opinion {
@@ -441,16 +472,30 @@ impl Store {
             "SELECT {SONG_COLUMNS}, {}{SONG_FROM} WHERE s.id IN {list} AND s.enabled = 1",
             opinion_columns("song", "s.id")
         );
-        let rows: Vec<SongRow> = q.fetch(self, decode_song).await?;
-        let mut genres = self
-            .genres_of("SELECT sg.song_id AS owner, g.id AS id, g.name AS name FROM song_genres sg JOIN genres g ON g.id = sg.genre_id WHERE sg.song_id IN", &unique)
+        let mut genres_query = Query::bare(self.engine);
+        let list = genres_query.ids(&unique);
+        genres_query.sql = format!("{SONG_GENRES} {list}");
+        let (rows, genres) = self
+            .db
+            .fetch_both(
+                q.into_sql(self),
+                decode_song,
+                genres_query.into_sql(self),
+                decode_owned_genre,
+            )
             .await?;
-        let mut by_id: HashMap<i64, SongRow> = rows
+        let mut genres = group_genres(genres);
+        let mut rows: Vec<Option<SongRow>> = rows
             .into_iter()
             .map(|mut song| {
                 song.genres = genres.remove(&song.id).unwrap_or_default();
-                (song.id, song)
+                Some(song)
             })
+            .collect();
+        let index: HashMap<i64, usize> = rows
+            .iter()
+            .enumerate()
+            .filter_map(|(at, song)| Some((song.as_ref()?.id, at)))
             .collect();
         // The last mention of an id takes the row; earlier ones (a playlist listing a
         // song twice) copy it.
@@ -460,14 +505,15 @@ impl Store {
         }
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
+            let Some(&at) = index.get(id) else { continue };
             let left = mentions.get_mut(id).map_or(0, |n| {
                 *n -= 1;
                 *n
             });
             out.extend(if left > 0 {
-                by_id.get(id).cloned()
+                rows[at].clone()
             } else {
-                by_id.remove(id)
+                rows[at].take()
             });
         }
         Ok(out)
@@ -661,9 +707,9 @@ impl Store {
 
     /// Genres (id, name) per owner id for `select ... IN` + the ids, sorted by name.
     async fn genres_of(&self, select: &str, ids: &[i64]) -> StoreResult<HashMap<i64, Vec<Named>>> {
-        let mut out: HashMap<i64, Vec<Named>> = HashMap::new();
+        let mut pairs = Vec::new();
         if ids.is_empty() {
-            return Ok(out);
+            return Ok(HashMap::new());
         }
         // Chunks of 500: SQLite finds each numbered placeholder by walking the list of
         // them, so binding costs grow with the square of a statement's placeholders
@@ -672,23 +718,9 @@ impl Store {
             let mut q = Query::bare(self.engine);
             let list = q.ids(chunk);
             q.sql = format!("{select} {list}");
-            fn decode(r: &mut dyn Row) -> StoreResult<(i64, Named)> {
-                Ok((
-                    r.int("owner")?,
-                    Named {
-                        id: r.int("id")?,
-                        name: r.text("name")?,
-                    },
-                ))
-            }
-            for (owner, genre) in q.fetch(self, decode).await? {
-                out.entry(owner).or_default().push(genre);
-            }
+            pairs.extend(q.fetch(self, decode_owned_genre).await?);
         }
-        for list in out.values_mut() {
-            list.sort_by(|a, b| a.name.cmp(&b.name));
-        }
-        Ok(out)
+        Ok(group_genres(pairs))
     }
 
     /// For the artist index: every album of each artist (as album artist or on a song).

@@ -201,17 +201,24 @@ struct SqliteRow<'r, 's> {
     row: &'r rusqlite::Row<'s>,
     names: &'r [String],
     next: usize,
+    /// Whether to check each column's name against the decoder's. A decoder reads
+    /// the same columns from every row, so the first row of a query is checked and
+    /// the others are not: comparing every name of every row took 2% of the CPU of a
+    /// 5000-song page. (A mismatch on the first row still fails every query.)
+    check_names: bool,
 }
 
 impl SqliteRow<'_, '_> {
     fn value(&mut self, name: &str) -> StoreResult<rusqlite::types::ValueRef<'_>> {
         let position = self.next;
-        let actual = self
-            .names
-            .get(position)
-            .ok_or_else(|| column_error(position, name, "(none)"))?;
-        if actual != name {
-            return Err(column_error(position, name, actual));
+        if self.check_names || position >= self.names.len() {
+            let actual = self
+                .names
+                .get(position)
+                .ok_or_else(|| column_error(position, name, "(none)"))?;
+            if actual != name {
+                return Err(column_error(position, name, actual));
+            }
         }
         self.next += 1;
         self.row.get_ref(position).map_err(sqlite_error)
@@ -374,6 +381,7 @@ fn sqlite_fold<A>(
         .collect();
     let params = rusqlite::params_from_iter(sql.args.iter().map(sqlite_value));
     let mut rows = statement.query(params).map_err(sqlite_error)?;
+    let mut check_names = true;
     while let Some(row) = rows.next().map_err(sqlite_error)? {
         step(
             &mut acc,
@@ -381,8 +389,10 @@ fn sqlite_fold<A>(
                 row,
                 names: &names,
                 next: 0,
+                check_names,
             },
         )?;
+        check_names = cfg!(debug_assertions);
     }
     Ok(acc)
 }
@@ -774,6 +784,36 @@ impl Db {
                     .await
             }
             Db::Postgres(pool) => pg_fetch_all(pool, &sql, decode).await,
+        }
+    }
+
+    /// Two queries' rows, decoded: on SQLite in one hop to a blocking thread, on one
+    /// connection; on PostgreSQL at once, on two pooled connections. (A song chunk's
+    /// rows and their genres: two hops for each of a 5000-song page's 20 chunks.)
+    pub async fn fetch_both<A: Send + 'static, B: Send + 'static>(
+        &self,
+        first: Sql,
+        decode_first: fn(&mut dyn Row) -> StoreResult<A>,
+        second: Sql,
+        decode_second: fn(&mut dyn Row) -> StoreResult<B>,
+    ) -> StoreResult<(Vec<A>, Vec<B>)> {
+        match self {
+            Db::Sqlite { readers, .. } => {
+                readers
+                    .read(move |conn| {
+                        Ok((
+                            sqlite_fetch_all(conn, &first, decode_first)?,
+                            sqlite_fetch_all(conn, &second, decode_second)?,
+                        ))
+                    })
+                    .await
+            }
+            Db::Postgres(pool) => {
+                tokio::try_join!(
+                    pg_fetch_all(pool, &first, decode_first),
+                    pg_fetch_all(pool, &second, decode_second)
+                )
+            }
         }
     }
 
