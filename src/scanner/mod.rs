@@ -231,10 +231,11 @@ pub async fn run_pass(
     metrics.scan_files_total.set(to_read.len() as i64);
     metrics.scan_files_done.set(0);
 
-    // A scan killed before it rebuilt the text index left it missing: build it now.
-    store.ensure_text_index().await?;
-    let deferred_index = to_read.len() >= crate::store::text_index::DEFER_INDEX_FILES
-        && store.defer_text_index().await?;
+    // A scan killed before it rebuilt the deferred indexes left them missing: build
+    // them now.
+    store.ensure_deferred_indexes().await?;
+    let deferred_index = to_read.len() >= crate::store::deferred_indexes::DEFER_INDEX_FILES
+        && store.defer_indexes().await?;
     if !to_read.is_empty() {
         let outcome = read_and_write(
             store,
@@ -256,7 +257,7 @@ pub async fn run_pass(
         gone.retain(|path| !outcome.moved.contains(path));
     }
     if deferred_index {
-        store.ensure_text_index().await?;
+        store.ensure_deferred_indexes().await?;
     }
     if pass.clean && !gone.is_empty() {
         summary.removed = store.remove_files(catalog.id, &gone).await?;

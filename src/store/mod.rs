@@ -10,12 +10,14 @@ pub mod catalog_tasks;
 pub mod catalogs;
 mod counts;
 pub mod db;
+pub mod deferred_indexes;
 pub mod democratic;
 mod folding;
 pub mod library;
 pub mod media;
 pub mod metadata;
 mod migrate;
+mod names;
 pub mod phonetic;
 pub mod playlists;
 pub mod search;
@@ -53,6 +55,8 @@ pub struct Store {
     caches: std::sync::Arc<cache::Caches>,
     /// The whole song list's order, on SQLite (`song_order`).
     song_order: std::sync::Arc<song_order::SongOrder>,
+    /// Artist and album names by id (`names`).
+    names: std::sync::Arc<names::Names>,
 }
 
 /// What went wrong in a store call, by meaning; each front maps the kinds to its
@@ -222,9 +226,9 @@ impl Store {
         }
         store.backfill_folded().await?;
         store.hash_clear_apikeys().await?;
-        // A scan that dropped PostgreSQL's trigram indexes and died before building
-        // them again: searches work without them, only slower, until this.
-        store.ensure_text_index().await?;
+        // A scan that dropped the deferred indexes and died before building them
+        // again: queries work without them, only slower, until this.
+        store.ensure_deferred_indexes().await?;
         Ok(store)
     }
 
@@ -234,6 +238,7 @@ impl Store {
             engine,
             caches: std::sync::Arc::new(cache::Caches::new()),
             song_order: Default::default(),
+            names: Default::default(),
         }
     }
 

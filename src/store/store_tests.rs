@@ -208,7 +208,11 @@ async fn page_timing() {
     };
     let store = Store::open(&format!("sqlite://{path}")).await.unwrap();
     let all = SongScope::All(ListFilter::default());
-    for round in 0..5 {
+    for round in 0..std::env::var("TONEARM_TIMING_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(5)
+    {
         let started = std::time::Instant::now();
         let ids = store
             .song_page_ids(
@@ -225,9 +229,15 @@ async fn page_timing() {
         for chunk in ids.chunks(250) {
             rows += store.songs_by_ids(1, chunk).await.unwrap().len();
         }
+        let by_id = started.elapsed() - ids_took;
+        let started = std::time::Instant::now();
+        let mut from_index = 0;
+        for chunk in ids.chunks(250) {
+            from_index += store.songs_of_whole_list(1, chunk).await.unwrap().len();
+        }
+        assert_eq!(rows, from_index);
         println!(
-            "round {round}: ids {:?}, {rows} rows in {:?}",
-            ids_took,
+            "round {round}: ids {ids_took:?}, {rows} rows by id in {by_id:?}, from the list's index in {:?}",
             started.elapsed()
         );
     }
@@ -277,4 +287,66 @@ async fn whole_list_pages_follow_changes() {
     assert_eq!(listed(0, 10).await, ["Bravo"]);
     exec("UPDATE songs SET enabled = 1 WHERE title = 'Alpha'").await;
     assert_eq!(listed(0, 10).await, ["Alpha", "Bravo"]);
+}
+
+/// A stretch of the whole list read through its index gives what reading by id
+/// gives, when songs were retitled, disabled or added after the page's ids were read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whole_list_stretches_match_reading_by_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &["Echo", "Alpha", "Delta", "Charlie", "Bravo"]).await;
+    let all = SongScope::All(ListFilter::default());
+    let ids = store.song_page_ids(&all, Page::ALL).await.unwrap();
+    let read = |ids: Vec<i64>| {
+        let store = store.clone();
+        async move {
+            let by_range = store.songs_of_whole_list(1, &ids).await.unwrap();
+            let by_id = store.songs_by_ids(1, &ids).await.unwrap();
+            let summary = |songs: &[crate::model::SongRow]| -> Vec<String> {
+                songs
+                    .iter()
+                    .map(|s| {
+                        format!(
+                            "{} {} {} {:?}",
+                            s.title, s.artist.name, s.album.name, s.genres
+                        )
+                    })
+                    .collect()
+            };
+            assert_eq!(summary(&by_range), summary(&by_id));
+            by_range.into_iter().map(|s| s.title).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        read(ids.clone()).await,
+        ["Alpha", "Bravo", "Charlie", "Delta", "Echo"]
+    );
+    assert_eq!(
+        read(ids[1..4].to_vec()).await,
+        ["Bravo", "Charlie", "Delta"]
+    );
+    let exec = |sql: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .db
+                .execute(super::db::Sql::bound(sql, Vec::new()))
+                .await
+                .unwrap()
+        }
+    };
+    // Charlie leaves the stretch, Delta is disabled, a copy of Bravo is added in it.
+    exec("UPDATE songs SET title = 'Zulu', title_folded = 'zulu' WHERE title = 'Charlie'").await;
+    exec("UPDATE songs SET enabled = 0 WHERE title = 'Delta'").await;
+    exec(
+        "INSERT INTO songs (catalog_id, path, size, mtime, title, title_folded, artist_id, album_id, mime, created, updated) \
+         SELECT catalog_id, path || '.copy', size, mtime, 'Bravo 2', 'bravo 2', artist_id, album_id, mime, created, updated \
+         FROM songs WHERE title = 'Bravo'",
+    )
+    .await;
+    assert_eq!(read(ids.clone()).await, ["Alpha", "Bravo", "Zulu", "Echo"]);
+    assert_eq!(read(ids[1..4].to_vec()).await, ["Bravo", "Zulu"]);
+    // The first id of the stretch gone: every row is read by id.
+    exec("DELETE FROM songs WHERE title = 'Alpha'").await;
+    assert_eq!(read(ids.clone()).await, ["Bravo", "Zulu", "Echo"]);
 }

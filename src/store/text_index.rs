@@ -3,8 +3,7 @@
 //! PostgreSQL. Semantics stay those of `LIKE '%word%'` over the folded columns:
 //! case-insensitive (folded in Rust on both sides), any script, accents kept.
 
-use super::db::{decode_count, Sql};
-use super::{Engine, Store, StoreResult};
+use super::Engine;
 
 /// The song columns with a trigram index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,69 +98,6 @@ pub fn like_pattern(folded: &str) -> String {
         .replace('%', "\\%")
         .replace('_', "\\_");
     format!("%{escaped}%")
-}
-
-/// PostgreSQL's trigram indexes, as migration 4 creates them.
-const POSTGRES_INDEXES: &[(&str, &str)] = &[
-    (
-        "songs_title_trgm",
-        "CREATE INDEX IF NOT EXISTS songs_title_trgm ON songs USING gin (title_folded gin_trgm_ops)",
-    ),
-    (
-        "songs_search_trgm",
-        "CREATE INDEX IF NOT EXISTS songs_search_trgm ON songs USING gin (search_text gin_trgm_ops)",
-    ),
-];
-
-/// A first scan of at least this many files builds PostgreSQL's trigram indexes after
-/// its writes rather than during them.
-pub const DEFER_INDEX_FILES: usize = 10_000;
-
-impl Store {
-    /// Before a first scan of many files on PostgreSQL: drops the trigram indexes when
-    /// no song exists yet, so that the scan's inserts do not maintain them (~4 s of a
-    /// first scan of 100,000 files; building them afterwards takes ~1.7 s). True when
-    /// they were dropped; [`Store::ensure_text_index`] builds them again.
-    pub async fn defer_text_index(&self) -> StoreResult<bool> {
-        if self.engine != Engine::Postgres {
-            return Ok(false);
-        }
-        let songs = self
-            .db
-            .fetch_optional(
-                Sql::bound(
-                    "SELECT COUNT(*) AS n FROM (SELECT 1 FROM songs LIMIT 1) s",
-                    Vec::new(),
-                ),
-                decode_count,
-            )
-            .await?
-            .unwrap_or(0);
-        if songs > 0 {
-            return Ok(false);
-        }
-        for (name, _) in POSTGRES_INDEXES {
-            self.db
-                .execute(Sql::bound(
-                    format!("DROP INDEX IF EXISTS {name}"),
-                    Vec::new(),
-                ))
-                .await?;
-        }
-        Ok(true)
-    }
-
-    /// Makes sure the trigram indexes exist (after a deferred first scan, or one that
-    /// was killed before it could build them). A no-op when they do.
-    pub async fn ensure_text_index(&self) -> StoreResult<()> {
-        if self.engine != Engine::Postgres {
-            return Ok(());
-        }
-        for (_, create) in POSTGRES_INDEXES {
-            self.db.execute(Sql::bound(*create, Vec::new())).await?;
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

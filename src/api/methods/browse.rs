@@ -98,11 +98,18 @@ impl<'a> Browser<'a> {
     /// chunk by chunk as the answer is written.
     pub async fn song_listing(&self, scope: &SongScope, page: Page) -> StoreResult<Listing<Song>> {
         let ids = self.store().song_page_ids(scope, page).await?;
-        Ok(self.listing_of(ids, page.offset + 1))
+        let whole_list = matches!(scope, SongScope::All(filter) if filter.is_empty());
+        Ok(self.listing_from(ids, page.offset + 1, whole_list))
     }
 
     /// The songs of `ids`, in that order, as a [`Listing`].
     pub fn listing_of(&self, ids: Vec<i64>, first_position: i64) -> Listing<Song> {
+        self.listing_from(ids, first_position, false)
+    }
+
+    /// The songs of `ids` as a [`Listing`]; `whole_list` when they are a stretch of
+    /// the whole song list in its order, which the store reads faster.
+    fn listing_from(&self, ids: Vec<i64>, first_position: i64, whole_list: bool) -> Listing<Song> {
         let total = ids.len();
         let store = self.store().clone();
         let maker = self.song_maker();
@@ -114,9 +121,13 @@ impl<'a> Browser<'a> {
                     return None;
                 }
                 let end = (done + LISTING_CHUNK).min(ids.len());
-                let songs = store
-                    .songs_by_ids(user_id, &ids[done..end])
-                    .await
+                let chunk = &ids[done..end];
+                let songs = if whole_list {
+                    store.songs_of_whole_list(user_id, chunk).await
+                } else {
+                    store.songs_by_ids(user_id, chunk).await
+                };
+                let songs = songs
                     .map(|rows| rows.into_iter().map(|row| maker.song(row)).collect())
                     .map_err(ApiError::from);
                 Some((songs, (ids, end)))

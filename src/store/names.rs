@@ -1,0 +1,107 @@
+//! Artist and album names by id, kept in memory for song lists.
+//!
+//! A name never changes under its id: rows are only ever inserted with their name
+//! (an upsert on the name keeps it), and ids are never reused (AUTOINCREMENT on
+//! SQLite, identity columns on PostgreSQL). So a name once read stays right in every
+//! process sharing the database, with nothing to invalidate; an id not known yet
+//! (another process's scan) is read on first use.
+//!
+//! Joining `artists` twice and `albums` once for every song of a page cost three
+//! B-tree seeks a row: 6.5 of the 26 ms the store spent on a 5000-song page. The
+//! names of 2,000 artists and 10,000 albums take well under a megabyte.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use super::db::{Row, Sql, Value, ID_CHUNK};
+use super::{Store, StoreResult};
+
+/// Past this many names the memory is dropped and read again as needed: names of
+/// deleted rows are never asked for, and would otherwise stay.
+const MOST_NAMES: usize = 1_000_000;
+
+#[derive(Default)]
+pub(super) struct Names {
+    artists: RwLock<HashMap<i64, String>>,
+    albums: RwLock<HashMap<i64, String>>,
+}
+
+#[derive(Clone, Copy)]
+pub(super) enum NameTable {
+    Artists,
+    Albums,
+}
+
+impl Names {
+    fn map(&self, table: NameTable) -> &RwLock<HashMap<i64, String>> {
+        match table {
+            NameTable::Artists => &self.artists,
+            NameTable::Albums => &self.albums,
+        }
+    }
+
+    /// The names of `ids` that are known; None for the others.
+    fn known(&self, table: NameTable, ids: &[i64]) -> Vec<Option<String>> {
+        let map = self.map(table).read().unwrap_or_else(|e| e.into_inner());
+        ids.iter().map(|id| map.get(id).cloned()).collect()
+    }
+
+    fn remember(&self, table: NameTable, names: Vec<(i64, String)>) {
+        let mut map = self.map(table).write().unwrap_or_else(|e| e.into_inner());
+        if map.len() + names.len() > MOST_NAMES {
+            map.clear();
+        }
+        map.extend(names);
+    }
+}
+
+fn decode_name(r: &mut dyn Row) -> StoreResult<(i64, String)> {
+    Ok((r.int("id")?, r.text("name")?))
+}
+
+impl Store {
+    /// The names of `ids` in `table`, in that order; an id with no row gets an empty
+    /// name (a song's artist is never missing: a foreign key holds it).
+    pub(super) async fn names(&self, table: NameTable, ids: &[i64]) -> StoreResult<Vec<String>> {
+        let mut names = self.names.known(table, ids);
+        let mut missing: Vec<i64> = ids
+            .iter()
+            .zip(&names)
+            .filter(|(_, name)| name.is_none())
+            .map(|(id, _)| *id)
+            .collect();
+        if !missing.is_empty() {
+            missing.sort_unstable();
+            missing.dedup();
+            let table_name = match table {
+                NameTable::Artists => "artists",
+                NameTable::Albums => "albums",
+            };
+            let mut found = Vec::with_capacity(missing.len());
+            for chunk in missing.chunks(ID_CHUNK) {
+                let mut sql = Sql::bound(
+                    format!("SELECT id AS id, name AS name FROM {table_name} WHERE id IN ("),
+                    Vec::new(),
+                );
+                for (at, id) in chunk.iter().enumerate() {
+                    if at > 0 {
+                        sql.push(", ");
+                    }
+                    let placeholder = sql.arg(Value::Int(*id));
+                    sql.push(&placeholder);
+                }
+                sql.push(")");
+                found.extend(self.db.fetch_all(sql, decode_name).await?);
+            }
+            let found_by_id: HashMap<i64, &String> =
+                found.iter().map(|(id, name)| (*id, name)).collect();
+            for (id, name) in ids.iter().zip(names.iter_mut()) {
+                if name.is_none() {
+                    *name = found_by_id.get(id).map(|found| (*found).clone());
+                }
+            }
+            self.names.remember(table, found);
+        }
+        Ok(names.into_iter().map(Option::unwrap_or_default).collect())
+    }
+}
