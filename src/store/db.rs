@@ -817,6 +817,20 @@ impl Db {
         }
     }
 
+    /// Runs a PostgreSQL maintenance statement that refuses to run inside a
+    /// transaction (`VACUUM`); SQLite has none of these.
+    pub async fn execute_outside_transaction(&self, sql: Sql) -> StoreResult<()> {
+        match self {
+            Db::Postgres(pool) => {
+                pg_query(&sql).execute(pool).await?;
+                Ok(())
+            }
+            Db::Sqlite { .. } => Err(StoreError::Engine(
+                "maintenance statements outside a transaction are PostgreSQL's".into(),
+            )),
+        }
+    }
+
     /// Runs one statement in a transaction of its own; returns the rows it changed.
     pub async fn execute(&self, sql: Sql) -> StoreResult<u64> {
         let mut tx = self.begin().await?;
