@@ -106,30 +106,35 @@ async fn shutdown_signal() {
     }
 }
 
-/// One malloc arena, nothing returned to the kernel on free, and everything free
-/// returned every two seconds by [`return_freed_memory`]. Called first thing in
-/// `main`, before any thread exists: a thread that has already allocated keeps the
-/// arena it has.
+/// Few malloc arenas (one per core, 2 to 4), freed memory kept up to 8 MB per arena,
+/// and everything free returned every two seconds by [`return_freed_memory`]. Called
+/// first thing in `main`, before any thread exists: a thread that has already
+/// allocated keeps the arena it has.
 ///
-/// Before, large buffers got their own mappings and freed heap went back at once
-/// (thresholds of 128 KiB): every chunk of a list faulted its pages in again and
-/// unmapped them, a fifth of a 5000-song page's CPU. Keeping freed memory instead
-/// was cheap in CPU but cost idle RSS, because glibc's `malloc_trim` does not shrink
-/// the top of a thread arena's heap (idle RSS 24 -> 48-58 MiB). With one arena the
-/// trim reaches everything. Measured on the 100,000-track library:
-/// - a 5000-song page in JSON, 40 requests one after another: 51 -> 42 ms of
-///   server CPU each, 41 -> 35 ms wall;
-/// - idle RSS after large lists: 24 MiB before and after; eight concurrent
-///   `songs limit=none`: peak 72 -> 51 MiB;
-/// - 200 clients of mixed load: 2,785 -> 2,765 req/s (within noise), so the one
-///   arena's lock does not show on 2 cores (small blocks come from per-thread caches).
+/// With glibc's defaults (up to 8 arenas a core, large buffers mapped and unmapped
+/// each time, freed heap returned at once) every chunk of a list faulted its pages in
+/// again: a fifth of a 5000-song page's CPU. Keeping freed memory without bounding
+/// the arenas cost idle RSS instead, since `malloc_trim` does not shrink the top of a
+/// thread arena's heap (idle RSS 24 -> 48-58 MiB); the 8 MB trim threshold bounds
+/// each arena's top, and few arenas bound their number. One arena was measured too:
+/// its lock made the scanner's threads and a list's reading and writing threads wait
+/// for each other (first scan of 100,000 files 6.3 -> 8.2 s). On the 100,000-track
+/// library, 2 cores:
+/// - a 5000-song page in JSON, 40 requests one after another: 51 -> 35-38 ms of
+///   server CPU each (one arena: 43-52 in the same runs);
+/// - first scan 6.2-6.3 s with the defaults, 6.9-7.1 s with this;
+/// - idle RSS after large lists 24 -> 27.5 MiB; eight concurrent `songs limit=none`:
+///   peak 72 -> 59 MiB.
 pub fn tune_the_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes allocator tuning parameters.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 1);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 * 1024 * 1024);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 * 1024 * 1024);
+    {
+        let arenas = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 4));
+        // SAFETY: mallopt only changes allocator tuning parameters.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, arenas as libc::c_int);
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+            libc::mallopt(libc::M_TRIM_THRESHOLD, 8 * 1024 * 1024);
+        }
     }
 }
 
