@@ -120,8 +120,9 @@ async fn shutdown_signal() {
 /// its lock made the scanner's threads and a list's reading and writing threads wait
 /// for each other (first scan of 100,000 files 6.3 -> 8.2 s). On the 100,000-track
 /// library, 2 cores:
-/// - a 5000-song page in JSON, 40 requests one after another: 51 -> 35-38 ms of
-///   server CPU each (one arena: 43-52 in the same runs);
+/// - a 5000-song page in JSON, 40 requests one after another: 51 -> 42 ms of
+///   server CPU each when this came; at the end of that session, alternating the
+///   two builds, 35-38 ms with one arena a core and 43-52 ms with one arena;
 /// - first scan 6.2-6.3 s with the defaults, 6.9-7.1 s with this;
 /// - idle RSS after large lists 24 -> 27.5 MiB; eight concurrent `songs limit=none`:
 ///   peak 72 -> 59 MiB.
