@@ -57,6 +57,15 @@ fn rule(field: &str, operator: Operator, input: &str) -> Rule {
     }
 }
 
+/// Runs one statement on the store, as another process's writer would.
+async fn execute(store: &Store, sql: &str) -> u64 {
+    store
+        .db
+        .execute(super::db::Sql::bound(sql, Vec::new()))
+        .await
+        .unwrap()
+}
+
 async fn titles(store: &Store, ids: &[i64]) -> Vec<String> {
     store
         .songs_by_ids(1, ids)
@@ -266,16 +275,7 @@ async fn whole_list_pages_follow_changes() {
     };
     assert_eq!(listed(0, 10).await, ["Alpha", "Charlie", "Delta"]);
     assert_eq!(listed(1, 1).await, ["Charlie"]);
-    let exec = |sql: &'static str| {
-        let store = store.clone();
-        async move {
-            store
-                .db
-                .execute(super::db::Sql::bound(sql, Vec::new()))
-                .await
-                .unwrap()
-        }
-    };
+    let exec = |sql: &'static str| execute(&store, sql);
     exec("UPDATE songs SET title = 'Bravo', title_folded = 'bravo' WHERE title = 'Delta'").await;
     assert_eq!(listed(0, 10).await, ["Alpha", "Bravo", "Charlie"]);
     exec("UPDATE songs SET enabled = 0 WHERE title = 'Alpha'").await;
@@ -325,16 +325,7 @@ async fn whole_list_stretches_match_reading_by_id() {
         read(ids[1..4].to_vec()).await,
         ["Bravo", "Charlie", "Delta"]
     );
-    let exec = |sql: &'static str| {
-        let store = store.clone();
-        async move {
-            store
-                .db
-                .execute(super::db::Sql::bound(sql, Vec::new()))
-                .await
-                .unwrap()
-        }
-    };
+    let exec = |sql: &'static str| execute(&store, sql);
     // Charlie leaves the stretch, Delta is disabled, a copy of Bravo is added in it.
     exec("UPDATE songs SET title = 'Zulu', title_folded = 'zulu' WHERE title = 'Charlie'").await;
     exec("UPDATE songs SET enabled = 0 WHERE title = 'Delta'").await;
