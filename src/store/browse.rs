@@ -91,8 +91,8 @@ pub enum ArtistScope {
 }
 
 /// A query under construction: SQL text and its arguments, numbered as they are added.
-struct Query {
-    sql: String,
+pub(super) struct Query {
+    pub(super) sql: String,
     args: Vec<Value>,
     engine: Engine,
 }
@@ -107,7 +107,7 @@ impl Query {
         }
     }
 
-    fn bare(engine: Engine) -> Query {
+    pub(super) fn bare(engine: Engine) -> Query {
         Query {
             sql: String::new(),
             args: Vec::new(),
@@ -132,7 +132,7 @@ impl Query {
     /// The set of `ids`, to follow `IN`. On PostgreSQL one array parameter: a list
     /// of 250 placeholders cost 2 ms of planning at each execution, more than the
     /// query itself.
-    fn ids(&mut self, ids: &[i64]) -> String {
+    pub(super) fn ids(&mut self, ids: &[i64]) -> String {
         if ids.is_empty() {
             return "(NULL)".into();
         }
@@ -171,7 +171,7 @@ impl Query {
     }
 
     /// The query as the store's engine runs it.
-    fn into_sql(self, store: &Store) -> Sql {
+    pub(super) fn into_sql(self, store: &Store) -> Sql {
         Sql {
             text: store.dialect_query(&self.sql),
             args: self.args,
@@ -179,7 +179,7 @@ impl Query {
     }
 
     /// Runs the query on the store's native connection, decoding each row.
-    async fn fetch<T: Send + 'static>(
+    pub(super) async fn fetch<T: Send + 'static>(
         self,
         store: &Store,
         decode: fn(&mut dyn Row) -> StoreResult<T>,
@@ -284,6 +284,19 @@ fn decode_owned_genre(r: &mut dyn Row) -> StoreResult<(i64, Named)> {
             name: r.text("name")?,
         },
     ))
+}
+
+/// The genres of a page of albums or artists: `link` (`album_genres`,
+/// `artist_genres`) by its `owner` column, for the ids that `page_ids` (`SELECT
+/// id ...` with `q`'s arguments) selects; run with the page's rows, in the same hop.
+fn page_genres(store: &Store, q: &Query, link: &str, owner: &str, page_ids: &str) -> Sql {
+    Sql {
+        text: store.dialect_query(&format!(
+            "SELECT l.{owner} AS owner, g.id AS id, g.name AS name FROM {link} l \
+             JOIN genres g ON g.id = l.genre_id WHERE l.{owner} IN ({page_ids})"
+        )),
+        args: q.args.clone(),
+    }
 }
 
 /// Genres per owner, each owner's sorted by name.
@@ -505,9 +518,9 @@ impl Store {
     /// rows come from the stretch of the index `songs_list` between the first id and
     /// the last, read in order (migration 13; without it, while a first scan defers
     /// it, from `songs_title` and the table): the store's side of a 5000-song page
-    /// went from 23 to 16 ms (`page_timing` in store_tests.rs). A song retitled, added or removed since the ids were read is
-    /// still right: the stretch's rows are matched to the ids, and those it lacks are
-    /// read by id.
+    /// went from 23 to 16 ms (`page_timing` in store_tests.rs). A song retitled,
+    /// added or removed since the ids were read is still right: the stretch's rows
+    /// are matched to the ids, and those it lacks are read by id.
     pub async fn songs_of_whole_list(
         &self,
         user_id: i64,
@@ -566,7 +579,7 @@ impl Store {
         let mut genres_query = Query::bare(self.engine);
         let list = genres_query.ids(unique);
         genres_query.sql = format!("{SONG_GENRES} {list}");
-        let (rows, genres) = self
+        let (mut rows, genres) = self
             .db
             .fetch_both(
                 rows.into_sql(self),
@@ -575,7 +588,6 @@ impl Store {
                 decode_owned_genre,
             )
             .await?;
-        let mut rows = rows;
         self.fill_names(&mut rows).await?;
         let mut genres = group_genres(genres);
         let mut rows: Vec<Option<SongRow>> = rows
@@ -704,14 +716,13 @@ impl Store {
              al.mbid AS mbid, {opinion} FROM albums al{joins} \
              WHERE al.id IN (SELECT al.id{page_ids}) ORDER BY {order}"
         );
-        // The page's genres by the same page clause, in the same hop.
-        let genres = Sql {
-            text: self.dialect_query(&format!(
-                "SELECT ag.album_id AS owner, g.id AS id, g.name AS name FROM album_genres ag \
-                 JOIN genres g ON g.id = ag.genre_id WHERE ag.album_id IN (SELECT al.id{page_ids})"
-            )),
-            args: q.args.clone(),
-        };
+        let genres = page_genres(
+            self,
+            &q,
+            "album_genres",
+            "album_id",
+            &format!("SELECT al.id{page_ids}"),
+        );
         fn decode_album(r: &mut dyn Row) -> StoreResult<AlbumRow> {
             Ok(AlbumRow {
                 id: r.int("id")?,
@@ -801,15 +812,14 @@ impl Store {
              ar.placeformed AS placeformed, ar.yearformed AS yearformed, {opinion} FROM artists ar{joins} \
              WHERE ar.id IN (SELECT ar.id{rest}) ORDER BY {order}"
         );
-        // The page's genres by the same page clause, in the same hop: in chunks of
-        // ids they were four more queries for 2,000 artists.
-        let genres = Sql {
-            text: self.dialect_query(&format!(
-                "SELECT ag.artist_id AS owner, g.id AS id, g.name AS name FROM artist_genres ag \
-                 JOIN genres g ON g.id = ag.genre_id WHERE ag.artist_id IN (SELECT ar.id{rest})"
-            )),
-            args: q.args.clone(),
-        };
+        // In chunks of ids, the genres were four more queries for 2,000 artists.
+        let genres = page_genres(
+            self,
+            &q,
+            "artist_genres",
+            "artist_id",
+            &format!("SELECT ar.id{rest}"),
+        );
         fn decode_artist(r: &mut dyn Row) -> StoreResult<ArtistRow> {
             Ok(ArtistRow {
                 id: r.int("id")?,

@@ -13,7 +13,8 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use super::db::{Row, Sql, Value, ID_CHUNK};
+use super::browse::Query;
+use super::db::{Row, ID_CHUNK};
 use super::{Store, StoreResult};
 
 /// Past this many names the memory is dropped and read again as needed: names of
@@ -79,19 +80,11 @@ impl Store {
             };
             let mut found = Vec::with_capacity(missing.len());
             for chunk in missing.chunks(ID_CHUNK) {
-                let mut sql = Sql::bound(
-                    format!("SELECT id AS id, name AS name FROM {table_name} WHERE id IN ("),
-                    Vec::new(),
-                );
-                for (at, id) in chunk.iter().enumerate() {
-                    if at > 0 {
-                        sql.push(", ");
-                    }
-                    let placeholder = sql.arg(Value::Int(*id));
-                    sql.push(&placeholder);
-                }
-                sql.push(")");
-                found.extend(self.db.fetch_all(sql, decode_name).await?);
+                let mut q = Query::bare(self.engine);
+                let list = q.ids(chunk);
+                q.sql =
+                    format!("SELECT id AS id, name AS name FROM {table_name} WHERE id IN {list}");
+                found.extend(q.fetch(self, decode_name).await?);
             }
             let found_by_id: HashMap<i64, &String> =
                 found.iter().map(|(id, name)| (*id, name)).collect();
