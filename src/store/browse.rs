@@ -417,7 +417,6 @@ impl Store {
         let mut q = Query::bare(self.engine);
         let mut conditions = vec!["s.enabled = 1".to_string()];
         let mut joins = String::new();
-        let search_order: String;
         if let SongScope::Playlist(id) = scope {
             let id = q.int(*id);
             joins =
@@ -472,25 +471,26 @@ impl Store {
                 conditions.push(format!("s.artist_id IN {}", q.ids(ids)));
                 "s.artist_id, al.sort_name, s.album_id, s.disc, s.track, s.id"
             }
-            SongScope::Search(word) => {
-                let (join, condition, order) = text_index::contains_in_id_order(
-                    self.engine,
-                    "s",
-                    IndexedColumn::SearchText,
-                    word,
-                    |text| q.arg(Value::Text(text)),
-                );
-                joins.push_str(&join);
-                conditions.push(condition);
-                search_order = order;
-                &search_order
-            }
+            SongScope::Search(word) => return self.searched_page_ids(word, page).await,
         };
         if order.contains("al.") {
             joins.push_str(" JOIN albums al ON al.id = s.album_id");
         }
         let rest = q.list_clauses(&format!(" FROM songs s{joins}"), &conditions, order, page);
         q.sql = format!("SELECT s.id AS id{rest}");
+        q.fetch(self, decode_id).await
+    }
+
+    /// A page of the ids of the songs whose search text holds `word` (folded), in
+    /// id order.
+    async fn searched_page_ids(&self, word: &str, page: Page) -> StoreResult<Vec<i64>> {
+        let mut q = Query::bare(self.engine);
+        let ids =
+            text_index::enabled_in_id_order(self.engine, IndexedColumn::SearchText, word, |text| {
+                q.arg(Value::Text(text))
+            });
+        let rest = q.list_clauses("", &ids.conditions, ids.order, page);
+        q.sql = format!("{}{rest}", ids.select_from);
         q.fetch(self, decode_id).await
     }
 

@@ -50,6 +50,7 @@ const STEPS: &[Step] = &[
     step!(11, "0011_secrets_and_throttle"),
     step!(12, "0012_song_order_generation"),
     step!(13, "0013_song_list_index"),
+    step!(14, "0014_disabled_songs_index"),
 ];
 
 /// The PostgreSQL advisory lock that adopting a database of the former runner and

@@ -252,6 +252,38 @@ async fn page_timing() {
     }
 }
 
+/// The store's side of a `search_songs` answer (the ids, then their rows by id in
+/// chunks), timed on a copy of a benchmark database
+/// (`TONEARM_TIMING_DB=/tmp/q.db [TONEARM_TIMING_WORD=zephyr] cargo test --release
+/// --lib search_timing -- --ignored --nocapture`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn search_timing() {
+    let Ok(path) = std::env::var("TONEARM_TIMING_DB") else {
+        return;
+    };
+    let store = Store::open(&format!("sqlite://{path}")).await.unwrap();
+    for round in 0..std::env::var("TONEARM_TIMING_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(5)
+    {
+        let started = std::time::Instant::now();
+        let word = std::env::var("TONEARM_TIMING_WORD").unwrap_or("zephyr".into());
+        let ids = store
+            .song_page_ids(&SongScope::Search(word), Page::ALL)
+            .await
+            .unwrap();
+        let ids_took = started.elapsed();
+        let mut rows = 0;
+        for chunk in ids.chunks(250) {
+            rows += store.songs_by_ids(1, chunk).await.unwrap().len();
+        }
+        let by_id = started.elapsed() - ids_took;
+        println!("round {round}: search ids {ids_took:?}, {rows} rows by id in {by_id:?}");
+    }
+}
+
 /// The whole song list's pages, served from memory on SQLite, follow every change at
 /// once: a song added, disabled or retitled shows in the next page, however soon.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -340,4 +372,52 @@ async fn whole_list_stretches_match_reading_by_id() {
     // The first id of the stretch gone: every row is read by id.
     exec("DELETE FROM songs WHERE title = 'Alpha'").await;
     assert_eq!(read(ids.clone()).await, ["Bravo", "Zulu", "Echo"]);
+}
+
+/// A search answered by the trigram index alone leaves disabled songs out, pages
+/// after leaving them out, and shows them again once enabled; a needle too short for
+/// the index (read from the song table) gives the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn searches_leave_disabled_songs_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(
+        dir.path(),
+        &["Zephyr One", "Zephyr Two", "Other", "Zephyr Three"],
+    )
+    .await;
+    let found = |word: &'static str, offset, limit| {
+        let store = store.clone();
+        async move {
+            let page = Page { offset, limit };
+            let ids = store
+                .song_page_ids(&SongScope::Search(word.into()), page)
+                .await
+                .unwrap();
+            let titles = titles(&store, &ids).await;
+            // No id of a disabled song (which reading by id would drop).
+            assert_eq!(ids.len(), titles.len());
+            titles
+        }
+    };
+    assert_eq!(
+        found("zephyr", 0, None).await,
+        ["Zephyr One", "Zephyr Two", "Zephyr Three"]
+    );
+    execute(
+        &store,
+        "UPDATE songs SET enabled = 0 WHERE title = 'Zephyr One'",
+    )
+    .await;
+    assert_eq!(
+        found("zephyr", 0, None).await,
+        ["Zephyr Two", "Zephyr Three"]
+    );
+    assert_eq!(found("zephyr", 1, Some(1)).await, ["Zephyr Three"]);
+    assert_eq!(found("ze", 0, None).await, ["Zephyr Two", "Zephyr Three"]);
+    execute(
+        &store,
+        "UPDATE songs SET enabled = 1 WHERE title = 'Zephyr One'",
+    )
+    .await;
+    assert_eq!(found("zephyr", 0, Some(1)).await, ["Zephyr One"]);
 }
