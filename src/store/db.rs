@@ -331,7 +331,7 @@ impl SqliteReaders {
     /// Runs `read` on a read connection, on a blocking thread, once a permit is free.
     /// The permit moves into the blocking task: a request dropped while its query runs
     /// frees it only when the connection is back.
-    async fn read<R: Send + 'static>(
+    pub(super) async fn read<R: Send + 'static>(
         self: &Arc<Self>,
         read: impl FnOnce(&rusqlite::Connection) -> StoreResult<R> + Send + 'static,
     ) -> StoreResult<R> {
@@ -354,7 +354,7 @@ impl SqliteReaders {
     }
 }
 
-fn sqlite_fetch_all<T>(
+pub(super) fn sqlite_fetch_all<T>(
     conn: &rusqlite::Connection,
     sql: &Sql,
     decode: fn(&mut dyn Row) -> StoreResult<T>,
@@ -365,7 +365,7 @@ fn sqlite_fetch_all<T>(
     })
 }
 
-fn sqlite_fold<A>(
+pub(super) fn sqlite_fold<A>(
     conn: &rusqlite::Connection,
     sql: &Sql,
     mut acc: A,
@@ -417,9 +417,9 @@ fn poisoned() -> StoreError {
 // ---------------------------------------------------------------------------------
 // PostgreSQL
 
-struct PgRowReader<'r> {
-    row: &'r sqlx::postgres::PgRow,
-    next: usize,
+pub(super) struct PgRowReader<'r> {
+    pub(super) row: &'r sqlx::postgres::PgRow,
+    pub(super) next: usize,
 }
 
 impl PgRowReader<'_> {
@@ -494,7 +494,9 @@ impl Row for PgRowReader<'_> {
     }
 }
 
-fn pg_query(sql: &Sql) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments> {
+pub(super) fn pg_query(
+    sql: &Sql,
+) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments> {
     let mut query = sqlx::query(&sql.text);
     for value in &sql.args {
         query = match value {
@@ -510,7 +512,7 @@ fn pg_query(sql: &Sql) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres:
     query
 }
 
-async fn pg_fetch_all<'e, T>(
+pub(super) async fn pg_fetch_all<'e, T>(
     executor: impl sqlx::PgExecutor<'e>,
     sql: &Sql,
     decode: fn(&mut dyn Row) -> StoreResult<T>,

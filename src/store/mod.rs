@@ -20,6 +20,7 @@ mod migrate;
 mod names;
 pub mod phonetic;
 pub mod playlists;
+pub mod row_batches;
 pub mod search;
 pub mod sessions;
 pub mod smartlists;

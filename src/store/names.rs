@@ -1,4 +1,4 @@
-//! Artist and album names by id, kept in memory for song lists.
+//! Artist, album and genre names by id, kept in memory for lists.
 //!
 //! A name never changes under its id: rows are only ever inserted with their name
 //! (an upsert on the name keeps it), and ids are never reused (AUTOINCREMENT on
@@ -25,12 +25,14 @@ const MOST_NAMES: usize = 1_000_000;
 pub(super) struct Names {
     artists: RwLock<HashMap<i64, String>>,
     albums: RwLock<HashMap<i64, String>>,
+    genres: RwLock<HashMap<i64, String>>,
 }
 
 #[derive(Clone, Copy)]
 pub(super) enum NameTable {
     Artists,
     Albums,
+    Genres,
 }
 
 impl Names {
@@ -38,6 +40,7 @@ impl Names {
         match table {
             NameTable::Artists => &self.artists,
             NameTable::Albums => &self.albums,
+            NameTable::Genres => &self.genres,
         }
     }
 
@@ -77,6 +80,7 @@ impl Store {
             let table_name = match table {
                 NameTable::Artists => "artists",
                 NameTable::Albums => "albums",
+                NameTable::Genres => "genres",
             };
             let mut found = Vec::with_capacity(missing.len());
             for chunk in missing.chunks(ID_CHUNK) {

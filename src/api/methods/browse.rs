@@ -8,8 +8,8 @@ use crate::api::Request;
 use crate::media::urls;
 use crate::params::Params;
 use crate::store::browse::{
-    AlbumRow, AlbumScope, ArtistRow, ArtistScope, LibraryTable, ListFilter, NameFilter, Page,
-    SongRow, SongScope, TimeRange,
+    AlbumRow, AlbumScope, ArtistRow, ArtistScope, Batches, LibraryTable, ListFilter, NameFilter,
+    Page, SongRow, SongScope, TimeRange,
 };
 use crate::store::sessions::Session;
 use crate::store::{fold, StoreResult};
@@ -20,13 +20,13 @@ const LISTING_CHUNK: usize = 250;
 
 /// What makes a song's URLs for one caller, owned so a streamed list can keep it.
 #[derive(Clone)]
-struct SongMaker {
+struct ItemMaker {
     base: String,
     token: String,
     user_id: i64,
 }
 
-impl SongMaker {
+impl ItemMaker {
     fn song(&self, row: SongRow) -> Song {
         let ext = urls::extension_for_mime(&row.mime);
         let name = urls::stream_name(&row.artist.name, &row.title, ext);
@@ -42,6 +42,28 @@ impl SongMaker {
             ),
             art: urls::art_url(&self.base, &self.token, "album", row.album.id, true),
             row,
+        }
+    }
+
+    fn album(&self, row: AlbumRow, songs: Option<Vec<Song>>) -> Album {
+        Album {
+            art: urls::art_url(&self.base, &self.token, "album", row.id, true),
+            row,
+            songs,
+        }
+    }
+
+    fn artist(
+        &self,
+        row: ArtistRow,
+        albums: Option<Vec<Album>>,
+        songs: Option<Vec<Song>>,
+    ) -> Artist {
+        Artist {
+            art: urls::art_url(&self.base, &self.token, "artist", row.id, true),
+            row,
+            albums,
+            songs,
         }
     }
 }
@@ -83,11 +105,11 @@ impl<'a> Browser<'a> {
     }
 
     pub fn song(&self, row: SongRow) -> Song {
-        self.song_maker().song(row)
+        self.maker().song(row)
     }
 
-    fn song_maker(&self) -> SongMaker {
-        SongMaker {
+    fn maker(&self) -> ItemMaker {
+        ItemMaker {
             base: self.base.clone(),
             token: self.session.token.clone(),
             user_id: self.user_id(),
@@ -112,7 +134,7 @@ impl<'a> Browser<'a> {
     fn listing_from(&self, ids: Vec<i64>, first_position: i64, whole_list: bool) -> Listing<Song> {
         let total = ids.len();
         let store = self.store().clone();
-        let maker = self.song_maker();
+        let maker = self.maker();
         let user_id = self.user_id();
         let chunks = futures_util::stream::unfold((ids, 0), move |(ids, done)| {
             let (store, maker) = (store.clone(), maker.clone());
@@ -147,11 +169,7 @@ impl<'a> Browser<'a> {
     }
 
     fn album(&self, row: AlbumRow, songs: Option<Vec<Song>>) -> Album {
-        Album {
-            art: urls::art_url(&self.base, &self.session.token, "album", row.id, true),
-            row,
-            songs,
-        }
+        self.maker().album(row, songs)
     }
 
     fn artist(
@@ -160,12 +178,41 @@ impl<'a> Browser<'a> {
         albums: Option<Vec<Album>>,
         songs: Option<Vec<Song>>,
     ) -> Artist {
-        Artist {
-            art: urls::art_url(&self.base, &self.session.token, "artist", row.id, true),
-            row,
-            albums,
-            songs,
-        }
+        self.maker().artist(row, albums, songs)
+    }
+
+    /// A page of albums without nested songs as a [`Listing`], written as its rows
+    /// are read.
+    pub async fn album_listing(
+        &self,
+        scope: &AlbumScope,
+        page: Page,
+    ) -> StoreResult<Listing<Album>> {
+        let batches = self
+            .store()
+            .album_batches(self.user_id(), scope, page)
+            .await?;
+        let maker = self.maker();
+        Ok(listing_of_batches(batches, move |row| {
+            maker.album(row, None)
+        }))
+    }
+
+    /// A page of artists without nested lists as a [`Listing`], written as its rows
+    /// are read.
+    pub async fn artist_listing(
+        &self,
+        scope: &ArtistScope,
+        page: Page,
+    ) -> StoreResult<Listing<Artist>> {
+        let batches = self
+            .store()
+            .artist_batches(self.user_id(), scope, page)
+            .await?;
+        let maker = self.maker();
+        Ok(listing_of_batches(batches, move |row| {
+            maker.artist(row, None, None)
+        }))
     }
 
     pub async fn songs(&self, scope: &SongScope, page: Page) -> StoreResult<Vec<Song>> {
@@ -372,7 +419,13 @@ async fn require(request: &Request<'_>, table: LibraryTable, id: i64) -> Result<
 
 pub async fn artists(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiError> {
     let scope = ArtistScope::All(list_filter(params)?);
-    let artists = b.artists(&scope, page(params)?, &include(params)).await?;
+    let include = include(params);
+    if !include.albums && !include.songs {
+        return Ok(Reply::Artists(
+            b.artist_listing(&scope, page(params)?).await?,
+        ));
+    }
+    let artists = b.artists(&scope, page(params)?, &include).await?;
     Ok(Reply::Artists(in_parts(artists)))
 }
 
@@ -407,10 +460,29 @@ pub async fn artist_songs(b: &Browser<'_>, params: &Params) -> Result<Reply, Api
 
 pub async fn albums(b: &Browser<'_>, params: &Params) -> Result<Reply, ApiError> {
     let scope = AlbumScope::All(list_filter(params)?);
-    let albums = b
-        .albums(&scope, page(params)?, include(params).songs)
-        .await?;
+    let with_songs = include(params).songs;
+    if !with_songs {
+        return Ok(Reply::Albums(b.album_listing(&scope, page(params)?).await?));
+    }
+    let albums = b.albums(&scope, page(params)?, with_songs).await?;
     Ok(Reply::Albums(in_parts(albums)))
+}
+
+/// A list whose rows arrive in batches, each made into items by `make`.
+fn listing_of_batches<R: Send + 'static, T: Send + 'static>(
+    batches: Batches<R>,
+    make: impl Fn(R) -> T + Send + 'static,
+) -> Listing<T> {
+    use futures_util::StreamExt;
+    Listing {
+        total: batches.total,
+        first_position: 1,
+        chunks: Box::pin(batches.batches.map(move |batch| {
+            batch
+                .map(|rows| rows.into_iter().map(&make).collect())
+                .map_err(ApiError::from)
+        })),
+    }
 }
 
 /// A list read already, written into the body a part at a time: its rows are small,
