@@ -18,8 +18,17 @@ use super::{StoreError, StoreResult};
 /// A batch of rows and their links.
 pub type Linked<T, L> = (Vec<T>, Vec<L>);
 
+/// A batch's links: read already (SQLite, on the reading connection), or being read
+/// on another connection while the rows stream on (PostgreSQL: waiting for each
+/// batch's round trip before reading on made a 2,000-artist page slower than
+/// reading it whole, 11.3 against 9.6 ms).
+enum BatchLinks<L> {
+    Read(Vec<L>),
+    Reading(tokio::task::JoinHandle<StoreResult<Vec<L>>>),
+}
+
 enum Message<T, L> {
-    Batch(Linked<T, L>),
+    Batch(Vec<T>, BatchLinks<L>),
     End,
 }
 
@@ -40,7 +49,19 @@ impl<T, L> RowBatches<T, L> {
         }
         let message = self.receiver.recv().await;
         match message {
-            Some(Ok(Message::Batch(batch))) => Some(Ok(batch)),
+            Some(Ok(Message::Batch(rows, BatchLinks::Read(links)))) => Some(Ok((rows, links))),
+            Some(Ok(Message::Batch(rows, BatchLinks::Reading(links)))) => {
+                let links = match links.await {
+                    Ok(links) => links,
+                    Err(error) => Err(StoreError::Engine(format!(
+                        "a database task failed: {error}"
+                    ))),
+                };
+                if links.is_err() {
+                    self.ended = true;
+                }
+                Some(links.map(|links| (rows, links)))
+            }
             Some(Ok(Message::End)) => {
                 self.ended = true;
                 None
@@ -103,7 +124,8 @@ impl Db {
                                     &(links.query)(&rows),
                                     links.decode,
                                 )?;
-                                let _ = sender.send(Ok(Message::Batch((rows, linked))));
+                                let _ =
+                                    sender.send(Ok(Message::Batch(rows, BatchLinks::Read(linked))));
                                 Ok(())
                             };
                             let result = db::sqlite_fold(conn, &rows, (), |_, row| {
@@ -145,10 +167,13 @@ impl Db {
                             if pending.len() >= batch || (row.is_none() && !pending.is_empty()) {
                                 let rows =
                                     std::mem::replace(&mut pending, Vec::with_capacity(batch));
-                                let linked =
-                                    db::pg_fetch_all(&pool, &(links.query)(&rows), links.decode)
-                                        .await?;
-                                let _ = sender.send(Ok(Message::Batch((rows, linked))));
+                                let (pool, query) = (pool.clone(), (links.query)(&rows));
+                                let decode = links.decode;
+                                let linked = tokio::spawn(async move {
+                                    db::pg_fetch_all(&pool, &query, decode).await
+                                });
+                                let linked = BatchLinks::Reading(linked);
+                                let _ = sender.send(Ok(Message::Batch(rows, linked)));
                             }
                             if row.is_none() {
                                 return Ok(());
