@@ -83,8 +83,9 @@ impl<T: Send + 'static> Listing<T> {
     /// The same list with its next chunk read while the current one is written: a
     /// task reads chunks one ahead into a channel, so the store's query for chunk n+1
     /// runs on a blocking thread while chunk n is encoded and sent. On two cores a
-    /// 5000-song page went from the sum of the two to about the larger. At most two
-    /// chunks wait (one in the channel, one being read), so memory stays bounded; the
+    /// 5000-song page went from the sum of the two to about the larger. At most a
+    /// few chunks wait (one in the channel, and those being read: one on SQLite, two
+    /// on PostgreSQL, `Store::song_chunks_in_flight`), so memory stays bounded; the
     /// task stops when the answer is dropped (a client gone).
     pub fn read_ahead(self) -> Listing<T> {
         let (sender, receiver) = tokio::sync::mpsc::channel(1);

@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use futures_util::StreamExt;
+
 use crate::api::error::ApiError;
 use crate::api::reply::{Album, Artist, Document, Index, Listing, Reply, Song};
 use crate::api::Request;
@@ -136,25 +138,24 @@ impl<'a> Browser<'a> {
         let store = self.store().clone();
         let maker = self.maker();
         let user_id = self.user_id();
-        let chunks = futures_util::stream::unfold((ids, 0), move |(ids, done)| {
-            let (store, maker) = (store.clone(), maker.clone());
-            async move {
-                if done >= ids.len() {
-                    return None;
+        let in_flight = store.song_chunks_in_flight();
+        let ids = std::sync::Arc::new(ids);
+        let chunks = futures_util::stream::iter((0..total).step_by(LISTING_CHUNK))
+            .map(move |start| {
+                let (store, maker, ids) = (store.clone(), maker.clone(), ids.clone());
+                async move {
+                    let chunk = &ids[start..(start + LISTING_CHUNK).min(ids.len())];
+                    let songs = if whole_list {
+                        store.songs_of_whole_list(user_id, chunk).await
+                    } else {
+                        store.songs_by_ids(user_id, chunk).await
+                    };
+                    songs
+                        .map(|rows| rows.into_iter().map(|row| maker.song(row)).collect())
+                        .map_err(ApiError::from)
                 }
-                let end = (done + LISTING_CHUNK).min(ids.len());
-                let chunk = &ids[done..end];
-                let songs = if whole_list {
-                    store.songs_of_whole_list(user_id, chunk).await
-                } else {
-                    store.songs_by_ids(user_id, chunk).await
-                };
-                let songs = songs
-                    .map(|rows| rows.into_iter().map(|row| maker.song(row)).collect())
-                    .map_err(ApiError::from);
-                Some((songs, (ids, end)))
-            }
-        });
+            })
+            .buffered(in_flight);
         let listing = Listing {
             total,
             first_position,
@@ -473,7 +474,6 @@ fn listing_of_batches<R: Send + 'static, T: Send + 'static>(
     batches: Batches<R>,
     make: impl Fn(R) -> T + Send + 'static,
 ) -> Listing<T> {
-    use futures_util::StreamExt;
     Listing {
         total: batches.total,
         first_position: 1,
