@@ -692,10 +692,13 @@ impl Store {
 
     /// How many chunks of a song list to read at once, while the answer is written.
     /// PostgreSQL runs a chunk's queries in its own processes while this one decodes
-    /// and writes the previous chunk: two in flight took a 5000-song page from
-    /// 58–68 to 45–50 ms (three gave no more). On SQLite the reading is this
-    /// process's own CPU: two in flight saved 1 ms of a page's 26 for 2–3.5 ms more
-    /// CPU, throughput lost under load, so one is read ahead.
+    /// and writes the previous chunk: two in flight took a 5000-song page from 62 to
+    /// 54 ms and search_songs from 14 to 10 ms on a long-lived cluster (builds
+    /// alternated; three gave no more). On the benchmark's freshly scanned cluster
+    /// the page stayed at 56–63 ms; why it gains nothing there is not known yet. On
+    /// SQLite the reading is this process's own CPU: two in flight saved 1 ms of a
+    /// page's 26 for 2–3.5 ms more CPU, throughput lost under load, so one is read
+    /// ahead.
     pub fn song_chunks_in_flight(&self) -> usize {
         match self.engine {
             Engine::Sqlite => 1,
