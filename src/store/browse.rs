@@ -555,6 +555,59 @@ fn decode_album(r: &mut dyn Row) -> StoreResult<AlbumRow> {
     })
 }
 
+/// A row of an album or artist page: what its page's query leaves for the store to
+/// fill in.
+trait PageRow: Sized + Send + 'static {
+    fn id(&self) -> i64;
+
+    /// Gives `rows` their genres (owner and genre ids, `genres`) and anything else
+    /// read from memory (an album's artist name).
+    fn finish<'a>(
+        store: &'a Store,
+        rows: &'a mut [Self],
+        genres: Vec<(i64, i64)>,
+    ) -> impl std::future::Future<Output = StoreResult<()>> + Send + 'a;
+}
+
+impl PageRow for ArtistRow {
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    async fn finish(
+        store: &Store,
+        artists: &mut [ArtistRow],
+        genres: Vec<(i64, i64)>,
+    ) -> StoreResult<()> {
+        let mut genres = store.genres_by_owner(genres).await?;
+        for artist in artists {
+            artist.genres = genres.remove(&artist.id).unwrap_or_default();
+        }
+        Ok(())
+    }
+}
+
+impl PageRow for AlbumRow {
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    async fn finish(
+        store: &Store,
+        albums: &mut [AlbumRow],
+        genres: Vec<(i64, i64)>,
+    ) -> StoreResult<()> {
+        let mut genres = store.genres_by_owner(genres).await?;
+        let artist_ids: Vec<i64> = albums.iter().map(|a| a.artist.id).collect();
+        let artist_names = store.names(NameTable::Artists, &artist_ids).await?;
+        for (album, artist_name) in albums.iter_mut().zip(artist_names) {
+            album.artist.name = artist_name;
+            album.genres = genres.remove(&album.id).unwrap_or_default();
+        }
+        Ok(())
+    }
+}
+
 impl Store {
     /// Genres per owner, with their names, each owner's sorted by name.
     async fn genres_by_owner(
@@ -571,6 +624,48 @@ impl Store {
             list.sort_by(|a, b| a.name.cmp(&b.name));
         }
         Ok(out)
+    }
+
+    /// A page of albums or artists read whole: its rows and their genres in one hop.
+    async fn page_rows<T: PageRow>(
+        &self,
+        sql: PageSql,
+        decode: fn(&mut dyn Row) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        let (mut rows, genres) = self
+            .db
+            .fetch_both(sql.rows, decode, sql.genres, decode_owned_genre)
+            .await?;
+        T::finish(self, &mut rows, genres).await?;
+        Ok(rows)
+    }
+
+    /// A page of albums or artists as it is read: how many, then the rows in
+    /// batches ([`super::row_batches`]).
+    async fn page_batches<T: PageRow>(
+        &self,
+        sql: PageSql,
+        decode: fn(&mut dyn Row) -> StoreResult<T>,
+    ) -> StoreResult<Batches<T>> {
+        let Some((total, batches)) = sql.stream(self, decode, T::id).await? else {
+            return Ok(Batches::empty());
+        };
+        let batches = futures_util::stream::unfold(
+            (self.clone(), batches),
+            |(store, mut batches)| async move {
+                let batch = match batches.next_batch().await? {
+                    Ok((mut rows, genres)) => {
+                        T::finish(&store, &mut rows, genres).await.map(|()| rows)
+                    }
+                    Err(error) => Err(error),
+                };
+                Some((batch, (store, batches)))
+            },
+        );
+        Ok(Batches {
+            total,
+            batches: Box::pin(batches),
+        })
     }
 
     /// Applies dialect tokens to a runtime query (`{real}`).
@@ -897,67 +992,19 @@ impl Store {
         scope: &AlbumScope,
         page: Page,
     ) -> StoreResult<Vec<AlbumRow>> {
-        let sql = self.albums_sql(user_id, scope, page);
-        let (mut albums, genres) = self
-            .db
-            .fetch_both(sql.rows, decode_album, sql.genres, decode_owned_genre)
-            .await?;
-        self.finish_albums(&mut albums, &mut self.genres_by_owner(genres).await?)
-            .await?;
-        Ok(albums)
+        self.page_rows(self.albums_sql(user_id, scope, page), decode_album)
+            .await
     }
 
-    /// A page of albums as it is read: how many, then the rows in batches
-    /// ([`super::row_batches`]).
+    /// A page of albums as it is read: how many, then the rows in batches.
     pub async fn album_batches(
         &self,
         user_id: i64,
         scope: &AlbumScope,
         page: Page,
     ) -> StoreResult<Batches<AlbumRow>> {
-        let Some((total, batches)) = self
-            .albums_sql(user_id, scope, page)
-            .stream(self, decode_album, |album| album.id)
-            .await?
-        else {
-            return Ok(Batches::empty());
-        };
-        let batches = futures_util::stream::unfold(
-            (self.clone(), batches),
-            |(store, mut batches)| async move {
-                let batch = match batches.next_batch().await? {
-                    Ok((mut albums, genres)) => {
-                        async {
-                            let mut genres = store.genres_by_owner(genres).await?;
-                            store.finish_albums(&mut albums, &mut genres).await?;
-                            Ok(albums)
-                        }
-                        .await
-                    }
-                    Err(error) => Err(error),
-                };
-                Some((batch, (store, batches)))
-            },
-        );
-        Ok(Batches {
-            total,
-            batches: Box::pin(batches),
-        })
-    }
-
-    /// Gives `albums` their artists' names and their genres (taken from `genres`).
-    async fn finish_albums(
-        &self,
-        albums: &mut [AlbumRow],
-        genres: &mut HashMap<i64, Vec<Named>>,
-    ) -> StoreResult<()> {
-        let artist_ids: Vec<i64> = albums.iter().map(|a| a.artist.id).collect();
-        let artist_names = self.names(NameTable::Artists, &artist_ids).await?;
-        for (album, artist_name) in albums.iter_mut().zip(artist_names) {
-            album.artist.name = artist_name;
-            album.genres = genres.remove(&album.id).unwrap_or_default();
-        }
-        Ok(())
+        self.page_batches(self.albums_sql(user_id, scope, page), decode_album)
+            .await
     }
 
     /// The queries of a page of albums: its rows, their genres and its size.
@@ -1025,54 +1072,19 @@ impl Store {
         scope: &ArtistScope,
         page: Page,
     ) -> StoreResult<Vec<ArtistRow>> {
-        let sql = self.artists_sql(user_id, scope, page);
-        let (mut artists, genres) = self
-            .db
-            .fetch_both(sql.rows, decode_artist, sql.genres, decode_owned_genre)
-            .await?;
-        let mut genres = self.genres_by_owner(genres).await?;
-        for artist in &mut artists {
-            artist.genres = genres.remove(&artist.id).unwrap_or_default();
-        }
-        Ok(artists)
+        self.page_rows(self.artists_sql(user_id, scope, page), decode_artist)
+            .await
     }
 
-    /// A page of artists as it is read: how many, then the rows in batches
-    /// ([`super::row_batches`]).
+    /// A page of artists as it is read: how many, then the rows in batches.
     pub async fn artist_batches(
         &self,
         user_id: i64,
         scope: &ArtistScope,
         page: Page,
     ) -> StoreResult<Batches<ArtistRow>> {
-        let Some((total, batches)) = self
-            .artists_sql(user_id, scope, page)
-            .stream(self, decode_artist, |artist| artist.id)
-            .await?
-        else {
-            return Ok(Batches::empty());
-        };
-        let batches = futures_util::stream::unfold(
-            (self.clone(), batches),
-            |(store, mut batches)| async move {
-                let batch = match batches.next_batch().await? {
-                    Ok((mut artists, genres)) => {
-                        store.genres_by_owner(genres).await.map(|mut genres| {
-                            for artist in &mut artists {
-                                artist.genres = genres.remove(&artist.id).unwrap_or_default();
-                            }
-                            artists
-                        })
-                    }
-                    Err(error) => Err(error),
-                };
-                Some((batch, (store, batches)))
-            },
-        );
-        Ok(Batches {
-            total,
-            batches: Box::pin(batches),
-        })
+        self.page_batches(self.artists_sql(user_id, scope, page), decode_artist)
+            .await
     }
 
     /// The queries of a page of artists: its rows, their genres and its size.

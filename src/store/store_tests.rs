@@ -14,6 +14,25 @@ use crate::model::{ScannedFile, TrackInfo};
 /// A store on a new SQLite file holding `titles` as songs of one album, in order,
 /// with years 2000, 2001, ...
 async fn store_with(dir: &Path, titles: &[&str]) -> Store {
+    let tracks = titles
+        .iter()
+        .enumerate()
+        .map(|(i, title)| TrackInfo {
+            title: title.to_string(),
+            artists: vec!["Ærø Ensemble".into()],
+            album: "Ünïcødé Album".into(),
+            year: 2000 + i as i64,
+            genres: vec!["Jazz".into()],
+            duration: 60.0,
+            mime: "audio/mpeg",
+            ..TrackInfo::default()
+        })
+        .collect();
+    store_of(dir, tracks).await
+}
+
+/// A store on a new SQLite file holding a song for each of `tracks`, in order.
+async fn store_of(dir: &Path, tracks: Vec<TrackInfo>) -> Store {
     let store = Store::open(&Store::sqlite_url(dir)).await.unwrap();
     let music = dir.join("music");
     std::fs::create_dir_all(&music).unwrap();
@@ -21,23 +40,14 @@ async fn store_with(dir: &Path, titles: &[&str]) -> Store {
         .ensure_catalog(&music, CatalogKind::Music, None)
         .await
         .unwrap();
-    let files = titles
-        .iter()
+    let files = tracks
+        .into_iter()
         .enumerate()
-        .map(|(i, title)| ScannedFile::Track {
-            path: format!("{}/{i:03} {title}.mp3", music.display()),
+        .map(|(i, info)| ScannedFile::Track {
+            path: format!("{}/{i:03} {}.mp3", music.display(), info.title),
             size: 1000,
             mtime: 1,
-            info: Box::new(TrackInfo {
-                title: title.to_string(),
-                artists: vec!["Ærø Ensemble".into()],
-                album: "Ünïcødé Album".into(),
-                year: 2000 + i as i64,
-                genres: vec!["Jazz".into()],
-                duration: 60.0,
-                mime: "audio/mpeg",
-                ..TrackInfo::default()
-            }),
+            info: Box::new(info),
             folder_art: None,
         })
         .collect();
@@ -207,21 +217,37 @@ async fn list_pages_and_filters() {
     assert_eq!((counts.songs, counts.albums, counts.artists), (30, 1, 1));
 }
 
+/// A timing test's database (a copy of a benchmark's, `TONEARM_TIMING_DB`) and
+/// rounds (`TONEARM_TIMING_ROUNDS`, 5 unless set); `None` without a database.
+async fn timing_setup() -> Option<(Store, usize)> {
+    let path = std::env::var("TONEARM_TIMING_DB").ok()?;
+    let store = Store::open(&format!("sqlite://{path}")).await.unwrap();
+    let rounds = std::env::var("TONEARM_TIMING_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(5);
+    Some((store, rounds))
+}
+
+/// Reads the songs of `ids` by id in chunks of 250, as a song list does; how many.
+async fn rows_by_id(store: &Store, ids: &[i64]) -> usize {
+    let mut rows = 0;
+    for chunk in ids.chunks(250) {
+        rows += store.songs_by_ids(1, chunk).await.unwrap().len();
+    }
+    rows
+}
+
 /// Times the store's half of a 5000-song page on a benchmark database (by hand:
 /// `TONEARM_TIMING_DB=/tmp/tb-100k/data/tonearm.db cargo test --release --bin tonearm page_timing -- --ignored --nocapture`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
 async fn page_timing() {
-    let Ok(path) = std::env::var("TONEARM_TIMING_DB") else {
+    let Some((store, rounds)) = timing_setup().await else {
         return;
     };
-    let store = Store::open(&format!("sqlite://{path}")).await.unwrap();
     let all = SongScope::All(ListFilter::default());
-    for round in 0..std::env::var("TONEARM_TIMING_ROUNDS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(5)
-    {
+    for round in 0..rounds {
         let started = std::time::Instant::now();
         let ids = store
             .song_page_ids(
@@ -234,10 +260,7 @@ async fn page_timing() {
             .await
             .unwrap();
         let ids_took = started.elapsed();
-        let mut rows = 0;
-        for chunk in ids.chunks(250) {
-            rows += store.songs_by_ids(1, chunk).await.unwrap().len();
-        }
+        let rows = rows_by_id(&store, &ids).await;
         let by_id = started.elapsed() - ids_took;
         let started = std::time::Instant::now();
         let mut from_index = 0;
@@ -259,15 +282,10 @@ async fn page_timing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
 async fn search_timing() {
-    let Ok(path) = std::env::var("TONEARM_TIMING_DB") else {
+    let Some((store, rounds)) = timing_setup().await else {
         return;
     };
-    let store = Store::open(&format!("sqlite://{path}")).await.unwrap();
-    for round in 0..std::env::var("TONEARM_TIMING_ROUNDS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(5)
-    {
+    for round in 0..rounds {
         let started = std::time::Instant::now();
         let word = std::env::var("TONEARM_TIMING_WORD").unwrap_or("zephyr".into());
         let ids = store
@@ -275,10 +293,7 @@ async fn search_timing() {
             .await
             .unwrap();
         let ids_took = started.elapsed();
-        let mut rows = 0;
-        for chunk in ids.chunks(250) {
-            rows += store.songs_by_ids(1, chunk).await.unwrap().len();
-        }
+        let rows = rows_by_id(&store, &ids).await;
         let by_id = started.elapsed() - ids_took;
         println!("round {round}: search ids {ids_took:?}, {rows} rows by id in {by_id:?}");
     }
@@ -429,36 +444,20 @@ async fn searches_leave_disabled_songs_out() {
 async fn streamed_album_and_artist_pages_match_whole_ones() {
     use futures_util::TryStreamExt;
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&Store::sqlite_url(dir.path())).await.unwrap();
-    let music = dir.path().join("music");
-    std::fs::create_dir_all(&music).unwrap();
-    let catalog = store
-        .ensure_catalog(&music, CatalogKind::Music, None)
-        .await
-        .unwrap();
     // More items than a batch (250), named out of id order.
-    let files = (0..640)
-        .map(|i| ScannedFile::Track {
-            path: format!("{}/{i:04}.mp3", music.display()),
-            size: 1000,
-            mtime: 1,
-            info: Box::new(TrackInfo {
-                title: format!("Song {i}"),
-                artists: vec![format!("Artist {}", (i * 7919) % 640)],
-                album: format!("Album {}", (i * 104729) % 640),
-                year: 2000 + (i % 3) as i64,
-                genres: vec![["Jazz", "Rock", "Ska"][i % 3].into(), "Soul".into()],
-                duration: 60.0,
-                mime: "audio/mpeg",
-                ..TrackInfo::default()
-            }),
-            folder_art: None,
+    let tracks = (0..640)
+        .map(|i| TrackInfo {
+            title: format!("Song {i}"),
+            artists: vec![format!("Artist {}", (i * 7919) % 640)],
+            album: format!("Album {}", (i * 104729) % 640),
+            year: 2000 + (i % 3) as i64,
+            genres: vec![["Jazz", "Rock", "Ska"][i % 3].into(), "Soul".into()],
+            duration: 60.0,
+            mime: "audio/mpeg",
+            ..TrackInfo::default()
         })
         .collect();
-    LibraryWriter::new(store.clone(), catalog.id)
-        .write(files, &HashMap::new(), &HashMap::new())
-        .await
-        .unwrap();
+    let store = store_of(dir.path(), tracks).await;
     let pages = [
         (0, None),
         (0, Some(5000)),
