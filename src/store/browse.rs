@@ -273,13 +273,16 @@ const SONG_COLUMNS: &str = "s.id AS id, s.title AS title, s.artist_id AS artist_
 
 const SONG_FROM: &str = " FROM songs s";
 
-/// The genres of songs, to follow `IN` and the songs' ids.
+/// The genre links (`song_genres`, `album_genres`, `artist_genres`) of the items
+/// whose ids are in `set` (an id list or a subquery, in parentheses), by the link
+/// table's `owner` column, as [`decode_owned_genre`] reads them.
 ///
 /// Genre names come from [`super::names`], as artists' and albums' do: joining
 /// `genres` for each of a 2,000-artist page's 4,354 genre links, and decoding each
 /// name, was a third of the page's SQL.
-const SONG_GENRES: &str =
-    "SELECT sg.song_id AS owner, sg.genre_id AS id FROM song_genres sg WHERE sg.song_id IN";
+fn genre_links(link: &str, owner: &str, set: &str) -> String {
+    format!("SELECT l.{owner} AS owner, l.genre_id AS id FROM {link} l WHERE l.{owner} IN {set}")
+}
 
 /// The id of something (`owner`) and of one of its genres.
 fn decode_owned_genre(r: &mut dyn Row) -> StoreResult<(i64, i64)> {
@@ -291,9 +294,7 @@ fn decode_owned_genre(r: &mut dyn Row) -> StoreResult<(i64, i64)> {
 /// id ...` with `q`'s arguments) selects; run with the page's rows, in the same hop.
 fn page_genres(store: &Store, q: &Query, link: &str, owner: &str, page_ids: &str) -> Sql {
     Sql {
-        text: store.dialect_query(&format!(
-            "SELECT l.{owner} AS owner, l.genre_id AS id FROM {link} l WHERE l.{owner} IN ({page_ids})"
-        )),
+        text: store.dialect_query(&genre_links(link, owner, &format!("({page_ids})"))),
         args: q.args.clone(),
     }
 }
@@ -416,8 +417,7 @@ struct PageSql {
     /// sorted them all before giving the first (`rows`). It takes three more
     /// arguments: the first item's id, the last's, and how many.
     rows_between: Sql,
-    genre_link: &'static str,
-    genre_owner: &'static str,
+    kind: &'static ListKind,
 }
 
 impl PageSql {
@@ -426,7 +426,7 @@ impl PageSql {
     fn new(
         store: &Store,
         mut q: Query,
-        kind: &ListKind,
+        kind: &'static ListKind,
         conditions: &[String],
         order: &[&str],
         page: Page,
@@ -477,8 +477,7 @@ impl PageSql {
                 between.join(" AND "),
                 arguments + 3
             )),
-            genre_link: kind.genre_link,
-            genre_owner: kind.genre_owner,
+            kind,
         }
     }
 
@@ -500,16 +499,14 @@ impl PageSql {
             Value::Int(*last),
             Value::Int(ids.len() as i64),
         ]);
-        let (engine, link, owner) = (store.engine, self.genre_link, self.genre_owner);
+        let (engine, kind) = (store.engine, self.kind);
         let links = Links {
             query: Box::new(move |rows: &[T]| {
                 let ids: Vec<i64> = rows.iter().map(id_of).collect();
                 let mut q = Query::bare(engine);
                 let list = q.ids(&ids);
                 Sql {
-                    text: format!(
-                        "SELECT l.{owner} AS owner, l.genre_id AS id FROM {link} l WHERE l.{owner} IN {list}"
-                    ),
+                    text: genre_links(kind.genre_link, kind.genre_owner, &list),
                     args: q.args,
                 }
             }),
@@ -898,7 +895,7 @@ impl Store {
     ) -> StoreResult<Vec<SongRow>> {
         let mut genres_query = Query::bare(self.engine);
         let list = genres_query.ids(unique);
-        genres_query.sql = format!("{SONG_GENRES} {list}");
+        genres_query.sql = genre_links("song_genres", "song_id", &list);
         let (mut rows, genres) = self
             .db
             .fetch_both(

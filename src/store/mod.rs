@@ -56,7 +56,7 @@ pub struct Store {
     caches: std::sync::Arc<cache::Caches>,
     /// The whole song list's order, on SQLite (`song_order`).
     song_order: std::sync::Arc<song_order::SongOrder>,
-    /// Artist and album names by id (`names`).
+    /// Artist, album and genre names by id (`names`).
     names: std::sync::Arc<names::Names>,
 }
 
