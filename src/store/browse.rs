@@ -9,6 +9,7 @@ use std::collections::HashMap;
 pub use crate::model::{AlbumRow, ArtistRow, GenreRow, Named, Opinion, PlaylistRow, SongRow};
 
 use super::db::{decode_count, decode_id, Row, Sql, Value, ID_CHUNK};
+use super::genre_ids;
 use super::names::NameTable;
 use super::row_batches::{Links, RowBatches};
 use super::text_index::{self, IndexedColumn};
@@ -261,7 +262,8 @@ fn opinion_joins(kind: &str, column: &str) -> (&'static str, String) {
 
 /// A song's columns, named for [`decode_song`].
 ///
-/// Artist and album names come from [`super::names`], not from joins.
+/// Artist, album and genre names come from [`super::names`], not from joins; genre
+/// ids from the song's row ([`super::genre_ids`]).
 const SONG_COLUMNS: &str = "s.id AS id, s.title AS title, s.artist_id AS artist_id, \
      s.album_id AS album_id, s.album_artist_id AS album_artist_id, \
      s.disc AS disc, s.track AS track, s.path AS path, s.duration AS duration, s.year AS year, s.bitrate AS bitrate, \
@@ -269,7 +271,8 @@ const SONG_COLUMNS: &str = "s.id AS id, s.title AS title, s.artist_id AS artist_
      s.mbid AS mbid, s.album_mbid AS album_mbid, s.artist_mbid AS artist_mbid, s.album_artist_mbid AS album_artist_mbid, \
      s.composer AS composer, s.comment AS comment, s.catalog_id AS catalog_id, \
      s.rg_album_gain AS rg_album_gain, s.rg_album_peak AS rg_album_peak, s.rg_track_gain AS rg_track_gain, \
-     s.rg_track_peak AS rg_track_peak, (SELECT COUNT(*) FROM plays p WHERE p.song_id = s.id) AS play_count";
+     s.rg_track_peak AS rg_track_peak, s.genre_ids AS genre_ids, \
+     (SELECT COUNT(*) FROM plays p WHERE p.song_id = s.id) AS play_count";
 
 const SONG_FROM: &str = " FROM songs s";
 
@@ -345,9 +348,15 @@ fn decode_song(r: &mut dyn Row) -> StoreResult<SongRow> {
         rg_album_peak: r.opt_real("rg_album_peak")?,
         rg_track_gain: r.opt_real("rg_track_gain")?,
         rg_track_peak: r.opt_real("rg_track_peak")?,
+        // Names are filled in by `fill_names`.
+        genres: genre_ids::parse(&r.text("genre_ids")?)
+            .map(|id| Named {
+                id,
+                name: String::new(),
+            })
+            .collect(),
         play_count: r.int("play_count")?,
         opinion: decode_opinion(r)?,
-        genres: Vec::new(),
     })
 }
 
@@ -831,11 +840,13 @@ impl Store {
     }
 
     /// The songs of `ids`, a stretch of the whole song list (`SongScope::All` without
-    /// a filter) in its order, as [`Store::songs_by_ids`] gives them. On SQLite the
-    /// rows come from the stretch of the index `songs_list` between the first id and
-    /// the last, read in order (migration 13; without it, while a first scan defers
-    /// it, from `songs_title` and the table): the store's side of a 5000-song page
-    /// went from 23 to 16 ms (`page_timing` in store_tests.rs). A song retitled,
+    /// a filter) in its order, as [`Store::songs_by_ids`] gives them. The rows come
+    /// from the stretch of the list's index between the first id and the last, read
+    /// in order. On SQLite that index is `songs_list`, which holds every column
+    /// (migration 13; without it, while a first scan defers it, `songs_title` and
+    /// the table): the store's side of a 5000-song page went from 23 to 16 ms
+    /// (`page_timing` in store_tests.rs). On PostgreSQL it is `songs_title`: a
+    /// 250-song chunk touched 257 buffers instead of 750 by id. A song retitled,
     /// added or removed since the ids were read is still right: the stretch's rows
     /// are matched to the ids, and those it lacks are read by id.
     pub async fn songs_of_whole_list(
@@ -846,9 +857,6 @@ impl Store {
         let (Some(first), Some(last)) = (ids.first(), ids.last()) else {
             return Ok(Vec::new());
         };
-        if self.engine != Engine::Sqlite {
-            return self.songs_by_ids(user_id, ids).await;
-        }
         let mut unique = ids.to_vec();
         unique.sort_unstable();
         unique.dedup();
@@ -884,36 +892,18 @@ impl Store {
         Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
     }
 
-    /// The rows of `rows` (a query of [`SONG_COLUMNS`]) with their genres and names,
-    /// in the order of `ids` (`unique`: the same ids sorted, each once); rows of
-    /// other ids are dropped.
+    /// The rows of `rows` (a query of [`SONG_COLUMNS`]) with their names, in the
+    /// order of `ids` (`unique`: the same ids sorted, each once); rows of other ids
+    /// are dropped.
     async fn songs_from(
         &self,
         rows: Query,
         unique: &[i64],
         ids: &[i64],
     ) -> StoreResult<Vec<SongRow>> {
-        let mut genres_query = Query::bare(self.engine);
-        let list = genres_query.ids(unique);
-        genres_query.sql = genre_links("song_genres", "song_id", &list);
-        let (mut rows, genres) = self
-            .db
-            .fetch_both(
-                rows.into_sql(self),
-                decode_song,
-                genres_query.into_sql(self),
-                decode_owned_genre,
-            )
-            .await?;
+        let mut rows = self.db.fetch_all(rows.into_sql(self), decode_song).await?;
         self.fill_names(&mut rows).await?;
-        let mut genres = self.genres_by_owner(genres).await?;
-        let mut rows: Vec<Option<SongRow>> = rows
-            .into_iter()
-            .map(|mut song| {
-                song.genres = genres.remove(&song.id).unwrap_or_default();
-                Some(song)
-            })
-            .collect();
+        let mut rows: Vec<Option<SongRow>> = rows.into_iter().map(Some).collect();
         let index: HashMap<i64, usize> = rows
             .iter()
             .enumerate()
@@ -941,7 +931,8 @@ impl Store {
         Ok(out)
     }
 
-    /// The artist, album and album artist names of `songs`.
+    /// The artist, album, album artist and genre names of `songs`; each song's
+    /// genres sorted by name.
     async fn fill_names(&self, songs: &mut [SongRow]) -> StoreResult<()> {
         let mut artist_ids: Vec<i64> = songs.iter().map(|s| s.artist.id).collect();
         artist_ids.extend(
@@ -961,6 +952,17 @@ impl Store {
         }
         for album_artist in songs.iter_mut().filter_map(|s| s.album_artist.as_mut()) {
             album_artist.name = artist_names.next().unwrap_or_default();
+        }
+        let genre_ids: Vec<i64> = songs
+            .iter()
+            .flat_map(|s| s.genres.iter().map(|g| g.id))
+            .collect();
+        let mut genre_names = self.names(NameTable::Genres, &genre_ids).await?.into_iter();
+        for song in songs.iter_mut() {
+            for genre in &mut song.genres {
+                genre.name = genre_names.next().unwrap_or_default();
+            }
+            song.genres.sort_by(|a, b| a.name.cmp(&b.name));
         }
         Ok(())
     }

@@ -12,14 +12,14 @@ pub const DEFER_INDEX_FILES: usize = 10_000;
 
 /// SQLite's: the whole song list with every column a list shows, in title order, so
 /// that a page's rows are read side by side (see `Store::songs_of_whole_list`). The
-/// same as migration 13 creates.
+/// same as migration 15 creates.
 const SQLITE_INDEXES: &[(&str, &str)] = &[(
     "songs_list",
     "CREATE INDEX IF NOT EXISTS songs_list ON songs (\
         title_folded, id, title, artist_id, album_id, album_artist_id, disc, track, path, \
         duration, year, bitrate, sample_rate, channels, mime, size, mbid, album_mbid, \
         artist_mbid, album_artist_mbid, composer, comment, catalog_id, rg_album_gain, \
-        rg_album_peak, rg_track_gain, rg_track_peak, enabled\
+        rg_album_peak, rg_track_gain, rg_track_peak, genre_ids, enabled\
     ) WHERE enabled = 1",
 )];
 

@@ -13,6 +13,7 @@ pub mod db;
 pub mod deferred_indexes;
 pub mod democratic;
 mod folding;
+mod genre_ids;
 pub mod library;
 pub mod media;
 pub mod metadata;

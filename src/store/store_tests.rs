@@ -437,6 +437,73 @@ async fn searches_leave_disabled_songs_out() {
     assert_eq!(found("zephyr", 0, Some(1)).await, ["Zephyr One"]);
 }
 
+/// A song's genres come from the ids its row keeps (migration 15): each once, sorted
+/// by name, and replaced when a rescan finds other tags, as `song_genres` is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn song_genres_follow_their_tags() {
+    let dir = tempfile::tempdir().unwrap();
+    let track = |title: &str, genres: &[&str]| TrackInfo {
+        title: title.into(),
+        artists: vec!["Artist".into()],
+        album: "Album".into(),
+        genres: genres.iter().map(|g| g.to_string()).collect(),
+        mime: "audio/mpeg",
+        ..TrackInfo::default()
+    };
+    let store = store_of(
+        dir.path(),
+        vec![track("One", &["Rock", "Jazz", "Rock"]), track("Two", &[])],
+    )
+    .await;
+    let genres = |store: Store| async move {
+        let ids = store
+            .song_page_ids(&SongScope::All(ListFilter::default()), Page::ALL)
+            .await
+            .unwrap();
+        let songs = store.songs_by_ids(1, &ids).await.unwrap();
+        let by_range = store.songs_of_whole_list(1, &ids).await.unwrap();
+        assert_eq!(format!("{songs:?}"), format!("{by_range:?}"));
+        songs
+            .into_iter()
+            .map(|song| {
+                let names: Vec<String> = song.genres.into_iter().map(|g| g.name).collect();
+                (song.title, names)
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        genres(store.clone()).await,
+        [
+            (
+                "One".to_string(),
+                vec!["Jazz".to_string(), "Rock".to_string()]
+            ),
+            ("Two".to_string(), vec![])
+        ]
+    );
+    // The same file, read again with another genre.
+    let catalog = store.catalogs().await.unwrap()[0].id;
+    let path = format!("{}/000 One.mp3", dir.path().join("music").display());
+    let file = ScannedFile::Track {
+        path,
+        size: 1000,
+        mtime: 2,
+        info: Box::new(track("One", &["Blues"])),
+        folder_art: None,
+    };
+    LibraryWriter::new(store.clone(), catalog)
+        .write(vec![file], &HashMap::new(), &HashMap::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        genres(store.clone()).await,
+        [
+            ("One".to_string(), vec!["Blues".to_string()]),
+            ("Two".to_string(), vec![])
+        ]
+    );
+}
+
 /// Album and artist pages read as they stream, in batches along the list's index,
 /// give what reading them whole gives: the same items in the same order, with their
 /// genres and artist names, across several batches and at any offset.
