@@ -863,8 +863,11 @@ impl Store {
         let mut q = Query::new(self.engine, user_id);
         let (first, last) = (q.int(*first), q.int(*last));
         // Songs added inside the stretch meanwhile are read and dropped; the limit
-        // bounds them (ids past it are read by id).
-        let limit = q.int(ids.len() as i64 * 2 + 100);
+        // bounds them (ids past it are read by id). It is written into the text, a
+        // number of ours: bound as an argument, PostgreSQL planned every chunk anew
+        // (its plan for an unknown limit looked costlier than each custom plan),
+        // 0.3-0.4 ms of its CPU per chunk.
+        let limit = ids.len() * 2 + 100;
         q.sql = format!(
             "SELECT {SONG_COLUMNS}, {} FROM songs s \
              WHERE s.enabled = 1 \
