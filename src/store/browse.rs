@@ -11,7 +11,7 @@ pub use crate::model::{AlbumRow, ArtistRow, GenreRow, Named, Opinion, PlaylistRo
 use super::db::{decode_count, decode_id, Row, Sql, Value, ID_CHUNK};
 use super::genre_ids;
 use super::names::NameTable;
-use super::row_batches::{Links, RowBatches};
+use super::row_batches::RowBatches;
 use super::text_index::{self, IndexedColumn};
 use super::{Engine, Store, StoreResult};
 
@@ -276,30 +276,19 @@ const SONG_COLUMNS: &str = "s.id AS id, s.title AS title, s.artist_id AS artist_
 
 const SONG_FROM: &str = " FROM songs s";
 
-/// The genre links (`song_genres`, `album_genres`, `artist_genres`) of the items
-/// whose ids are in `set` (an id list or a subquery, in parentheses), by the link
-/// table's `owner` column, as [`decode_owned_genre`] reads them.
+/// The genres whose ids a row keeps in its `genre_ids` column (songs, albums and
+/// artists: migrations 15 and 16), their names left for [`Store::name_genres`].
 ///
-/// Genre names come from [`super::names`], as artists' and albums' do: joining
-/// `genres` for each of a 2,000-artist page's 4,354 genre links, and decoding each
-/// name, was a third of the page's SQL.
-fn genre_links(link: &str, owner: &str, set: &str) -> String {
-    format!("SELECT l.{owner} AS owner, l.genre_id AS id FROM {link} l WHERE l.{owner} IN {set}")
-}
-
-/// The id of something (`owner`) and of one of its genres.
-fn decode_owned_genre(r: &mut dyn Row) -> StoreResult<(i64, i64)> {
-    Ok((r.int("owner")?, r.int("id")?))
-}
-
-/// The genres of a page of albums or artists: `link` (`album_genres`,
-/// `artist_genres`) by its `owner` column, for the ids that `page_ids` (`SELECT
-/// id ...` with `q`'s arguments) selects; run with the page's rows, in the same hop.
-fn page_genres(store: &Store, q: &Query, link: &str, owner: &str, page_ids: &str) -> Sql {
-    Sql {
-        text: store.dialect_query(&genre_links(link, owner, &format!("({page_ids})"))),
-        args: q.args.clone(),
-    }
+/// Reading them with the row replaced a query per chunk of the link tables
+/// (`song_genres`, `album_genres`, `artist_genres`): one index probe per item, a
+/// quarter of PostgreSQL's CPU on a 5000-song page.
+fn decode_genre_ids(r: &mut dyn Row) -> StoreResult<Vec<Named>> {
+    Ok(genre_ids::parse(&r.text("genre_ids")?)
+        .map(|id| Named {
+            id,
+            name: String::new(),
+        })
+        .collect())
 }
 
 fn decode_opinion(r: &mut dyn Row) -> StoreResult<Opinion> {
@@ -349,12 +338,7 @@ fn decode_song(r: &mut dyn Row) -> StoreResult<SongRow> {
         rg_track_gain: r.opt_real("rg_track_gain")?,
         rg_track_peak: r.opt_real("rg_track_peak")?,
         // Names are filled in by `fill_names`.
-        genres: genre_ids::parse(&r.text("genre_ids")?)
-            .map(|id| Named {
-                id,
-                name: String::new(),
-            })
-            .collect(),
+        genres: decode_genre_ids(r)?,
         play_count: r.int("play_count")?,
         opinion: decode_opinion(r)?,
     })
@@ -379,7 +363,7 @@ impl<T: Send + 'static> Batches<T> {
     }
 }
 
-/// A list of albums or artists: its table, what a row shows, and where its genres are.
+/// A list of albums or artists: its table and what a row shows.
 struct ListKind {
     table: &'static str,
     alias: &'static str,
@@ -387,9 +371,6 @@ struct ListKind {
     columns: &'static str,
     /// The kind of the user's ratings and flags.
     opinion: &'static str,
-    /// The genre links (`album_genres`) and their column of the item's id.
-    genre_link: &'static str,
-    genre_owner: &'static str,
 }
 
 const ALBUM_LIST: ListKind = ListKind {
@@ -397,10 +378,8 @@ const ALBUM_LIST: ListKind = ListKind {
     alias: "al",
     columns: "al.id AS id, al.name AS name, al.album_artist_id AS artist_id, \
               al.year AS year, al.song_count AS song_count, al.disc_count AS disc_count, \
-              al.total_time AS total_time, al.mbid AS mbid",
+              al.total_time AS total_time, al.mbid AS mbid, al.genre_ids AS genre_ids",
     opinion: "album",
-    genre_link: "album_genres",
-    genre_owner: "album_id",
 };
 
 const ARTIST_LIST: ListKind = ListKind {
@@ -408,17 +387,15 @@ const ARTIST_LIST: ListKind = ListKind {
     alias: "ar",
     columns: "ar.id AS id, ar.name AS name, ar.album_count AS album_count, \
               ar.song_count AS song_count, ar.total_time AS total_time, ar.mbid AS mbid, \
-              ar.summary AS summary, ar.placeformed AS placeformed, ar.yearformed AS yearformed",
+              ar.summary AS summary, ar.placeformed AS placeformed, ar.yearformed AS yearformed, \
+              ar.genre_ids AS genre_ids",
     opinion: "artist",
-    genre_link: "artist_genres",
-    genre_owner: "artist_id",
 };
 
 /// The queries of a page of albums or artists.
 struct PageSql {
-    /// The page's rows, in order, read by the page's ids: with `genres`, in one hop.
+    /// The page's rows, in order, read by the page's ids.
     rows: Sql,
-    genres: Sql,
     /// The page's ids, in order.
     ids: Sql,
     /// The page's rows, in order, read along the list's index from its first item
@@ -426,7 +403,6 @@ struct PageSql {
     /// sorted them all before giving the first (`rows`). It takes three more
     /// arguments: the first item's id, the last's, and how many.
     rows_between: Sql,
-    kind: &'static ListKind,
 }
 
 impl PageSql {
@@ -479,25 +455,22 @@ impl PageSql {
             rows: sql(format!(
                 "{select} WHERE {alias}.id IN ({page_ids}) ORDER BY {order_by}"
             )),
-            genres: page_genres(store, &q, kind.genre_link, kind.genre_owner, &page_ids),
             ids: sql(format!("SELECT {alias}.id AS id{rest}")),
             rows_between: sql(format!(
                 "{select} WHERE {} ORDER BY {order_by} LIMIT ${}",
                 between.join(" AND "),
                 arguments + 3
             )),
-            kind,
         }
     }
 
     /// Reads the page as it goes: its ids (for its size), then its rows in
-    /// batches, each with its genres (owner and genre ids).
+    /// batches.
     async fn stream<T: Send + 'static>(
         self,
         store: &Store,
         decode: fn(&mut dyn Row) -> StoreResult<T>,
-        id_of: fn(&T) -> i64,
-    ) -> StoreResult<Option<(usize, RowBatches<T, (i64, i64)>)>> {
+    ) -> StoreResult<Option<(usize, RowBatches<T>)>> {
         let ids = store.db.fetch_all(self.ids, decode_id).await?;
         let (Some(first), Some(last)) = (ids.first(), ids.last()) else {
             return Ok(None);
@@ -508,20 +481,7 @@ impl PageSql {
             Value::Int(*last),
             Value::Int(ids.len() as i64),
         ]);
-        let (engine, kind) = (store.engine, self.kind);
-        let links = Links {
-            query: Box::new(move |rows: &[T]| {
-                let ids: Vec<i64> = rows.iter().map(id_of).collect();
-                let mut q = Query::bare(engine);
-                let list = q.ids(&ids);
-                Sql {
-                    text: genre_links(kind.genre_link, kind.genre_owner, &list),
-                    args: q.args,
-                }
-            }),
-            decode: decode_owned_genre,
-        };
-        let batches = store.db.stream_linked(rows, decode, links, LIST_BATCH);
+        let batches = store.db.stream_batches(rows, decode, LIST_BATCH);
         Ok(Some((ids.len(), batches)))
     }
 }
@@ -537,8 +497,8 @@ fn decode_artist(r: &mut dyn Row) -> StoreResult<ArtistRow> {
         summary: r.opt_text("summary")?,
         place_formed: r.opt_text("placeformed")?,
         year_formed: r.int("yearformed")?,
+        genres: decode_genre_ids(r)?,
         opinion: decode_opinion(r)?,
-        genres: Vec::new(),
     })
 }
 
@@ -556,80 +516,63 @@ fn decode_album(r: &mut dyn Row) -> StoreResult<AlbumRow> {
         disc_count: r.int("disc_count")?,
         total_time: r.int("total_time")?,
         mbid: r.opt_text("mbid")?,
+        genres: decode_genre_ids(r)?,
         opinion: decode_opinion(r)?,
-        genres: Vec::new(),
     })
 }
 
 /// A row of an album or artist page: what its page's query leaves for the store to
-/// fill in.
+/// fill in from memory.
 trait PageRow: Sized + Send + 'static {
-    fn id(&self) -> i64;
-
-    /// Gives `rows` their genres (owner and genre ids, `genres`) and anything else
-    /// read from memory (an album's artist name).
+    /// Names `rows`' genres, and anything else read from memory (an album's artist
+    /// name).
     fn finish<'a>(
         store: &'a Store,
         rows: &'a mut [Self],
-        genres: Vec<(i64, i64)>,
     ) -> impl std::future::Future<Output = StoreResult<()>> + Send + 'a;
 }
 
 impl PageRow for ArtistRow {
-    fn id(&self) -> i64 {
-        self.id
-    }
-
-    async fn finish(
-        store: &Store,
-        artists: &mut [ArtistRow],
-        genres: Vec<(i64, i64)>,
-    ) -> StoreResult<()> {
-        let mut genres = store.genres_by_owner(genres).await?;
-        for artist in artists {
-            artist.genres = genres.remove(&artist.id).unwrap_or_default();
-        }
-        Ok(())
+    async fn finish(store: &Store, artists: &mut [ArtistRow]) -> StoreResult<()> {
+        store
+            .name_genres(artists, |artist| &mut artist.genres)
+            .await
     }
 }
 
 impl PageRow for AlbumRow {
-    fn id(&self) -> i64 {
-        self.id
-    }
-
-    async fn finish(
-        store: &Store,
-        albums: &mut [AlbumRow],
-        genres: Vec<(i64, i64)>,
-    ) -> StoreResult<()> {
-        let mut genres = store.genres_by_owner(genres).await?;
+    async fn finish(store: &Store, albums: &mut [AlbumRow]) -> StoreResult<()> {
+        store.name_genres(albums, |album| &mut album.genres).await?;
         let artist_ids: Vec<i64> = albums.iter().map(|a| a.artist.id).collect();
         let artist_names = store.names(NameTable::Artists, &artist_ids).await?;
         for (album, artist_name) in albums.iter_mut().zip(artist_names) {
             album.artist.name = artist_name;
-            album.genres = genres.remove(&album.id).unwrap_or_default();
         }
         Ok(())
     }
 }
 
 impl Store {
-    /// Genres per owner, with their names, each owner's sorted by name.
-    async fn genres_by_owner(
+    /// Names the genres of `items` (their ids read with their rows) from the name
+    /// cache, and sorts each item's by name.
+    async fn name_genres<T>(
         &self,
-        pairs: Vec<(i64, i64)>,
-    ) -> StoreResult<HashMap<i64, Vec<Named>>> {
-        let genre_ids: Vec<i64> = pairs.iter().map(|(_, genre)| *genre).collect();
-        let names = self.names(NameTable::Genres, &genre_ids).await?;
-        let mut out: HashMap<i64, Vec<Named>> = HashMap::new();
-        for ((owner, id), name) in pairs.into_iter().zip(names) {
-            out.entry(owner).or_default().push(Named { id, name });
+        items: &mut [T],
+        genres: fn(&mut T) -> &mut Vec<Named>,
+    ) -> StoreResult<()> {
+        let mut ids = Vec::new();
+        for item in items.iter_mut() {
+            ids.extend(genres(item).iter().map(|genre| genre.id));
         }
-        for list in out.values_mut() {
+        let mut names = self.names(NameTable::Genres, &ids).await?.into_iter();
+        for item in items.iter_mut() {
+            let list = genres(item);
+            for genre in list.iter_mut() {
+                genre.name = names.next().unwrap_or_default();
+            }
             list.sort_by(|a, b| a.name.cmp(&b.name));
         }
-        Ok(out)
+        Ok(())
     }
 
     /// A page of albums or artists read whole: its rows and their genres in one hop.
@@ -638,11 +581,8 @@ impl Store {
         sql: PageSql,
         decode: fn(&mut dyn Row) -> StoreResult<T>,
     ) -> StoreResult<Vec<T>> {
-        let (mut rows, genres) = self
-            .db
-            .fetch_both(sql.rows, decode, sql.genres, decode_owned_genre)
-            .await?;
-        T::finish(self, &mut rows, genres).await?;
+        let mut rows = self.db.fetch_all(sql.rows, decode).await?;
+        T::finish(self, &mut rows).await?;
         Ok(rows)
     }
 
@@ -653,16 +593,14 @@ impl Store {
         sql: PageSql,
         decode: fn(&mut dyn Row) -> StoreResult<T>,
     ) -> StoreResult<Batches<T>> {
-        let Some((total, batches)) = sql.stream(self, decode, T::id).await? else {
+        let Some((total, batches)) = sql.stream(self, decode).await? else {
             return Ok(Batches::empty());
         };
         let batches = futures_util::stream::unfold(
             (self.clone(), batches),
             |(store, mut batches)| async move {
                 let batch = match batches.next_batch().await? {
-                    Ok((mut rows, genres)) => {
-                        T::finish(&store, &mut rows, genres).await.map(|()| rows)
-                    }
+                    Ok(mut rows) => T::finish(&store, &mut rows).await.map(|()| rows),
                     Err(error) => Err(error),
                 };
                 Some((batch, (store, batches)))
@@ -956,18 +894,7 @@ impl Store {
         for album_artist in songs.iter_mut().filter_map(|s| s.album_artist.as_mut()) {
             album_artist.name = artist_names.next().unwrap_or_default();
         }
-        let genre_ids: Vec<i64> = songs
-            .iter()
-            .flat_map(|s| s.genres.iter().map(|g| g.id))
-            .collect();
-        let mut genre_names = self.names(NameTable::Genres, &genre_ids).await?.into_iter();
-        for song in songs.iter_mut() {
-            for genre in &mut song.genres {
-                genre.name = genre_names.next().unwrap_or_default();
-            }
-            song.genres.sort_by(|a, b| a.name.cmp(&b.name));
-        }
-        Ok(())
+        self.name_genres(songs, |song| &mut song.genres).await
     }
 
     pub async fn albums(

@@ -130,7 +130,8 @@ const ORPHANS: &[(Over, &str)] = &[
 /// The stored counts, and the albums' embedded art: an album whose chosen song left
 /// or lost its picture, or that has none yet, points at a song of its own with one.
 /// Genre counts read the pair tables, which hold exactly the distinct albums and
-/// artists per genre, so those must be up to date first.
+/// artists per genre, so those must be up to date first; so do the genre ids that
+/// album and artist rows keep (migration 16).
 const COUNTS: &[(Over, &str)] = &[
     (
         Over::Albums,
@@ -138,7 +139,8 @@ const COUNTS: &[(Over, &str)] = &[
            song_count = (SELECT COUNT(*) FROM songs s WHERE s.album_id = albums.id), \
            total_time = (SELECT CAST(COALESCE(SUM(s.duration), 0) AS BIGINT) FROM songs s WHERE s.album_id = albums.id), \
            year = (SELECT COALESCE(MAX(s.year), 0) FROM songs s WHERE s.album_id = albums.id), \
-           disc_count = (SELECT CASE WHEN MAX(s.disc) > 0 THEN MAX(s.disc) ELSE 1 END FROM songs s WHERE s.album_id = albums.id) \
+           disc_count = (SELECT CASE WHEN MAX(s.disc) > 0 THEN MAX(s.disc) ELSE 1 END FROM songs s WHERE s.album_id = albums.id), \
+           genre_ids = COALESCE((SELECT string_agg(CAST(g.genre_id AS TEXT), ',') FROM album_genres g WHERE g.album_id = albums.id), '') \
          WHERE {scope}",
     ),
     (
@@ -146,7 +148,8 @@ const COUNTS: &[(Over, &str)] = &[
         "UPDATE artists SET \
            song_count = (SELECT COUNT(*) FROM songs s WHERE s.artist_id = artists.id), \
            total_time = (SELECT CAST(COALESCE(SUM(s.duration), 0) AS BIGINT) FROM songs s WHERE s.artist_id = artists.id), \
-           album_count = (SELECT COUNT(DISTINCT s.album_id) FROM songs s WHERE s.artist_id = artists.id OR s.album_artist_id = artists.id) \
+           album_count = (SELECT COUNT(DISTINCT s.album_id) FROM songs s WHERE s.artist_id = artists.id OR s.album_artist_id = artists.id), \
+           genre_ids = COALESCE((SELECT string_agg(CAST(g.genre_id AS TEXT), ',') FROM artist_genres g WHERE g.artist_id = artists.id), '') \
          WHERE {scope}",
     ),
     (

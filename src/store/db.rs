@@ -789,36 +789,6 @@ impl Db {
         }
     }
 
-    /// Two queries' rows, decoded: on SQLite in one hop to a blocking thread, on one
-    /// connection; on PostgreSQL at once, on two pooled connections. (A song chunk's
-    /// rows and their genres: two hops for each of a 5000-song page's 20 chunks.)
-    pub async fn fetch_both<A: Send + 'static, B: Send + 'static>(
-        &self,
-        first: Sql,
-        decode_first: fn(&mut dyn Row) -> StoreResult<A>,
-        second: Sql,
-        decode_second: fn(&mut dyn Row) -> StoreResult<B>,
-    ) -> StoreResult<(Vec<A>, Vec<B>)> {
-        match self {
-            Db::Sqlite { readers, .. } => {
-                readers
-                    .read(move |conn| {
-                        Ok((
-                            sqlite_fetch_all(conn, &first, decode_first)?,
-                            sqlite_fetch_all(conn, &second, decode_second)?,
-                        ))
-                    })
-                    .await
-            }
-            Db::Postgres(pool) => {
-                tokio::try_join!(
-                    pg_fetch_all(pool, &first, decode_first),
-                    pg_fetch_all(pool, &second, decode_second)
-                )
-            }
-        }
-    }
-
     /// Runs a PostgreSQL maintenance statement that refuses to run inside a
     /// transaction (`VACUUM`); SQLite has none of these.
     pub async fn execute_outside_transaction(&self, sql: Sql) -> StoreResult<()> {

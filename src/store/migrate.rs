@@ -52,6 +52,7 @@ const STEPS: &[Step] = &[
     step!(13, "0013_song_list_index"),
     step!(14, "0014_disabled_songs_index"),
     step!(15, "0015_song_genre_ids"),
+    step!(16, "0016_album_artist_genre_ids"),
 ];
 
 /// The PostgreSQL advisory lock that adopting a database of the former runner and

@@ -1,9 +1,7 @@
-//! A query's rows handed on in batches as they are read, each batch with its rows'
-//! links (their genres) read right after it: the encoder writes a batch while the
-//! engine reads the next, where reading every row before writing any made a page
-//! wait for the sum of the two. An artist page of 2,000 spent 2.9 ms in SQLite and
-//! 2.1 ms in its text, one after the other; reading the page's genres first, in one
-//! query, still kept the first byte waiting 1.3 ms for all 4,354 of them.
+//! A query's rows handed on in batches as they are read: the encoder writes a batch
+//! while the engine reads the next, where reading every row before writing any made a
+//! page wait for the sum of the two. An artist page of 2,000 spent 2.9 ms in SQLite
+//! and 2.1 ms in its text, one after the other.
 //!
 //! The rows are read as fast as the engine gives them, whatever the client's pace:
 //! the connection goes back to the pool as soon as the last row is read, as before,
@@ -15,53 +13,29 @@ use tokio::sync::mpsc;
 use super::db::{self, Db, Row, Sql};
 use super::{StoreError, StoreResult};
 
-/// A batch of rows and their links.
-pub type Linked<T, L> = (Vec<T>, Vec<L>);
-
-/// A batch's links: read already (SQLite, on the reading connection), or being read
-/// on another connection while the rows stream on (PostgreSQL: waiting for each
-/// batch's round trip before reading on made a 2,000-artist page slower than
-/// reading it whole, 11.3 against 9.6 ms).
-enum BatchLinks<L> {
-    Read(Vec<L>),
-    Reading(tokio::task::JoinHandle<StoreResult<Vec<L>>>),
-}
-
-enum Message<T, L> {
-    Batch(Vec<T>, BatchLinks<L>),
+enum Message<T> {
+    Batch(Vec<T>),
     End,
 }
 
-type Sender<T, L> = mpsc::UnboundedSender<StoreResult<Message<T, L>>>;
+type Sender<T> = mpsc::UnboundedSender<StoreResult<Message<T>>>;
 
-/// The rows of a query in batches, each with its links.
-pub struct RowBatches<T, L> {
-    receiver: mpsc::UnboundedReceiver<StoreResult<Message<T, L>>>,
+/// The rows of a query in batches.
+pub struct RowBatches<T> {
+    receiver: mpsc::UnboundedReceiver<StoreResult<Message<T>>>,
     ended: bool,
 }
 
-impl<T, L> RowBatches<T, L> {
+impl<T> RowBatches<T> {
     /// The next batch; `None` after the last. A read that stopped before its end
     /// (the reading task gone) is an error, never a short list.
-    pub async fn next_batch(&mut self) -> Option<StoreResult<Linked<T, L>>> {
+    pub async fn next_batch(&mut self) -> Option<StoreResult<Vec<T>>> {
         if self.ended {
             return None;
         }
         let message = self.receiver.recv().await;
         match message {
-            Some(Ok(Message::Batch(rows, BatchLinks::Read(links)))) => Some(Ok((rows, links))),
-            Some(Ok(Message::Batch(rows, BatchLinks::Reading(links)))) => {
-                let links = match links.await {
-                    Ok(links) => links,
-                    Err(error) => Err(StoreError::Engine(format!(
-                        "a database task failed: {error}"
-                    ))),
-                };
-                if links.is_err() {
-                    self.ended = true;
-                }
-                Some(links.map(|links| (rows, links)))
-            }
+            Some(Ok(Message::Batch(rows))) => Some(Ok(rows)),
             Some(Ok(Message::End)) => {
                 self.ended = true;
                 None
@@ -80,34 +54,62 @@ impl<T, L> RowBatches<T, L> {
     }
 }
 
-/// The query of a batch's links, given its rows.
-pub type LinksQuery<T> = Box<dyn Fn(&[T]) -> Sql + Send + Sync>;
-
-/// How a batch's links are read: the query for a batch of rows, and its decoder.
-pub struct Links<T, L> {
-    pub query: LinksQuery<T>,
-    pub decode: fn(&mut dyn Row) -> StoreResult<L>,
-}
-
 /// Sends the end of a read, or its error. A client gone drops the receiver; the
 /// reading goes on to the end of the page (bounded), and what is sent is dropped.
-fn finish<T, L>(sender: &Sender<T, L>, result: StoreResult<()>) {
+fn finish<T>(sender: &Sender<T>, result: StoreResult<()>) {
     let _ = sender.send(result.map(|()| Message::End));
 }
 
+/// Collects rows and sends them on `batch` at a time.
+struct Batcher<T> {
+    sender: Sender<T>,
+    pending: Vec<T>,
+    batch: usize,
+}
+
+impl<T> Batcher<T> {
+    fn new(sender: Sender<T>, batch: usize) -> Batcher<T> {
+        let batch = batch.max(1);
+        Batcher {
+            sender,
+            pending: Vec::with_capacity(batch),
+            batch,
+        }
+    }
+
+    fn push(&mut self, row: T) {
+        self.pending.push(row);
+        if self.pending.len() >= self.batch {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.pending.is_empty() {
+            let rows = std::mem::replace(&mut self.pending, Vec::with_capacity(self.batch));
+            let _ = self.sender.send(Ok(Message::Batch(rows)));
+        }
+    }
+
+    /// Sends what is left and the end of the read, or its error.
+    fn end(mut self, result: StoreResult<()>) {
+        if result.is_ok() {
+            self.flush();
+        }
+        finish(&self.sender, result);
+    }
+}
+
 impl Db {
-    /// Reads `rows` in batches of `batch`, and after each batch its links, in a task
-    /// of its own: on SQLite on one connection; on PostgreSQL the links on a second
-    /// pooled connection while the first streams the rows.
-    pub fn stream_linked<T: Send + 'static, L: Send + 'static>(
+    /// Reads `rows` in batches of `batch`, in a task of its own: on SQLite on one
+    /// read connection, on PostgreSQL on one pooled connection.
+    pub fn stream_batches<T: Send + 'static>(
         &self,
         rows: Sql,
-        decode_rows: fn(&mut dyn Row) -> StoreResult<T>,
-        links: Links<T, L>,
+        decode: fn(&mut dyn Row) -> StoreResult<T>,
         batch: usize,
-    ) -> RowBatches<T, L> {
+    ) -> RowBatches<T> {
         let (sender, receiver) = mpsc::unbounded_channel();
-        let batch = batch.max(1);
         match self {
             Db::Sqlite { readers, .. } => {
                 let readers = readers.clone();
@@ -115,34 +117,12 @@ impl Db {
                     let job_sender = sender.clone();
                     let read = readers
                         .read(move |conn| {
-                            let sender = job_sender;
-                            let mut pending = Vec::with_capacity(batch);
-                            let send = |pending: &mut Vec<T>| -> StoreResult<()> {
-                                let rows = std::mem::replace(pending, Vec::with_capacity(batch));
-                                let linked = db::sqlite_fetch_all(
-                                    conn,
-                                    &(links.query)(&rows),
-                                    links.decode,
-                                )?;
-                                let _ =
-                                    sender.send(Ok(Message::Batch(rows, BatchLinks::Read(linked))));
-                                Ok(())
-                            };
+                            let mut batcher = Batcher::new(job_sender, batch);
                             let result = db::sqlite_fold(conn, &rows, (), |_, row| {
-                                pending.push(decode_rows(row)?);
-                                if pending.len() >= batch {
-                                    send(&mut pending)?;
-                                }
+                                batcher.push(decode(row)?);
                                 Ok(())
-                            })
-                            .and_then(|()| {
-                                if pending.is_empty() {
-                                    Ok(())
-                                } else {
-                                    send(&mut pending)
-                                }
                             });
-                            finish(&sender, result);
+                            batcher.end(result);
                             Ok(())
                         })
                         .await;
@@ -155,33 +135,17 @@ impl Db {
             Db::Postgres(pool) => {
                 let pool = pool.clone();
                 tokio::spawn(async move {
+                    let mut batcher = Batcher::new(sender, batch);
                     let result = async {
                         use futures_util::TryStreamExt;
                         let mut stream = db::pg_query(&rows).fetch(&pool);
-                        let mut pending = Vec::with_capacity(batch);
-                        loop {
-                            let row = stream.try_next().await?;
-                            if let Some(row) = &row {
-                                pending.push(decode_rows(&mut db::PgRowReader { row, next: 0 })?);
-                            }
-                            if pending.len() >= batch || (row.is_none() && !pending.is_empty()) {
-                                let rows =
-                                    std::mem::replace(&mut pending, Vec::with_capacity(batch));
-                                let (pool, query) = (pool.clone(), (links.query)(&rows));
-                                let decode = links.decode;
-                                let linked = tokio::spawn(async move {
-                                    db::pg_fetch_all(&pool, &query, decode).await
-                                });
-                                let linked = BatchLinks::Reading(linked);
-                                let _ = sender.send(Ok(Message::Batch(rows, linked)));
-                            }
-                            if row.is_none() {
-                                return Ok(());
-                            }
+                        while let Some(row) = stream.try_next().await? {
+                            batcher.push(decode(&mut db::PgRowReader { row: &row, next: 0 })?);
                         }
+                        Ok(())
                     }
                     .await;
-                    finish(&sender, result);
+                    batcher.end(result);
                 });
             }
         }

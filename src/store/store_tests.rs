@@ -437,10 +437,11 @@ async fn searches_leave_disabled_songs_out() {
     assert_eq!(found("zephyr", 0, Some(1)).await, ["Zephyr One"]);
 }
 
-/// A song's genres come from the ids its row keeps (migration 15): each once, sorted
-/// by name, and replaced when a rescan finds other tags, as `song_genres` is.
+/// A song's genres come from the ids its row keeps (migration 15), its album's and
+/// artist's from theirs (migration 16): each once, sorted by name, and replaced when
+/// a rescan finds other tags, as the link tables are.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn song_genres_follow_their_tags() {
+async fn genres_follow_their_tags() {
     let dir = tempfile::tempdir().unwrap();
     let track = |title: &str, genres: &[&str]| TrackInfo {
         title: title.into(),
@@ -455,34 +456,52 @@ async fn song_genres_follow_their_tags() {
         vec![track("One", &["Rock", "Jazz", "Rock"]), track("Two", &[])],
     )
     .await;
+    let names = |genres: Vec<crate::model::Named>| -> String {
+        genres
+            .into_iter()
+            .map(|g| g.name)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    // "title: genres" of each song, then of the album and of the artist.
     let genres = |store: Store| async move {
+        let all = ListFilter::default();
         let ids = store
-            .song_page_ids(&SongScope::All(ListFilter::default()), Page::ALL)
+            .song_page_ids(&SongScope::All(all.clone()), Page::ALL)
             .await
             .unwrap();
         let songs = store.songs_by_ids(1, &ids).await.unwrap();
         let by_range = store.songs_of_whole_list(1, &ids).await.unwrap();
         assert_eq!(format!("{songs:?}"), format!("{by_range:?}"));
+        let albums = store
+            .albums(1, &AlbumScope::All(all.clone()), Page::ALL)
+            .await
+            .unwrap();
+        let artists = store
+            .artists(1, &ArtistScope::All(all), Page::ALL)
+            .await
+            .unwrap();
+        let songs = songs.into_iter().map(|s| (s.title, names(s.genres)));
+        let albums = albums.into_iter().map(|a| (a.name, names(a.genres)));
+        let artists = artists.into_iter().map(|a| (a.name, names(a.genres)));
         songs
-            .into_iter()
-            .map(|song| {
-                let names: Vec<String> = song.genres.into_iter().map(|g| g.name).collect();
-                (song.title, names)
-            })
+            .chain(albums)
+            .chain(artists)
+            .map(|(title, genres)| format!("{title}: {genres}"))
             .collect::<Vec<_>>()
     };
     assert_eq!(
         genres(store.clone()).await,
         [
-            (
-                "One".to_string(),
-                vec!["Jazz".to_string(), "Rock".to_string()]
-            ),
-            ("Two".to_string(), vec![])
+            "One: Jazz,Rock",
+            "Two: ",
+            "Album: Jazz,Rock",
+            "Artist: Jazz,Rock"
         ]
     );
-    // The same file, read again with another genre.
+    // The same file, read again with another genre, as a rescan writes it.
     let catalog = store.catalogs().await.unwrap()[0].id;
+    let known = store.known_files(catalog).await.unwrap();
     let path = format!("{}/000 One.mp3", dir.path().join("music").display());
     let file = ScannedFile::Track {
         path,
@@ -492,15 +511,12 @@ async fn song_genres_follow_their_tags() {
         folder_art: None,
     };
     LibraryWriter::new(store.clone(), catalog)
-        .write(vec![file], &HashMap::new(), &HashMap::new())
+        .write(vec![file], &known, &HashMap::new())
         .await
         .unwrap();
     assert_eq!(
         genres(store.clone()).await,
-        [
-            ("One".to_string(), vec!["Blues".to_string()]),
-            ("Two".to_string(), vec![])
-        ]
+        ["One: Blues", "Two: ", "Album: Blues", "Artist: Blues"]
     );
 }
 
