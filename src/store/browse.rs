@@ -234,11 +234,15 @@ fn list_conditions(
 }
 
 /// The user's opinion of an item of `kind` whose id is `column`, as three columns.
+///
+/// The flag is cast to BIGINT: PostgreSQL types `CASE ... THEN 1` as INTEGER, and
+/// the decoder's first try (BIGINT) failed on every row, building an error it threw
+/// away.
 fn opinion_columns(kind: &str, column: &str) -> String {
     format!(
         "(SELECT r.rating FROM ratings r WHERE r.user_id = $1 AND r.object_kind = '{kind}' AND r.object_id = {column}) AS rating, \
          (SELECT CAST(AVG(r.rating) AS {{real}}) FROM ratings r WHERE r.object_kind = '{kind}' AND r.object_id = {column}) AS average_rating, \
-         CASE WHEN EXISTS (SELECT 1 FROM flags f WHERE f.user_id = $1 AND f.object_kind = '{kind}' AND f.object_id = {column}) THEN 1 ELSE 0 END AS flag"
+         CAST(CASE WHEN EXISTS (SELECT 1 FROM flags f WHERE f.user_id = $1 AND f.object_kind = '{kind}' AND f.object_id = {column}) THEN 1 ELSE 0 END AS BIGINT) AS flag"
     )
 }
 
@@ -250,7 +254,7 @@ fn opinion_columns(kind: &str, column: &str) -> String {
 fn opinion_joins(kind: &str, column: &str) -> (&'static str, String) {
     (
         "op.rating AS rating, op.average_rating AS average_rating, \
-         CASE WHEN fl.object_id IS NULL THEN 0 ELSE 1 END AS flag",
+         CAST(CASE WHEN fl.object_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS flag",
         format!(
             " LEFT JOIN (SELECT r.object_id AS object_id, MAX(CASE WHEN r.user_id = $1 THEN r.rating END) AS rating, \
                CAST(AVG(r.rating) AS {{real}}) AS average_rating FROM ratings r \
