@@ -579,7 +579,7 @@ impl Store {
         Ok(())
     }
 
-    /// A page of albums or artists read whole: its rows and their genres in one hop.
+    /// A page of albums or artists read whole, in one query.
     async fn page_rows<T: PageRow>(
         &self,
         sql: PageSql,
@@ -940,7 +940,7 @@ impl Store {
             .await
     }
 
-    /// The queries of a page of albums: its rows, their genres and its size.
+    /// The queries of a page of albums: its ids and its rows.
     fn albums_sql(&self, user_id: i64, scope: &AlbumScope, page: Page) -> PageSql {
         let mut q = Query::new(self.engine, user_id);
         let mut conditions = Vec::new();
@@ -1020,7 +1020,7 @@ impl Store {
             .await
     }
 
-    /// The queries of a page of artists: its rows, their genres and its size.
+    /// The queries of a page of artists: its ids and its rows.
     fn artists_sql(&self, user_id: i64, scope: &ArtistScope, page: Page) -> PageSql {
         let mut q = Query::new(self.engine, user_id);
         let mut conditions = Vec::new();

@@ -331,7 +331,7 @@ impl SqliteReaders {
     /// Runs `read` on a read connection, on a blocking thread, once a permit is free.
     /// The permit moves into the blocking task: a request dropped while its query runs
     /// frees it only when the connection is back.
-    pub(super) async fn read<R: Send + 'static>(
+    async fn read<R: Send + 'static>(
         self: &Arc<Self>,
         read: impl FnOnce(&rusqlite::Connection) -> StoreResult<R> + Send + 'static,
     ) -> StoreResult<R> {
@@ -354,7 +354,7 @@ impl SqliteReaders {
     }
 }
 
-pub(super) fn sqlite_fetch_all<T>(
+fn sqlite_fetch_all<T>(
     conn: &rusqlite::Connection,
     sql: &Sql,
     decode: fn(&mut dyn Row) -> StoreResult<T>,
@@ -365,7 +365,7 @@ pub(super) fn sqlite_fetch_all<T>(
     })
 }
 
-pub(super) fn sqlite_fold<A>(
+fn sqlite_fold<A>(
     conn: &rusqlite::Connection,
     sql: &Sql,
     mut acc: A,
@@ -417,9 +417,9 @@ fn poisoned() -> StoreError {
 // ---------------------------------------------------------------------------------
 // PostgreSQL
 
-pub(super) struct PgRowReader<'r> {
-    pub(super) row: &'r sqlx::postgres::PgRow,
-    pub(super) next: usize,
+struct PgRowReader<'r> {
+    row: &'r sqlx::postgres::PgRow,
+    next: usize,
 }
 
 impl PgRowReader<'_> {
@@ -494,9 +494,7 @@ impl Row for PgRowReader<'_> {
     }
 }
 
-pub(super) fn pg_query(
-    sql: &Sql,
-) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments> {
+fn pg_query(sql: &Sql) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments> {
     let mut query = sqlx::query(&sql.text);
     for value in &sql.args {
         query = match value {
@@ -512,7 +510,7 @@ pub(super) fn pg_query(
     query
 }
 
-pub(super) async fn pg_fetch_all<'e, T>(
+async fn pg_fetch_all<'e, T>(
     executor: impl sqlx::PgExecutor<'e>,
     sql: &Sql,
     decode: fn(&mut dyn Row) -> StoreResult<T>,

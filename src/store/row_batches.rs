@@ -10,7 +10,7 @@
 
 use tokio::sync::mpsc;
 
-use super::db::{self, Db, Row, Sql};
+use super::db::{Db, Row, Sql};
 use super::{StoreError, StoreResult};
 
 enum Message<T> {
@@ -60,28 +60,21 @@ fn finish<T>(sender: &Sender<T>, result: StoreResult<()>) {
     let _ = sender.send(result.map(|()| Message::End));
 }
 
-/// Collects rows and sends them on `batch` at a time.
+/// Decodes rows and sends them on `batch` at a time.
 struct Batcher<T> {
     sender: Sender<T>,
+    decode: fn(&mut dyn Row) -> StoreResult<T>,
     pending: Vec<T>,
     batch: usize,
 }
 
 impl<T> Batcher<T> {
-    fn new(sender: Sender<T>, batch: usize) -> Batcher<T> {
-        let batch = batch.max(1);
-        Batcher {
-            sender,
-            pending: Vec::with_capacity(batch),
-            batch,
-        }
-    }
-
-    fn push(&mut self, row: T) {
-        self.pending.push(row);
+    fn push(&mut self, row: &mut dyn Row) -> StoreResult<()> {
+        self.pending.push((self.decode)(row)?);
         if self.pending.len() >= self.batch {
             self.flush();
         }
+        Ok(())
     }
 
     fn flush(&mut self) {
@@ -90,19 +83,12 @@ impl<T> Batcher<T> {
             let _ = self.sender.send(Ok(Message::Batch(rows)));
         }
     }
-
-    /// Sends what is left and the end of the read, or its error.
-    fn end(mut self, result: StoreResult<()>) {
-        if result.is_ok() {
-            self.flush();
-        }
-        finish(&self.sender, result);
-    }
 }
 
 impl Db {
-    /// Reads `rows` in batches of `batch`, in a task of its own: on SQLite on one
-    /// read connection, on PostgreSQL on one pooled connection.
+    /// Reads `rows` in batches of `batch`, in a task of its own, as [`Db::fold`]
+    /// reads them: on SQLite on one read connection, on PostgreSQL on one pooled
+    /// connection.
     pub fn stream_batches<T: Send + 'static>(
         &self,
         rows: Sql,
@@ -110,45 +96,19 @@ impl Db {
         batch: usize,
     ) -> RowBatches<T> {
         let (sender, receiver) = mpsc::unbounded_channel();
-        match self {
-            Db::Sqlite { readers, .. } => {
-                let readers = readers.clone();
-                tokio::spawn(async move {
-                    let job_sender = sender.clone();
-                    let read = readers
-                        .read(move |conn| {
-                            let mut batcher = Batcher::new(job_sender, batch);
-                            let result = db::sqlite_fold(conn, &rows, (), |_, row| {
-                                batcher.push(decode(row)?);
-                                Ok(())
-                            });
-                            batcher.end(result);
-                            Ok(())
-                        })
-                        .await;
-                    // The read never ran (no connection to the file).
-                    if let Err(error) = read {
-                        finish(&sender, Err(error));
-                    }
-                });
-            }
-            Db::Postgres(pool) => {
-                let pool = pool.clone();
-                tokio::spawn(async move {
-                    let mut batcher = Batcher::new(sender, batch);
-                    let result = async {
-                        use futures_util::TryStreamExt;
-                        let mut stream = db::pg_query(&rows).fetch(&pool);
-                        while let Some(row) = stream.try_next().await? {
-                            batcher.push(decode(&mut db::PgRowReader { row: &row, next: 0 })?);
-                        }
-                        Ok(())
-                    }
-                    .await;
-                    batcher.end(result);
-                });
-            }
-        }
+        let db = self.clone();
+        tokio::spawn(async move {
+            let batch = batch.max(1);
+            let batcher = Batcher {
+                sender: sender.clone(),
+                decode,
+                pending: Vec::with_capacity(batch),
+                batch,
+            };
+            let read = db.fold(rows, batcher, Batcher::push).await;
+            let result = read.map(|mut batcher| batcher.flush());
+            finish(&sender, result);
+        });
         RowBatches {
             receiver,
             ended: false,

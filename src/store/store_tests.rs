@@ -229,10 +229,10 @@ async fn timing_setup() -> Option<(Store, usize)> {
     Some((store, rounds))
 }
 
-/// Reads the songs of `ids` by id in chunks of 250, as a song list does; how many.
+/// Reads the songs of `ids` by id in chunks, as a song list does; how many.
 async fn rows_by_id(store: &Store, ids: &[i64]) -> usize {
     let mut rows = 0;
-    for chunk in ids.chunks(250) {
+    for chunk in ids.chunks(super::db::ID_CHUNK) {
         rows += store.songs_by_ids(1, chunk).await.unwrap().len();
     }
     rows
