@@ -39,7 +39,7 @@ pub async fn run(store: Store, settings: Settings, scan: bool) -> anyhow::Result
     } else {
         None
     };
-    tokio::spawn(return_freed_memory());
+    tokio::spawn(return_freed_memory(store.clone()));
     let metadata = crate::metadata::Metadata::new(settings.metadata.clone())
         .context("cannot set up the metadata services' HTTP client")?;
     let transcoder =
@@ -143,17 +143,27 @@ pub fn tune_the_allocator() {
 /// allocator's arenas; glibc keeps it unless asked. Every two seconds the server asks
 /// (a walk of the free lists, well under a millisecond, on a blocking thread so no
 /// request waits behind it), so its resident size falls back soon after a burst.
-async fn return_freed_memory() {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
+/// Every half second it also checks whether the store has been idle since the last
+/// check; if so the read connections' page caches are emptied first and the memory
+/// returned at once (idle RSS stays what it was with caches a quarter the size).
+async fn return_freed_memory(store: Store) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+    let mut ticks: u64 = 0;
     loop {
         tick.tick().await;
-        #[cfg(all(target_os = "linux", target_env = "gnu"))]
-        let _ = tokio::task::spawn_blocking(|| {
-            // SAFETY: malloc_trim only releases free memory back to the kernel; it
-            // takes no pointers and is safe to call from any thread at any time.
-            unsafe {
-                libc::malloc_trim(0);
+        ticks += 1;
+        let store = store.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            let released = store.release_idle_caches();
+            #[cfg(all(target_os = "linux", target_env = "gnu"))]
+            if released || ticks.is_multiple_of(4) {
+                // SAFETY: malloc_trim only releases free memory back to the kernel; it
+                // takes no pointers and is safe to call from any thread at any time.
+                unsafe {
+                    libc::malloc_trim(0);
+                }
             }
+            let _ = released;
         })
         .await;
     }

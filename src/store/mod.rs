@@ -267,6 +267,12 @@ impl Store {
     pub async fn close(&self) {
         self.db.close().await;
     }
+
+    /// Empties the read connections' page caches when no read has begun since the
+    /// last call; true when it did (see [`db::Db::release_idle_caches`]). Blocking.
+    pub fn release_idle_caches(&self) -> bool {
+        self.db.release_idle_caches()
+    }
 }
 
 /// The file of a `sqlite://PATH?options` URL.
