@@ -4,7 +4,7 @@
 use axum::body::Bytes;
 use serde_json::{json, Map, Value};
 
-use super::{iso8601, json_items};
+use super::{iso8601, json_items, json_song};
 use crate::api::error::ApiError;
 use crate::api::reply::{Document, Index, ServerStats, UserView};
 
@@ -38,7 +38,7 @@ pub fn document(reply: &Document) -> String {
         Document::Songs {
             songs,
             first_position,
-        } => return pretty(&json_items::song_objects(songs, *first_position)),
+        } => return text(json_song::array(songs, *first_position)),
         Document::Albums(albums) => return pretty(&json_items::album_objects(albums)),
         Document::Artists(artists) => return pretty(&json_items::artist_objects(artists)),
         Document::Genres(genres) => json_items::genres(genres),
@@ -46,7 +46,7 @@ pub fn document(reply: &Document) -> String {
         // get_indexes answers with the full objects.
         Document::Index(index) => {
             return match index {
-                Index::Songs(list) => pretty(&json_items::song_objects(list, 1)),
+                Index::Songs(list) => text(json_song::array(list, 1)),
                 Index::Albums(list) => pretty(&json_items::album_objects(list)),
                 Index::Artists(list) => pretty(
                     &list
@@ -81,7 +81,7 @@ pub fn list_opening(total: usize) -> String {
 
 /// Songs as array items, numbered from `first_position`.
 pub fn song_items(songs: &[crate::api::reply::Song], first_position: i64, first: bool) -> Bytes {
-    array_items(&json_items::song_objects(songs, first_position), first)
+    Bytes::from(json_song::list_items(songs, first_position, first))
 }
 
 pub fn album_items(albums: &[crate::api::reply::Album], first: bool) -> Bytes {
@@ -177,6 +177,12 @@ fn stats(object: &mut Map<String, Value>, s: &ServerStats, with_api: bool) {
     ] {
         object.insert(name.into(), json!(value));
     }
+}
+
+/// Bytes written as JSON, as text. They are UTF-8 by construction (pieces of
+/// `&str` and ASCII), which the check confirms rather than assumes.
+fn text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 /// Four-space indentation, as PHP's `JSON_PRETTY_PRINT` writes it.

@@ -4,6 +4,7 @@ mod catalogs;
 mod control;
 pub mod json;
 mod json_items;
+mod json_song;
 pub mod xml;
 mod xml_items;
 
