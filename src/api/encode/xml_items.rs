@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::xml::{cdata, push_cdata};
+use super::xml::push_cdata;
 use crate::api::reply::{Album, Artist, Index, Song, Video};
 use crate::model::{ActivityRow, GenreRow, Named, Opinion, PlaylistRow, ShoutRow};
 
@@ -32,9 +32,17 @@ impl Out<'_> {
     fn opt_text(&mut self, name: &str, value: Option<&str>) {
         self.text(name, value.unwrap_or(""));
     }
+    /// `<name>value</name>`, the number written without the formatting machinery
+    /// (a song has a dozen: `write!` took 4% of an XML song list's CPU).
     fn int(&mut self, name: &str, value: i64) {
         self.pad();
-        let _ = writeln!(self.out, "<{name}>{value}</{name}>");
+        self.out.push('<');
+        self.out.push_str(name);
+        self.out.push('>');
+        self.out.push_str(itoa::Buffer::new().format(value));
+        self.out.push_str("</");
+        self.out.push_str(name);
+        self.out.push_str(">\n");
     }
     fn opt_number<T: std::fmt::Display>(&mut self, name: &str, value: Option<T>) {
         self.pad();
@@ -47,25 +55,36 @@ impl Out<'_> {
             }
         }
     }
-    fn named(&mut self, name: &str, value: &Named) {
+    /// `<name id="…">` with the id written in place.
+    fn open_tag_with_id(&mut self, name: &str, id: i64) {
         self.pad();
-        let _ = writeln!(
-            self.out,
-            "<{name} id=\"{}\">{}</{name}>",
-            value.id,
-            cdata(&value.name)
-        );
+        self.out.push('<');
+        self.out.push_str(name);
+        self.out.push_str(" id=\"");
+        self.out.push_str(itoa::Buffer::new().format(id));
+        self.out.push('"');
+    }
+    fn named(&mut self, name: &str, value: &Named) {
+        self.open_tag_with_id(name, value.id);
+        self.out.push('>');
+        push_cdata(self.out, &value.name);
+        self.out.push_str("</");
+        self.out.push_str(name);
+        self.out.push_str(">\n");
     }
     fn tags(&mut self, genres: &[Named]) {
         for genre in genres {
-            self.pad();
-            let _ = writeln!(
-                self.out,
-                "<tag id=\"{}\" count=\"1\">{}</tag>",
-                genre.id,
-                cdata(&genre.name)
-            );
+            self.open_tag_with_id("tag", genre.id);
+            self.out.push_str(" count=\"1\">");
+            push_cdata(self.out, &genre.name);
+            self.out.push_str("</tag>\n");
         }
+    }
+    /// `<name id="…">`, and what follows one level deeper.
+    fn open_with_id(&mut self, name: &str, id: i64) {
+        self.open_tag_with_id(name, id);
+        self.out.push_str(">\n");
+        self.indent += 1;
     }
     fn open(&mut self, name: &str, id: &str) {
         self.pad();
@@ -106,7 +125,7 @@ pub fn songs(out: &mut String, songs: &[Song], first_position: i64, indent: usiz
 
 fn song_element(w: &mut Out, song: &Song, position: i64) {
     let s = &song.row;
-    w.open("song", &s.id.to_string());
+    w.open_with_id("song", s.id);
     w.text("title", &s.title);
     w.text("name", &s.title);
     w.named("artist", &s.artist);
@@ -114,7 +133,7 @@ fn song_element(w: &mut Out, song: &Song, position: i64) {
     if let Some(album_artist) = &s.album_artist {
         w.named("albumartist", album_artist);
     }
-    w.text("disk", &s.disc.to_string());
+    w.text("disk", itoa::Buffer::new().format(s.disc));
     w.int("track", s.track);
     w.tags(&s.genres);
     w.text("filename", &s.path);
