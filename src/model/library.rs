@@ -5,7 +5,9 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Named {
     pub id: i64,
-    pub name: String,
+    /// Shared: a list gives every song of an artist the same name, cloned from the
+    /// store's name cache without a copy.
+    pub name: std::sync::Arc<str>,
 }
 
 /// What the calling user (and everyone) thinks of an item.

@@ -290,7 +290,7 @@ fn decode_genre_ids(r: &mut dyn Row) -> StoreResult<Vec<Named>> {
     Ok(genre_ids::parse(&r.text("genre_ids")?)
         .map(|id| Named {
             id,
-            name: String::new(),
+            name: Default::default(),
         })
         .collect())
 }
@@ -310,15 +310,15 @@ fn decode_song(r: &mut dyn Row) -> StoreResult<SongRow> {
         // Names are filled in by `fill_names`.
         artist: Named {
             id: r.int("artist_id")?,
-            name: String::new(),
+            name: Default::default(),
         },
         album: Named {
             id: r.int("album_id")?,
-            name: String::new(),
+            name: Default::default(),
         },
         album_artist: r.opt_int("album_artist_id")?.map(|id| Named {
             id,
-            name: String::new(),
+            name: Default::default(),
         }),
         disc: r.int("disc")?,
         track: r.int("track")?,
@@ -513,7 +513,7 @@ fn decode_album(r: &mut dyn Row) -> StoreResult<AlbumRow> {
         // The name from `names`.
         artist: Named {
             id: r.int("artist_id")?,
-            name: String::new(),
+            name: Default::default(),
         },
         year: r.int("year")?,
         song_count: r.int("song_count")?,
@@ -1068,7 +1068,7 @@ impl Store {
                     r.int("artist_id")?,
                     Named {
                         id: r.int("id")?,
-                        name: r.text("name")?,
+                        name: r.text("name")?.into(),
                     },
                 ))
             }

@@ -11,7 +11,7 @@
 //! names of 2,000 artists and 10,000 albums take well under a megabyte.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use super::browse::Query;
 use super::db::{Row, ID_CHUNK};
@@ -23,9 +23,9 @@ const MOST_NAMES: usize = 1_000_000;
 
 #[derive(Default)]
 pub(super) struct Names {
-    artists: RwLock<HashMap<i64, String>>,
-    albums: RwLock<HashMap<i64, String>>,
-    genres: RwLock<HashMap<i64, String>>,
+    artists: RwLock<HashMap<i64, Arc<str>>>,
+    albums: RwLock<HashMap<i64, Arc<str>>>,
+    genres: RwLock<HashMap<i64, Arc<str>>>,
 }
 
 #[derive(Clone, Copy)]
@@ -36,7 +36,7 @@ pub(super) enum NameTable {
 }
 
 impl Names {
-    fn map(&self, table: NameTable) -> &RwLock<HashMap<i64, String>> {
+    fn map(&self, table: NameTable) -> &RwLock<HashMap<i64, Arc<str>>> {
         match table {
             NameTable::Artists => &self.artists,
             NameTable::Albums => &self.albums,
@@ -45,12 +45,12 @@ impl Names {
     }
 
     /// The names of `ids` that are known; None for the others.
-    fn known(&self, table: NameTable, ids: &[i64]) -> Vec<Option<String>> {
+    fn known(&self, table: NameTable, ids: &[i64]) -> Vec<Option<Arc<str>>> {
         let map = self.map(table).read().unwrap_or_else(|e| e.into_inner());
         ids.iter().map(|id| map.get(id).cloned()).collect()
     }
 
-    fn remember(&self, table: NameTable, names: Vec<(i64, String)>) {
+    fn remember(&self, table: NameTable, names: Vec<(i64, Arc<str>)>) {
         let mut map = self.map(table).write().unwrap_or_else(|e| e.into_inner());
         if map.len() + names.len() > MOST_NAMES {
             map.clear();
@@ -59,14 +59,14 @@ impl Names {
     }
 }
 
-fn decode_name(r: &mut dyn Row) -> StoreResult<(i64, String)> {
-    Ok((r.int("id")?, r.text("name")?))
+fn decode_name(r: &mut dyn Row) -> StoreResult<(i64, Arc<str>)> {
+    Ok((r.int("id")?, r.text("name")?.into()))
 }
 
 impl Store {
     /// The names of `ids` in `table`, in that order; an id with no row gets an empty
     /// name (a song's artist is never missing: a foreign key holds it).
-    pub(super) async fn names(&self, table: NameTable, ids: &[i64]) -> StoreResult<Vec<String>> {
+    pub(super) async fn names(&self, table: NameTable, ids: &[i64]) -> StoreResult<Vec<Arc<str>>> {
         let mut names = self.names.known(table, ids);
         let mut missing: Vec<i64> = ids
             .iter()
@@ -90,7 +90,7 @@ impl Store {
                     format!("SELECT id AS id, name AS name FROM {table_name} WHERE id IN {list}");
                 found.extend(q.fetch(self, decode_name).await?);
             }
-            let found_by_id: HashMap<i64, &String> =
+            let found_by_id: HashMap<i64, &Arc<str>> =
                 found.iter().map(|(id, name)| (*id, name)).collect();
             for (id, name) in ids.iter().zip(names.iter_mut()) {
                 if name.is_none() {

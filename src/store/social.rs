@@ -34,7 +34,7 @@ impl Store {
         fn decode(r: &mut dyn Row) -> StoreResult<Named> {
             Ok(Named {
                 id: r.int("id")?,
-                name: r.text("username")?,
+                name: r.text("username")?.into(),
             })
         }
         self.db
@@ -95,7 +95,7 @@ impl Store {
                 text: r.text("text")?,
                 user: Named {
                     id: r.int("user_id")?,
-                    name: r.text("username")?,
+                    name: r.text("username")?.into(),
                 },
             })
         }
@@ -138,7 +138,7 @@ impl Store {
                 action: r.text("action")?,
                 user: Named {
                     id: r.int("user_id")?,
-                    name: r.text("username")?,
+                    name: r.text("username")?.into(),
                 },
             })
         }

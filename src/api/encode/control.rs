@@ -79,10 +79,7 @@ fn democratic_song_xml(out: &mut String, entry: &DemocraticSong) {
         cdata(&s.album.name)
     );
     // The first genre, as Ampache writes it (id 0 and no name without one).
-    let (genre_id, genre_name) = s
-        .genres
-        .first()
-        .map_or((0, ""), |g| (g.id, g.name.as_str()));
+    let (genre_id, genre_name) = s.genres.first().map_or((0, ""), |g| (g.id, &*g.name));
     let _ = writeln!(
         out,
         "    <genre id=\"{genre_id}\">{}</genre>",

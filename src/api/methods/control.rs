@@ -174,8 +174,8 @@ async fn describe(
             .await?;
         if let Some(row) = rows.into_iter().next() {
             title = row.title;
-            artist = row.artist.name;
-            album = row.album.name;
+            artist = row.artist.name.to_string();
+            album = row.album.name.to_string();
         }
     } else if title.is_empty() {
         title = status.file.unwrap_or_default();

@@ -165,7 +165,7 @@ pub async fn advanced_search(
                 if let Some(user) = request.state.store.user_by_id(*id).await? {
                     users.push(Named {
                         id: user.id,
-                        name: user.profile.username,
+                        name: user.profile.username.into(),
                     });
                 }
             }
