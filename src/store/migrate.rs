@@ -53,6 +53,7 @@ const STEPS: &[Step] = &[
     step!(14, "0014_disabled_songs_index"),
     step!(15, "0015_song_genre_ids"),
     step!(16, "0016_album_artist_genre_ids"),
+    step!(17, "0017_song_order_log"),
 ];
 
 /// The PostgreSQL advisory lock that adopting a database of the former runner and

@@ -941,3 +941,95 @@ on_both_engines!(search_and_indexes, |server: TestServer| async move {
     )
     .await;
 });
+
+// The whole song list is paged from an order kept in memory (both engines): every
+// change another process makes (a song retitled, disabled, deleted, enabled again)
+// shows in the next page, at any offset, before and after the copy is rebuilt. On
+// PostgreSQL the copy is checked against a log that writers append to; past a
+// thousand rows the log is compacted, and pages stay right through that too.
+on_both_engines!(
+    whole_song_list_follows_other_processes_changes,
+    |server: TestServer| async move {
+        let c = client(&server).await;
+        let titles = |offset: usize| {
+            let c = &c;
+            async move {
+                let offset = offset.to_string();
+                c.names("songs", "title", &[("limit", "none"), ("offset", &offset)])
+                    .await
+            }
+        };
+        let all = titles(0).await;
+        assert!(all.len() > 5, "the test library has songs: {all:?}");
+        assert_eq!(titles(2).await, all[2..]);
+        // The library's first titles (checked in `paging_returns_every_item_once`).
+        assert_eq!(all[..3], ["AAC Tone", "Adagio", "AIFF Tone"]);
+        let first = all[0].clone();
+        let second = all[1].clone();
+        // Past the pause between rebuilds, so the next page builds the copy.
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        assert_eq!(titles(1).await, all[1..]);
+        let quoted = |title: &str| title.replace('\'', "''");
+        server
+            .sql(&format!(
+                "UPDATE songs SET title = 'Adagio 2', title_folded = 'adagio 2' WHERE title = '{}'",
+                quoted(&first)
+            ))
+            .await;
+        let mut expected: Vec<String> = all[1..].to_vec();
+        expected.insert(1, "Adagio 2".into());
+        assert_eq!(titles(0).await, expected, "a retitled song moves at once");
+        assert_eq!(titles(1).await, expected[1..]);
+        server
+            .sql(&format!(
+                "UPDATE songs SET enabled = 0 WHERE title = '{}'",
+                quoted(&second)
+            ))
+            .await;
+        expected.retain(|title| title != &second);
+        assert_eq!(titles(0).await, expected, "a disabled song leaves at once");
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        assert_eq!(
+            titles(0).await,
+            expected,
+            "the rebuilt copy holds the change"
+        );
+        server
+            .sql(&format!(
+                "UPDATE songs SET enabled = 1 WHERE title = '{}'",
+                quoted(&second)
+            ))
+            .await;
+        expected.insert(0, second.clone());
+        assert_eq!(
+            titles(0).await,
+            expected,
+            "an enabled song comes back at once"
+        );
+        if server.database_url.starts_with("postgres") {
+            // A log long past its bound is compacted, and pages stay right.
+            server
+                .sql("INSERT INTO song_order_log SELECT FROM generate_series(1, 1500)")
+                .await;
+            tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+            for _ in 0..3 {
+                assert_eq!(titles(0).await, expected);
+            }
+            let rows = server
+                .query_strings("SELECT CAST(COUNT(*) AS TEXT) FROM song_order_log")
+                .await;
+            assert!(
+                rows[0].parse::<i64>().unwrap() < 10,
+                "the log was compacted: {rows:?}"
+            );
+            server
+                .sql(&format!(
+                    "UPDATE songs SET title = 'aaa First', title_folded = 'aaa first' WHERE title = '{}'",
+                    quoted(&second)
+                ))
+                .await;
+            expected[0] = "aaa First".into();
+            assert_eq!(titles(0).await, expected, "changes after compaction show");
+        }
+    }
+);
