@@ -272,7 +272,7 @@ pub fn videos(videos: &[Video]) -> Value {
 mod song_reference {
     use super::*;
     use crate::api::reply::Song;
-    use crate::model::{Opinion, SongRow};
+    use crate::model::Opinion;
 
     #[derive(Serialize)]
     struct GenreName<'a> {
@@ -398,37 +398,15 @@ mod song_reference {
     /// text, escapes and control characters, non-ASCII, no genre and several, an
     /// album artist or none, whole and fractional and non-finite numbers.
     fn songs() -> Vec<Song> {
-        let plain = SongRow {
-            id: 7,
-            title: "Plain".into(),
-            artist: named(1, "Artist"),
-            album: named(2, "Album"),
-            album_artist: None,
-            disc: 1,
-            track: 3,
-            path: "/music/a.mp3".into(),
-            duration: 61.5,
-            year: 2001,
-            bitrate: 128_000,
-            sample_rate: 44_100,
-            channels: 2,
-            mime: "audio/mpeg".into(),
-            size: 1234,
-            mbid: None,
-            album_mbid: Some(String::new()),
-            artist_mbid: Some("5b11f4ce-a62d-471e-81fc-a69a8278c7da".into()),
-            album_artist_mbid: None,
-            composer: None,
-            comment: None,
-            catalog_id: 1,
-            rg_album_gain: None,
-            rg_album_peak: None,
-            rg_track_gain: None,
-            rg_track_peak: None,
-            opinion: Opinion::default(),
-            play_count: 0,
-            genres: vec![],
-        };
+        // The encoders' sample song, made plainer: no genre, no composer, no gain.
+        let mut plain = super::super::tests::song(7).row;
+        plain.title = "Plain".into();
+        plain.album_mbid = Some(String::new());
+        plain.artist_mbid = Some("5b11f4ce-a62d-471e-81fc-a69a8278c7da".into());
+        plain.composer = None;
+        plain.rg_track_gain = None;
+        plain.play_count = 0;
+        plain.genres = vec![];
         let mut odd = plain.clone();
         odd.id = 123_456_789;
         odd.title = "Quote \" back\\slash \n\t\r\u{8}\u{c}\u{1}\u{1f}\u{7f} / é 日本 🎵".into();

@@ -157,7 +157,7 @@ mod tests {
     use super::*;
     use crate::model::{AlbumRow, ArtistRow, Named, Opinion, SongRow};
 
-    fn song(id: i64) -> Song {
+    pub(super) fn song(id: i64) -> Song {
         Song {
             row: SongRow {
                 id,
