@@ -154,17 +154,20 @@ async fn return_freed_memory(store: Store) {
         ticks += 1;
         let store = store.clone();
         let _ = tokio::task::spawn_blocking(move || {
-            let released = store.release_idle_caches();
-            #[cfg(all(target_os = "linux", target_env = "gnu"))]
-            if released || ticks.is_multiple_of(4) {
-                // SAFETY: malloc_trim only releases free memory back to the kernel; it
-                // takes no pointers and is safe to call from any thread at any time.
-                unsafe {
-                    libc::malloc_trim(0);
-                }
+            if store.release_idle_caches() || ticks.is_multiple_of(4) {
+                trim_the_allocator();
             }
-            let _ = released;
         })
         .await;
+    }
+}
+
+/// Hands the allocator's free memory back to the kernel (glibc only).
+fn trim_the_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory back to the kernel; it takes no
+    // pointers and is safe to call from any thread at any time.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }

@@ -450,7 +450,7 @@ mod pg_oid {
     pub const VARCHAR: u32 = 1043;
 }
 
-impl PgRowReader<'_> {
+impl<'r> PgRowReader<'r> {
     fn position(&mut self, name: &str) -> StoreResult<usize> {
         use sqlx::{Column, Row as _};
         let position = self.next;
@@ -469,51 +469,51 @@ impl PgRowReader<'_> {
         Ok(position)
     }
 
-    /// The next column's value, and its type id (None for a NULL).
+    /// The next column's position, and its value with its type id (None for a NULL).
     ///
     /// The decoders below match the type id themselves and decode the bytes
     /// directly: sqlx's checked `try_get` (a compatibility check, then a decode
     /// wrapped for its error, per column) was a tenth of tonearm's CPU for a
     /// PostgreSQL search. A type they do not know goes through `try_get` as before.
-    fn value(&mut self, name: &str) -> StoreResult<(usize, Option<u32>)> {
+    fn value(
+        &mut self,
+        name: &str,
+    ) -> StoreResult<(usize, Option<(sqlx::postgres::PgValueRef<'r>, u32)>)> {
         use sqlx::{Row as _, ValueRef as _};
         let position = self.position(name)?;
-        let value = self.row.try_get_raw(position)?;
+        let row: &'r sqlx::postgres::PgRow = self.row;
+        let value = row.try_get_raw(position)?;
         if value.is_null() {
             return Ok((position, None));
         }
         // A type with no id (declared by name only) is left to the fallback.
         let oid = value.type_info().oid().map_or(0, |oid| oid.0);
-        Ok((position, Some(oid)))
+        Ok((position, Some((value, oid))))
     }
+}
 
-    fn decoded<'r, T: sqlx::Decode<'r, sqlx::Postgres>>(
-        &'r self,
-        position: usize,
-        name: &str,
-        expected: &str,
-    ) -> StoreResult<T> {
-        use sqlx::Row as _;
-        let value = self.row.try_get_raw(position)?;
-        T::decode(value).map_err(|_| type_error(name, expected))
-    }
+/// `value` decoded as `T`, or the store's type error for column `name`.
+fn pg_decode<'r, T: sqlx::Decode<'r, sqlx::Postgres>>(
+    value: sqlx::postgres::PgValueRef<'r>,
+    name: &str,
+    expected: &str,
+) -> StoreResult<T> {
+    T::decode(value).map_err(|_| type_error(name, expected))
 }
 
 impl Row for PgRowReader<'_> {
     fn opt_int(&mut self, name: &str) -> StoreResult<Option<i64>> {
         use sqlx::Row as _;
-        let (i, oid) = self.value(name)?;
-        match oid {
+        let (i, value) = self.value(name)?;
+        match value {
             None => return Ok(None),
             // The binary forms of all three are big-endian integers, which sqlx's
             // i64 decoder reads at any of their widths.
-            Some(pg_oid::INT8 | pg_oid::INT4 | pg_oid::INT2) => {
-                return self.decoded::<i64>(i, name, "a whole number").map(Some)
+            Some((value, pg_oid::INT8 | pg_oid::INT4 | pg_oid::INT2)) => {
+                return pg_decode::<i64>(value, name, "a whole number").map(Some)
             }
-            Some(pg_oid::FLOAT8) => {
-                return self
-                    .decoded::<f64>(i, name, "a whole number")
-                    .map(|r| Some(r as i64))
+            Some((value, pg_oid::FLOAT8)) => {
+                return pg_decode::<f64>(value, name, "a whole number").map(|r| Some(r as i64))
             }
             Some(_) => {}
         }
@@ -531,19 +531,17 @@ impl Row for PgRowReader<'_> {
 
     fn opt_real(&mut self, name: &str) -> StoreResult<Option<f64>> {
         use sqlx::Row as _;
-        let (i, oid) = self.value(name)?;
-        match oid {
+        let (i, value) = self.value(name)?;
+        match value {
             None => return Ok(None),
-            Some(pg_oid::FLOAT8) => return self.decoded::<f64>(i, name, "a number").map(Some),
-            Some(pg_oid::FLOAT4) => {
-                return self
-                    .decoded::<f32>(i, name, "a number")
-                    .map(|r| Some(f64::from(r)))
+            Some((value, pg_oid::FLOAT8)) => {
+                return pg_decode::<f64>(value, name, "a number").map(Some)
             }
-            Some(pg_oid::INT8 | pg_oid::INT4 | pg_oid::INT2) => {
-                return self
-                    .decoded::<i64>(i, name, "a number")
-                    .map(|n| Some(n as f64))
+            Some((value, pg_oid::FLOAT4)) => {
+                return pg_decode::<f32>(value, name, "a number").map(|r| Some(f64::from(r)))
+            }
+            Some((value, pg_oid::INT8 | pg_oid::INT4 | pg_oid::INT2)) => {
+                return pg_decode::<i64>(value, name, "a number").map(|n| Some(n as f64))
             }
             Some(_) => {}
         }
@@ -561,12 +559,12 @@ impl Row for PgRowReader<'_> {
 
     fn opt_text(&mut self, name: &str) -> StoreResult<Option<String>> {
         use sqlx::Row as _;
-        let (i, oid) = self.value(name)?;
-        match oid {
+        let (i, value) = self.value(name)?;
+        match value {
             None => Ok(None),
-            Some(pg_oid::TEXT | pg_oid::VARCHAR) => self
-                .decoded::<&str>(i, name, "text")
-                .map(|text| Some(text.to_owned())),
+            Some((value, pg_oid::TEXT | pg_oid::VARCHAR)) => {
+                pg_decode::<&str>(value, name, "text").map(|text| Some(text.to_owned()))
+            }
             Some(_) => self
                 .row
                 .try_get::<Option<String>, _>(i)
