@@ -85,9 +85,8 @@ impl Store {
             let mut found = Vec::with_capacity(missing.len());
             for chunk in missing.chunks(ID_CHUNK) {
                 let mut q = Query::bare(self.engine);
-                let list = q.ids(chunk);
-                q.sql =
-                    format!("SELECT id AS id, name AS name FROM {table_name} WHERE id IN {list}");
+                let ids_hold = q.id_set(chunk).holds("id");
+                q.sql = format!("SELECT id AS id, name AS name FROM {table_name} WHERE {ids_hold}");
                 found.extend(q.fetch(self, decode_name).await?);
             }
             let found_by_id: HashMap<i64, &Arc<str>> =

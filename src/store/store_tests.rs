@@ -336,6 +336,84 @@ async fn whole_list_pages_follow_changes() {
     assert_eq!(listed(0, 10).await, ["Alpha", "Bravo"]);
 }
 
+/// Songs read by id and by a stretch of the whole list carry each one's play count,
+/// the caller's rating and flag and the average of every user's rating; a song listed
+/// twice carries them twice, a song nobody touched carries none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn song_rows_carry_play_counts_and_opinions() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), &["Alpha", "Bravo", "Charlie"]).await;
+    let exec = |sql: &'static str| execute(&store, sql);
+    exec(
+        "INSERT INTO users (id, username, access, password_hash, created) VALUES \
+         (7, 'ann', 100, 'x', 0), (8, 'ben', 25, 'y', 0), (9, 'cy', 25, 'z', 0)",
+    )
+    .await;
+    exec(
+        "INSERT INTO ratings (user_id, object_kind, object_id, rating, updated) \
+         SELECT 7, 'song', id, 5, 0 FROM songs WHERE title = 'Alpha' \
+         UNION ALL SELECT 8, 'song', id, 2, 0 FROM songs WHERE title = 'Alpha' \
+         UNION ALL SELECT 9, 'song', id, 2, 0 FROM songs WHERE title = 'Alpha' \
+         UNION ALL SELECT 8, 'song', id, 3, 0 FROM songs WHERE title = 'Bravo' \
+         UNION ALL SELECT 7, 'album', album_id, 1, 0 FROM songs WHERE title = 'Charlie'",
+    )
+    .await;
+    exec(
+        "INSERT INTO flags (user_id, object_kind, object_id, created) \
+         SELECT 7, 'song', id, 0 FROM songs WHERE title = 'Bravo' \
+         UNION ALL SELECT 8, 'song', id, 0 FROM songs WHERE title = 'Alpha'",
+    )
+    .await;
+    exec(
+        "INSERT INTO plays (user_id, song_id, played_at) \
+         SELECT 8, id, 1 FROM songs WHERE title = 'Alpha' \
+         UNION ALL SELECT 9, id, 2 FROM songs WHERE title = 'Alpha' \
+         UNION ALL SELECT 7, id, 3 FROM songs WHERE title = 'Charlie'",
+    )
+    .await;
+    let all = SongScope::All(ListFilter::default());
+    let ids = store.song_page_ids(&all, Page::ALL).await.unwrap();
+    let summary = |songs: Vec<crate::model::SongRow>| -> Vec<String> {
+        songs
+            .into_iter()
+            .map(|s| {
+                format!(
+                    "{} plays={} rating={:?} average={:?} flag={}",
+                    s.title,
+                    s.play_count,
+                    s.opinion.rating,
+                    s.opinion.average_rating,
+                    s.opinion.flag
+                )
+            })
+            .collect()
+    };
+    let expected = [
+        "Alpha plays=2 rating=Some(5) average=Some(3.0) flag=false",
+        "Bravo plays=0 rating=None average=Some(3.0) flag=true",
+        "Charlie plays=1 rating=None average=None flag=false",
+    ];
+    assert_eq!(
+        summary(store.songs_by_ids(7, &ids).await.unwrap()),
+        expected
+    );
+    assert_eq!(
+        summary(store.songs_of_whole_list(7, &ids).await.unwrap()),
+        expected
+    );
+    // Another user sees the same counts and averages with their own rating and flag;
+    // a song listed twice is given twice.
+    let twice = [ids[0], ids[1], ids[0]];
+    assert_eq!(
+        summary(store.songs_by_ids(8, &twice).await.unwrap()),
+        [
+            "Alpha plays=2 rating=Some(2) average=Some(3.0) flag=true",
+            "Bravo plays=0 rating=Some(3) average=Some(3.0) flag=false",
+            "Alpha plays=2 rating=Some(2) average=Some(3.0) flag=true",
+        ]
+    );
+}
+
 /// A stretch of the whole list read through its index gives what reading by id
 /// gives, when songs were retitled, disabled or added after the page's ids were read.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
