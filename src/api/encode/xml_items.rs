@@ -44,16 +44,35 @@ impl Out<'_> {
         self.out.push_str(name);
         self.out.push_str(">\n");
     }
-    fn opt_number<T: std::fmt::Display>(&mut self, name: &str, value: Option<T>) {
+    /// `<name/>`: a value Ampache leaves empty.
+    fn empty(&mut self, name: &str) {
         self.pad();
+        self.out.push('<');
+        self.out.push_str(name);
+        self.out.push_str("/>\n");
+    }
+    fn opt_int(&mut self, name: &str, value: Option<i64>) {
         match value {
-            Some(v) => {
-                let _ = writeln!(self.out, "<{name}>{v}</{name}>");
-            }
-            None => {
-                let _ = writeln!(self.out, "<{name}/>");
-            }
+            Some(value) => self.int(name, value),
+            None => self.empty(name),
         }
+    }
+    /// `<name>value</name>` with the number as Rust displays it (shortest form that
+    /// reads back the same, never an exponent), or `<name/>`. Only the number goes
+    /// through the formatting machinery: a song has up to eight of these, and
+    /// `writeln!` of whole elements was 1.9% of an XML search's CPU (`perf`).
+    fn opt_real(&mut self, name: &str, value: Option<f64>) {
+        let Some(value) = value else {
+            return self.empty(name);
+        };
+        self.pad();
+        self.out.push('<');
+        self.out.push_str(name);
+        self.out.push('>');
+        let _ = write!(self.out, "{value}");
+        self.out.push_str("</");
+        self.out.push_str(name);
+        self.out.push_str(">\n");
     }
     /// `<name id="…">` with the id written in place.
     fn open_tag_with_id(&mut self, name: &str, id: i64) {
@@ -98,13 +117,15 @@ impl Out<'_> {
     fn close(&mut self, name: &str) {
         self.indent -= 1;
         self.pad();
-        let _ = writeln!(self.out, "</{name}>");
+        self.out.push_str("</");
+        self.out.push_str(name);
+        self.out.push_str(">\n");
     }
     fn opinion(&mut self, opinion: &Opinion) {
         self.int("flag", opinion.flag as i64);
-        self.opt_number("preciserating", opinion.rating);
-        self.opt_number("rating", opinion.rating);
-        self.opt_number("averagerating", opinion.average_rating.map(round2));
+        self.opt_int("preciserating", opinion.rating);
+        self.opt_int("rating", opinion.rating);
+        self.opt_real("averagerating", opinion.average_rating.map(round2));
     }
 }
 
@@ -155,15 +176,15 @@ fn song_element(w: &mut Out, song: &Song, position: i64) {
     w.int("playcount", s.play_count);
     w.int("catalog", s.catalog_id);
     w.opt_text("composer", s.composer.as_deref());
-    w.opt_number("channels", Some(s.channels).filter(|c| *c > 0));
+    w.opt_int("channels", Some(s.channels).filter(|c| *c > 0));
     w.opt_text("comment", s.comment.as_deref());
     w.text("license", "");
     w.text("publisher", "");
-    w.opt_number::<i64>("language", None);
-    w.opt_number("replaygain_album_gain", s.rg_album_gain);
-    w.opt_number("replaygain_album_peak", s.rg_album_peak);
-    w.opt_number("replaygain_track_gain", s.rg_track_gain);
-    w.opt_number("replaygain_track_peak", s.rg_track_peak);
+    w.empty("language");
+    w.opt_real("replaygain_album_gain", s.rg_album_gain);
+    w.opt_real("replaygain_album_peak", s.rg_album_peak);
+    w.opt_real("replaygain_track_gain", s.rg_track_gain);
+    w.opt_real("replaygain_track_peak", s.rg_track_peak);
     for genre in &s.genres {
         w.text("genre", &genre.name);
     }
@@ -194,7 +215,7 @@ fn album_element(w: &mut Out, album: &Album) {
         None => w.int("tracks", a.song_count),
     }
     w.int("songcount", a.song_count);
-    w.opt_number::<i64>("type", None);
+    w.empty("type");
     w.int("disk", a.disc_count);
     w.tags(&a.genres);
     w.text("art", &album.art);
@@ -235,7 +256,7 @@ pub fn artists(out: &mut String, artists: &[Artist], indent: usize) {
         w.opt_text("mbid", a.mbid.as_deref());
         w.text("summary", a.summary.as_deref().unwrap_or(""));
         w.text("time", &a.total_time.to_string());
-        w.opt_number::<i64>("yearformed", (a.year_formed > 0).then_some(a.year_formed));
+        w.opt_int("yearformed", (a.year_formed > 0).then_some(a.year_formed));
         w.text("placeformed", a.place_formed.as_deref().unwrap_or(""));
         w.close("artist");
     }
