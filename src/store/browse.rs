@@ -211,6 +211,19 @@ impl IdSet {
             IdSet::Array(param) => format!("{column} = ANY({param}::BIGINT[])"),
         }
     }
+
+    /// The same condition for a table that may be small or unindexed for it, as a
+    /// semi-join with the set (PostgreSQL hashes the ids, or probes an index per id).
+    /// On a table PostgreSQL reads whole, `= ANY` of a parameter compares each row
+    /// with every id once the statement's plan is generic (from its sixth run): the
+    /// opinions of 500 songs against 1,000 ratings, 1,000 flags and 2,000 plays took
+    /// 2.55 ms a chunk so, 1.2 ms as a semi-join (`psql`, prepared, ten runs).
+    pub(super) fn holds_by_join(&self, column: &str) -> String {
+        match self {
+            IdSet::Array(param) => format!("{column} IN (SELECT unnest({param}::BIGINT[]))"),
+            _ => self.holds(column),
+        }
+    }
 }
 
 pub(crate) use super::text_index::like_pattern;
@@ -962,9 +975,9 @@ impl Store {
         let mut q = Query::new(self.engine, user_id);
         let ids = q.id_set(unique);
         let (rated, flagged, played) = (
-            ids.holds("r.object_id"),
-            ids.holds("f.object_id"),
-            ids.holds("p.song_id"),
+            ids.holds_by_join("r.object_id"),
+            ids.holds_by_join("f.object_id"),
+            ids.holds_by_join("p.song_id"),
         );
         q.sql = format!(
             "SELECT {RATING} AS part, r.object_id AS id, r.user_id AS user_id, r.rating AS value \
