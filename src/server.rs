@@ -40,6 +40,7 @@ pub async fn run(store: Store, settings: Settings, scan: bool) -> anyhow::Result
         None
     };
     tokio::spawn(return_freed_memory(store.clone()));
+    tokio::spawn(keep_opinion_statistics_fresh(store.clone()));
     let metadata = crate::metadata::Metadata::new(settings.metadata.clone())
         .context("cannot set up the metadata services' HTTP client")?;
     let transcoder =
@@ -159,6 +160,23 @@ async fn return_freed_memory(store: Store) {
             }
         })
         .await;
+    }
+}
+
+/// Analyzes PostgreSQL's ratings, flags and plays every two seconds once they have
+/// changed enough (see `store/opinion_statistics.rs`); nothing on SQLite.
+async fn keep_opinion_statistics_fresh(store: Store) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
+    loop {
+        tick.tick().await;
+        match store.refresh_opinion_statistics().await {
+            Ok(analyzed) if analyzed > 0 => {
+                tracing::debug!(tables = analyzed, "analyzed the opinion tables");
+            }
+            Ok(_) => {}
+            // A database that is away is reported by the requests; try again later.
+            Err(error) => tracing::debug!(%error, "could not check the opinion tables"),
+        }
     }
 }
 

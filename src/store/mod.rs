@@ -19,6 +19,7 @@ pub mod media;
 pub mod metadata;
 mod migrate;
 mod names;
+mod opinion_statistics;
 pub mod phonetic;
 pub mod playlists;
 pub mod row_batches;
