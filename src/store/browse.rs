@@ -295,7 +295,7 @@ fn opinion_joins(kind: &str, column: &str) -> (&'static str, String) {
 ///
 /// Artist, album and genre names come from [`super::names`], not from joins; genre
 /// ids from the song's row ([`super::genre_ids`]); play counts and opinions from
-/// [`Store::fill_song_opinions`].
+/// [`Store::song_opinions`].
 const SONG_COLUMNS: &str = "s.id AS id, s.title AS title, s.artist_id AS artist_id, \
      s.album_id AS album_id, s.album_artist_id AS album_artist_id, \
      s.disc AS disc, s.track AS track, s.path AS path, s.duration AS duration, s.year AS year, s.bitrate AS bitrate, \
