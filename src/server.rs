@@ -7,7 +7,7 @@ use anyhow::Context;
 use crate::api::{self, AppState};
 use crate::config::Settings;
 use crate::scanner;
-use crate::store::Store;
+use crate::store::{Engine, Store};
 
 pub async fn run(store: Store, settings: Settings, scan: bool) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(settings.listen)
@@ -40,7 +40,9 @@ pub async fn run(store: Store, settings: Settings, scan: bool) -> anyhow::Result
         None
     };
     tokio::spawn(return_freed_memory(store.clone()));
-    tokio::spawn(keep_opinion_statistics_fresh(store.clone()));
+    if store.engine == Engine::Postgres {
+        tokio::spawn(keep_opinion_statistics_fresh(store.clone()));
+    }
     let metadata = crate::metadata::Metadata::new(settings.metadata.clone())
         .context("cannot set up the metadata services' HTTP client")?;
     let transcoder =
@@ -164,7 +166,7 @@ async fn return_freed_memory(store: Store) {
 }
 
 /// Analyzes PostgreSQL's ratings, flags and plays every two seconds once they have
-/// changed enough (see `store/opinion_statistics.rs`); nothing on SQLite.
+/// changed enough (see `store/opinion_statistics.rs`). Started on PostgreSQL only.
 async fn keep_opinion_statistics_fresh(store: Store) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
     loop {

@@ -398,7 +398,8 @@ fn fill_song_opinions(
     songs: &mut [SongRow],
     index: &HashMap<i64, usize>,
 ) {
-    let mut ratings: HashMap<usize, (i64, i64)> = HashMap::new();
+    // Each song's ratings summed and counted, by its place in `songs`.
+    let mut ratings = vec![(0_i64, 0_i64); songs.len()];
     for fact in opinions {
         let Some(&at) = index.get(&fact.song_id) else {
             continue;
@@ -409,17 +410,18 @@ fn fill_song_opinions(
                 if fact.user_id == user_id {
                     song.opinion.rating = Some(fact.value);
                 }
-                let (sum, count) = ratings.entry(at).or_default();
-                *sum += fact.value;
-                *count += 1;
+                ratings[at].0 += fact.value;
+                ratings[at].1 += 1;
             }
             FLAG => song.opinion.flag = true,
             PLAYS => song.play_count = fact.value,
             _ => {}
         }
     }
-    for (at, (sum, count)) in ratings {
-        songs[at].opinion.average_rating = Some(sum as f64 / count as f64);
+    for (song, (sum, count)) in songs.iter_mut().zip(ratings) {
+        if count > 0 {
+            song.opinion.average_rating = Some(sum as f64 / count as f64);
+        }
     }
 }
 
