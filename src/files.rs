@@ -62,6 +62,11 @@ impl From<OpenError> for io::Error {
 /// slip a pipe through. The returned file reads normally (O_NONBLOCK means nothing
 /// for regular files).
 pub fn open_regular(path: &Path) -> Result<File, OpenError> {
+    open_regular_sized(path).map(|(file, _)| file)
+}
+
+/// [`open_regular`], with the file's length as the opened descriptor gives it.
+pub fn open_regular_sized(path: &Path) -> Result<(File, u64), OpenError> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -70,10 +75,11 @@ pub fn open_regular(path: &Path) -> Result<File, OpenError> {
         options.custom_flags(libc::O_NONBLOCK);
     }
     let file = options.open(path)?;
-    if !file.metadata()?.is_file() {
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
         return Err(OpenError::NotAFile);
     }
-    Ok(file)
+    Ok((file, metadata.len()))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod upkeep;
 pub mod video;
 pub mod walk;
 pub mod watch;
+mod windowed;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use super::windowed::WindowedFile;
 use crate::model::{TrackInfo, UNKNOWN_ALBUM, UNKNOWN_ARTIST};
 use lofty::config::{ParseOptions, ParsingMode};
 use lofty::file::FileType;
@@ -20,8 +21,10 @@ pub fn read_track(path: &Path, size: u64) -> Result<TrackInfo, String> {
     if size == 0 {
         return Err("empty file".into());
     }
-    let file = crate::files::open_regular(path).map_err(|e| format!("cannot open: {e}"))?;
-    let mut probe = Probe::new(std::io::BufReader::new(file));
+    let file = crate::files::open_regular_sized(path)
+        .map(|(file, len)| WindowedFile::new(file, len))
+        .map_err(|e| format!("cannot open: {e}"))?;
+    let mut probe = Probe::new(file);
     if let Some(file_type) = lofty::file::FileType::from_path(path) {
         probe = probe.set_file_type(file_type);
     }
@@ -164,14 +167,16 @@ pub fn read_track(path: &Path, size: u64) -> Result<TrackInfo, String> {
 /// written as a second `data` box was lost; the file's own `ilst` has them all.
 fn mp4_genres(path: &Path) -> Vec<String> {
     use lofty::mp4::{AtomData, Mp4File};
-    let Ok(file) = crate::files::open_regular(path) else {
+    let Ok(mut file) =
+        crate::files::open_regular_sized(path).map(|(file, len)| WindowedFile::new(file, len))
+    else {
         return Vec::new();
     };
     let options = ParseOptions::new()
         .read_properties(false)
         .read_cover_art(false)
         .parsing_mode(ParsingMode::Relaxed);
-    let Ok(mp4) = Mp4File::read_from(&mut std::io::BufReader::new(file), options) else {
+    let Ok(mp4) = Mp4File::read_from(&mut file, options) else {
         return Vec::new();
     };
     let Some(ilst) = mp4.ilst() else {
