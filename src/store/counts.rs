@@ -153,14 +153,6 @@ const COUNTS: &[(Over, &str)] = &[
          WHERE {scope}",
     ),
     (
-        Over::Genres,
-        "UPDATE genres SET \
-           song_count = (SELECT COUNT(*) FROM song_genres g WHERE g.genre_id = genres.id), \
-           album_count = (SELECT COUNT(*) FROM album_genres g WHERE g.genre_id = genres.id), \
-           artist_count = (SELECT COUNT(*) FROM artist_genres g WHERE g.genre_id = genres.id) \
-         WHERE {scope}",
-    ),
-    (
         Over::Albums,
         "UPDATE albums SET art_kind = NULL, art_path = NULL, art_mime = NULL, art_width = 0, art_height = 0 \
          WHERE {scope} AND art_kind = 'embedded' \
@@ -181,6 +173,18 @@ const COUNTS: &[(Over, &str)] = &[
          WHERE {scope} AND art_kind = 'embedded'",
     ),
 ];
+
+/// A genre's counts, read from the pair tables. A genre holds a share of the whole
+/// library, so this reads an index range that grows with it: a batch that only adds
+/// songs adds to the counts instead (see [`add_to_genre_counts`]).
+const GENRE_COUNTS: &[(Over, &str)] = &[(
+    Over::Genres,
+    "UPDATE genres SET \
+       song_count = (SELECT COUNT(*) FROM song_genres g WHERE g.genre_id = genres.id), \
+       album_count = (SELECT COUNT(*) FROM album_genres g WHERE g.genre_id = genres.id), \
+       artist_count = (SELECT COUNT(*) FROM artist_genres g WHERE g.genre_id = genres.id) \
+     WHERE {scope}",
+)];
 
 /// The rows of `touched` a statement covers.
 fn ids_of(touched: &Touched, over: Over) -> &HashSet<i64> {
@@ -230,7 +234,8 @@ pub async fn recount_all(tx: &mut Tx<'_>) -> StoreResult<()> {
     ] {
         tx.execute(&Sql::bound(statement, Vec::new())).await?;
     }
-    run_over_all(tx, COUNTS).await
+    run_over_all(tx, COUNTS).await?;
+    run_over_all(tx, GENRE_COUNTS).await
 }
 
 /// Runs `template` (with `{ids}` for the id list) over `ids`, a chunk at a time.
@@ -269,31 +274,105 @@ async fn refresh_rows(tx: &mut Tx<'_>, touched: &Touched) -> StoreResult<()> {
     // Genre pairs: the written songs' pairs added, pairs no song supports any more
     // dropped (only among the touched albums and artists).
     let songs: HashSet<i64> = touched.songs.iter().copied().collect();
-    for_ids(
+    let new_album_pairs = fetch_for_ids(
         tx,
         "INSERT INTO album_genres (album_id, genre_id) SELECT DISTINCT s.album_id, sg.genre_id \
-         FROM songs s JOIN song_genres sg ON sg.song_id = s.id WHERE s.id IN ({ids}) ON CONFLICT DO NOTHING",
+         FROM songs s JOIN song_genres sg ON sg.song_id = s.id WHERE s.id IN ({ids}) ON CONFLICT DO NOTHING \
+         RETURNING genre_id AS id",
         &songs,
+        decode_id,
     )
     .await?;
-    for_ids(
+    let new_artist_pairs = fetch_for_ids(
         tx,
         "INSERT INTO artist_genres (artist_id, genre_id) SELECT DISTINCT s.artist_id, sg.genre_id \
-         FROM songs s JOIN song_genres sg ON sg.song_id = s.id WHERE s.id IN ({ids}) ON CONFLICT DO NOTHING",
+         FROM songs s JOIN song_genres sg ON sg.song_id = s.id WHERE s.id IN ({ids}) ON CONFLICT DO NOTHING \
+         RETURNING genre_id AS id",
         &songs,
+        decode_id,
     )
     .await?;
-    if touched.replaced {
-        for (table, column, ids) in [
-            ("album_genres", "album_id", &touched.albums),
-            ("artist_genres", "artist_id", &touched.artists),
-        ] {
-            let template = format!(
-                "DELETE FROM {table} WHERE {column} IN ({{ids}}) AND NOT EXISTS (SELECT 1 FROM songs s \
-                 JOIN song_genres sg ON sg.song_id = s.id WHERE s.{column} = {table}.{column} AND sg.genre_id = {table}.genre_id)"
-            );
-            for_ids(tx, &template, ids).await?;
+    if !touched.replaced {
+        run_over(tx, COUNTS, touched).await?;
+        let added = GenreCountsAdded {
+            songs: fetch_for_ids(
+                tx,
+                "SELECT sg.genre_id AS id FROM song_genres sg WHERE sg.song_id IN ({ids})",
+                &songs,
+                decode_id,
+            )
+            .await?,
+            album_pairs: new_album_pairs,
+            artist_pairs: new_artist_pairs,
+        };
+        return add_to_genre_counts(tx, added).await;
+    }
+    for (table, column, ids) in [
+        ("album_genres", "album_id", &touched.albums),
+        ("artist_genres", "artist_id", &touched.artists),
+    ] {
+        let template = format!(
+            "DELETE FROM {table} WHERE {column} IN ({{ids}}) AND NOT EXISTS (SELECT 1 FROM songs s \
+             JOIN song_genres sg ON sg.song_id = s.id WHERE s.{column} = {table}.{column} AND sg.genre_id = {table}.genre_id)"
+        );
+        for_ids(tx, &template, ids).await?;
+    }
+    run_over(tx, COUNTS, touched).await?;
+    run_over(tx, GENRE_COUNTS, touched).await
+}
+
+/// The genre ids of the rows a batch that only added songs wrote: one per song
+/// pair, one per new album pair, one per new artist pair.
+struct GenreCountsAdded {
+    songs: Vec<i64>,
+    album_pairs: Vec<i64>,
+    artist_pairs: Vec<i64>,
+}
+
+/// Adds a batch's new pairs to its genres' counts. Counting a genre's pairs again
+/// instead read every pair of it at each batch: at 1,000,000 songs in twelve genres,
+/// 40 ms a batch by the end of a first scan, 15% of its writer's time (`perf`).
+/// Exact for a batch that changed or removed no song, whose pair tables only grew
+/// by these rows; any other batch counts again.
+async fn add_to_genre_counts(tx: &mut Tx<'_>, added: GenreCountsAdded) -> StoreResult<()> {
+    let mut by_genre: std::collections::BTreeMap<i64, [i64; 3]> = Default::default();
+    for (part, ids) in [added.songs, added.album_pairs, added.artist_pairs]
+        .into_iter()
+        .enumerate()
+    {
+        for id in ids {
+            by_genre.entry(id).or_default()[part] += 1;
         }
     }
-    run_over(tx, COUNTS, touched).await
+    for (genre, [songs, albums, artists]) in by_genre {
+        tx.execute(&Sql::bound(
+            "UPDATE genres SET song_count = song_count + $1, album_count = album_count + $2, \
+             artist_count = artist_count + $3 WHERE id = $4",
+            vec![
+                Value::Int(songs),
+                Value::Int(albums),
+                Value::Int(artists),
+                Value::Int(genre),
+            ],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// [`for_ids`] for a statement that returns rows: all of them, decoded.
+async fn fetch_for_ids<T>(
+    tx: &mut Tx<'_>,
+    template: &str,
+    ids: &HashSet<i64>,
+    decode: fn(&mut dyn Row) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    let ids: Vec<i64> = ids.iter().copied().collect();
+    let mut rows = Vec::new();
+    for chunk in ids.chunks(CHUNK) {
+        let sql = template.replace("{ids}", &placeholders(chunk.len()));
+        let args = chunk.iter().map(|id| Value::Int(*id)).collect();
+        rows.extend(tx.fetch_all(&Sql::bound(sql, args), decode).await?);
+    }
+    Ok(rows)
 }

@@ -735,6 +735,11 @@ async fn insert_songs(
             metadata_rows.extend(values![id, *field, value.as_str(), fold(value), number]);
         }
     }
+    // A song that was there already (another process wrote it meanwhile) loses its
+    // pairs below: counts are then recounted, not added to.
+    if !replaced.is_empty() {
+        touched.replaced = true;
+    }
     for table in ["song_artists", "song_genres", "song_metadata"] {
         for chunk in replaced.chunks(super::db::ID_CHUNK) {
             let list = (1..=chunk.len())

@@ -227,6 +227,28 @@ on_both_engines!(rescans, |server: TestServer| async move {
             .await,
         ["4"]
     );
+    // A pass that only added songs adds to their genres' counts instead of counting
+    // them again: the same numbers as counting.
+    let stored = server
+        .query_strings(
+            "SELECT name || ' ' || CAST(song_count AS TEXT) || '/' || CAST(album_count AS TEXT) \
+             || '/' || CAST(artist_count AS TEXT) FROM genres ORDER BY name",
+        )
+        .await;
+    let counted = server
+        .query_strings(
+            "SELECT g.name || ' ' \
+             || CAST((SELECT COUNT(*) FROM song_genres x WHERE x.genre_id = g.id) AS TEXT) || '/' \
+             || CAST((SELECT COUNT(*) FROM album_genres x WHERE x.genre_id = g.id) AS TEXT) || '/' \
+             || CAST((SELECT COUNT(*) FROM artist_genres x WHERE x.genre_id = g.id) AS TEXT) \
+             FROM genres g ORDER BY g.name",
+        )
+        .await;
+    assert_eq!(stored, counted);
+    assert!(
+        stored.iter().any(|row| row.starts_with("Electronic 12/")),
+        "{stored:?}"
+    );
     assert_eq!(
         server.cli(&["catalog", "skipped"]).unwrap().lines().count(),
         2
