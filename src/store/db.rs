@@ -642,13 +642,17 @@ impl SqliteWriter {
         // another process opening it at the same moment (nodes starting together)
         // must wait for it rather than fail with "database is locked". Then WAL (the
         // API reads while a scan writes), NORMAL sync (durable at checkpoints, safe
-        // in WAL), foreign keys.
+        // in WAL), foreign keys. The log is copied back into the database (and both
+        // synced) once it holds 8,192 pages, 32 MB, rather than SQLite's 1,000: a
+        // scan's batch of 1,000 files wrote past 1,000 pages, so every commit waited
+        // for a checkpoint and its fsyncs; the 1,000,000-file first scan went from
+        // 90.7-92.8 to 83.3-84.7 s (builds alternated), the same CPU in less time.
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(sqlite_error)?;
         set_wal(&conn)?;
         conn.execute_batch(
             "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-4000; \
-             PRAGMA temp_store=MEMORY;",
+             PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=8192;",
         )
         .map_err(sqlite_error)?;
         conn.set_prepared_statement_cache_capacity(128);
