@@ -322,6 +322,15 @@ fn decode_genre_ids(r: &mut dyn Row) -> StoreResult<Vec<Named>> {
         .collect())
 }
 
+fn decode_song_opinion(r: &mut dyn Row) -> StoreResult<SongOpinion> {
+    Ok(SongOpinion {
+        part: r.int("part")?,
+        song_id: r.int("id")?,
+        user_id: r.int("user_id")?,
+        value: r.int("value")?,
+    })
+}
+
 fn decode_opinion(r: &mut dyn Row) -> StoreResult<Opinion> {
     Ok(Opinion {
         rating: r.opt_int("rating")?,
@@ -920,19 +929,27 @@ impl Store {
         unique: &[i64],
         ids: &[i64],
     ) -> StoreResult<Vec<SongRow>> {
-        let mut rows = self.db.fetch_all(rows.into_sql(self), decode_song).await?;
+        let (mut rows, opinions) = match self.song_opinions_query(user_id, unique) {
+            Some(opinions) => {
+                self.db
+                    .fetch_all_both(
+                        (rows.into_sql(self), decode_song),
+                        (opinions.into_sql(self), decode_song_opinion),
+                    )
+                    .await?
+            }
+            None => (
+                self.db.fetch_all(rows.into_sql(self), decode_song).await?,
+                Vec::new(),
+            ),
+        };
         self.fill_names(&mut rows).await?;
         let index: HashMap<i64, usize> = rows
             .iter()
             .enumerate()
             .map(|(at, song)| (song.id, at))
             .collect();
-        fill_song_opinions(
-            user_id,
-            self.song_opinions(user_id, unique).await?,
-            &mut rows,
-            &index,
-        );
+        fill_song_opinions(user_id, opinions, &mut rows, &index);
         // Rows read in the order asked for, each once (a search's, a page of the
         // whole list), are the answer as they are.
         if rows.len() == ids.len() && rows.iter().zip(ids).all(|(row, id)| row.id == *id) {
@@ -969,10 +986,12 @@ impl Store {
     /// anything, and 0.49 ms more with a twentieth of the songs rated, a hundredth
     /// flagged and a third played three times each; this query takes 0.05 and 0.31 ms
     /// (prepared, median of 200, on a copy of the 100,000-track database). Run beside
-    /// the rows' query (on a second connection) it made search_songs slower.
-    async fn song_opinions(&self, user_id: i64, unique: &[i64]) -> StoreResult<Vec<SongOpinion>> {
+    /// the rows' query (on a second connection) it made search_songs slower; it runs
+    /// after them on the same connection, in the same trip to a reading thread
+    /// ([`super::db::Db::fetch_all_both`]). None for no songs.
+    fn song_opinions_query(&self, user_id: i64, unique: &[i64]) -> Option<Query> {
         if unique.is_empty() {
-            return Ok(Vec::new());
+            return None;
         }
         let mut q = Query::new(self.engine, user_id);
         let ids = q.id_set(unique);
@@ -989,15 +1008,7 @@ impl Store {
              UNION ALL SELECT {PLAYS}, p.song_id, 0, COUNT(*) \
                FROM plays p WHERE {played} GROUP BY p.song_id"
         );
-        q.fetch(self, |r| {
-            Ok(SongOpinion {
-                part: r.int("part")?,
-                song_id: r.int("id")?,
-                user_id: r.int("user_id")?,
-                value: r.int("value")?,
-            })
-        })
-        .await
+        Some(q)
     }
 
     /// The artist, album, album artist and genre names of `songs`; each song's

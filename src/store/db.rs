@@ -21,6 +21,9 @@ use sqlx::postgres::PgPool;
 
 use super::{StoreError, StoreResult};
 
+/// Reads one row into a value: the store's decoders, named beside their columns.
+pub type Decoder<T> = fn(&mut dyn Row) -> StoreResult<T>;
+
 /// A value bound to a placeholder. NULLs carry their type: PostgreSQL refuses a
 /// NULL of the wrong type for a column.
 #[derive(Debug, Clone, PartialEq)]
@@ -895,6 +898,32 @@ impl Db {
                     .await
             }
             Db::Postgres(pool) => pg_fetch_all(pool, &sql, decode).await,
+        }
+    }
+
+    /// The rows of two queries, each decoded by its own decoder. On SQLite both run
+    /// in one trip to a reading thread, on one connection, one after the other; on
+    /// PostgreSQL one after the other.
+    pub async fn fetch_all_both<A: Send + 'static, B: Send + 'static>(
+        &self,
+        first: (Sql, Decoder<A>),
+        second: (Sql, Decoder<B>),
+    ) -> StoreResult<(Vec<A>, Vec<B>)> {
+        match self {
+            Db::Sqlite { readers, .. } => {
+                readers
+                    .read(move |conn| {
+                        Ok((
+                            sqlite_fetch_all(conn, &first.0, first.1)?,
+                            sqlite_fetch_all(conn, &second.0, second.1)?,
+                        ))
+                    })
+                    .await
+            }
+            Db::Postgres(pool) => Ok((
+                pg_fetch_all(pool, &first.0, first.1).await?,
+                pg_fetch_all(pool, &second.0, second.1).await?,
+            )),
         }
     }
 
