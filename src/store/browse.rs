@@ -273,7 +273,7 @@ fn list_conditions(
 /// kind's ratings grouped once per query rather than looked up three times a row.
 /// For album and artist pages, whose kinds have few ratings; songs, which users rate
 /// by the thousand, have theirs read by id beside the rows
-/// ([`Store::song_opinions`]).
+/// ([`Store::song_opinions_query`]).
 ///
 /// The flag is cast to BIGINT: PostgreSQL types `CASE ... THEN 1` as INTEGER, and
 /// the decoder's first try (BIGINT) failed on every row, building an error it threw
@@ -295,7 +295,7 @@ fn opinion_joins(kind: &str, column: &str) -> (&'static str, String) {
 ///
 /// Artist, album and genre names come from [`super::names`], not from joins; genre
 /// ids from the song's row ([`super::genre_ids`]); play counts and opinions from
-/// [`Store::song_opinions`].
+/// [`Store::song_opinions_query`].
 const SONG_COLUMNS: &str = "s.id AS id, s.title AS title, s.artist_id AS artist_id, \
      s.album_id AS album_id, s.album_artist_id AS album_artist_id, \
      s.disc AS disc, s.track AS track, s.path AS path, s.duration AS duration, s.year AS year, s.bitrate AS bitrate, \
@@ -385,7 +385,7 @@ fn decode_song(r: &mut dyn Row) -> StoreResult<SongRow> {
     })
 }
 
-/// One fact of [`Store::song_opinions`]: a rating (by `user_id`), the caller's flag,
+/// One fact of [`Store::song_opinions_query`]: a rating (by `user_id`), the caller's flag,
 /// or a play count.
 struct SongOpinion {
     part: i64,
@@ -929,20 +929,19 @@ impl Store {
         unique: &[i64],
         ids: &[i64],
     ) -> StoreResult<Vec<SongRow>> {
-        let (mut rows, opinions) = match self.song_opinions_query(user_id, unique) {
-            Some(opinions) => {
-                self.db
-                    .fetch_all_both(
-                        (rows.into_sql(self), decode_song),
-                        (opinions.into_sql(self), decode_song_opinion),
-                    )
-                    .await?
-            }
-            None => (
-                self.db.fetch_all(rows.into_sql(self), decode_song).await?,
-                Vec::new(),
-            ),
-        };
+        if unique.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (mut rows, opinions) = self
+            .db
+            .fetch_all_both(
+                (rows.into_sql(self), decode_song),
+                (
+                    self.song_opinions_query(user_id, unique).into_sql(self),
+                    decode_song_opinion,
+                ),
+            )
+            .await?;
         self.fill_names(&mut rows).await?;
         let index: HashMap<i64, usize> = rows
             .iter()
@@ -988,11 +987,8 @@ impl Store {
     /// (prepared, median of 200, on a copy of the 100,000-track database). Run beside
     /// the rows' query (on a second connection) it made search_songs slower; it runs
     /// after them on the same connection, in the same trip to a reading thread
-    /// ([`super::db::Db::fetch_all_both`]). None for no songs.
-    fn song_opinions_query(&self, user_id: i64, unique: &[i64]) -> Option<Query> {
-        if unique.is_empty() {
-            return None;
-        }
+    /// ([`super::db::Db::fetch_all_both`]).
+    fn song_opinions_query(&self, user_id: i64, unique: &[i64]) -> Query {
         let mut q = Query::new(self.engine, user_id);
         let ids = q.id_set(unique);
         let (rated, flagged, played) = (
@@ -1008,7 +1004,7 @@ impl Store {
              UNION ALL SELECT {PLAYS}, p.song_id, 0, COUNT(*) \
                FROM plays p WHERE {played} GROUP BY p.song_id"
         );
-        Some(q)
+        q
     }
 
     /// The artist, album, album artist and genre names of `songs`; each song's

@@ -10,7 +10,7 @@
 
 use std::collections::HashSet;
 
-use super::db::{decode_id, Row, Sql, Tx, Value};
+use super::db::{decode_id, Decoder, Row, Sql, Tx, Value};
 use super::StoreResult;
 
 /// Ids bound per statement.
@@ -238,15 +238,37 @@ pub async fn recount_all(tx: &mut Tx<'_>) -> StoreResult<()> {
     run_over_all(tx, GENRE_COUNTS).await
 }
 
+/// `template` (with `{ids}` for the id list) over `ids`: one statement a chunk.
+fn over_chunks(template: &str, ids: &HashSet<i64>) -> Vec<Sql> {
+    let ids: Vec<i64> = ids.iter().copied().collect();
+    ids.chunks(CHUNK)
+        .map(|chunk| {
+            let sql = template.replace("{ids}", &placeholders(chunk.len()));
+            Sql::bound(sql, chunk.iter().map(|id| Value::Int(*id)).collect())
+        })
+        .collect()
+}
+
 /// Runs `template` (with `{ids}` for the id list) over `ids`, a chunk at a time.
 async fn for_ids(tx: &mut Tx<'_>, template: &str, ids: &HashSet<i64>) -> StoreResult<()> {
-    let ids: Vec<i64> = ids.iter().copied().collect();
-    for chunk in ids.chunks(CHUNK) {
-        let sql = template.replace("{ids}", &placeholders(chunk.len()));
-        let args = chunk.iter().map(|id| Value::Int(*id)).collect();
-        tx.execute(&Sql::bound(sql, args)).await?;
+    for sql in over_chunks(template, ids) {
+        tx.execute(&sql).await?;
     }
     Ok(())
+}
+
+/// [`for_ids`] for a statement that returns rows: all of them, decoded.
+async fn fetch_for_ids<T>(
+    tx: &mut Tx<'_>,
+    template: &str,
+    ids: &HashSet<i64>,
+    decode: Decoder<T>,
+) -> StoreResult<Vec<T>> {
+    let mut rows = Vec::new();
+    for sql in over_chunks(template, ids) {
+        rows.extend(tx.fetch_all(&sql, decode).await?);
+    }
+    Ok(rows)
 }
 
 /// Brings the counts of everything in `touched` up to date, inside the batch's
@@ -358,21 +380,4 @@ async fn add_to_genre_counts(tx: &mut Tx<'_>, added: GenreCountsAdded) -> StoreR
         .await?;
     }
     Ok(())
-}
-
-/// [`for_ids`] for a statement that returns rows: all of them, decoded.
-async fn fetch_for_ids<T>(
-    tx: &mut Tx<'_>,
-    template: &str,
-    ids: &HashSet<i64>,
-    decode: fn(&mut dyn Row) -> StoreResult<T>,
-) -> StoreResult<Vec<T>> {
-    let ids: Vec<i64> = ids.iter().copied().collect();
-    let mut rows = Vec::new();
-    for chunk in ids.chunks(CHUNK) {
-        let sql = template.replace("{ids}", &placeholders(chunk.len()));
-        let args = chunk.iter().map(|id| Value::Int(*id)).collect();
-        rows.extend(tx.fetch_all(&Sql::bound(sql, args), decode).await?);
-    }
-    Ok(rows)
 }
