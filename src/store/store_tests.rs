@@ -515,6 +515,60 @@ async fn searches_leave_disabled_songs_out() {
     assert_eq!(found("zephyr", 0, Some(1)).await, ["Zephyr One"]);
 }
 
+/// A search whose query reads the matching rows (here a needle too short for
+/// SQLite's trigram index, as every search on PostgreSQL) hands the rows of its
+/// first matches on with the ids: the same songs, in the same order, as reading
+/// the ids and then the rows by id, at every offset and limit, past the number of
+/// rows it holds (the rest by id) and with a disabled song among them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn searches_read_with_their_rows_match_reading_by_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (0..1800)
+        .map(|n| format!("{} {n:04}", if n % 3 == 0 { "Other" } else { "Ab" }))
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let store = store_with(dir.path(), &names).await;
+    execute(
+        &store,
+        "UPDATE songs SET enabled = 0 WHERE title = 'Ab 0007'",
+    )
+    .await;
+    let scope = SongScope::Search("ab".into());
+    let pages = [
+        (0, None),
+        (0, Some(0)),
+        (0, Some(10)),
+        (0, Some(1000)),
+        (0, Some(1001)),
+        (0, Some(1002)),
+        (3, None),
+        (700, Some(400)),
+        (1190, Some(10)),
+        (1199, None),
+    ];
+    for (offset, limit) in pages {
+        let page = Page { offset, limit };
+        let ids = store.song_page_ids(&scope, page).await.unwrap();
+        let expected = titles(&store, &ids).await;
+        let found = store.song_page(&scope, page).await.unwrap();
+        assert_eq!(found.ids, ids, "ids at {offset}, {limit:?}");
+        assert!(found.read.len() <= 1001, "{} rows held", found.read.len());
+        let held: Vec<i64> = found.read.iter().map(|song| song.id).collect();
+        assert_eq!(held, ids[..held.len()], "held rows at {offset}, {limit:?}");
+        let songs = store.songs(1, &scope, page).await.unwrap();
+        let got: Vec<String> = songs.iter().map(|song| song.title.clone()).collect();
+        assert_eq!(got, expected, "songs at {offset}, {limit:?}");
+        // Finished as rows read by id are: names and opinions filled in.
+        assert!(songs
+            .iter()
+            .all(|song| &*song.album.name == "Ünïcødé Album"));
+    }
+    let all = store.songs(1, &scope, Page::ALL).await.unwrap();
+    assert_eq!(all.len(), 1199);
+    let found = store.song_page(&scope, Page::ALL).await.unwrap();
+    assert_eq!((found.ids.len(), found.read.len()), (1199, 1001));
+}
+
 /// A song's genres come from the ids its row keeps (migration 15), its album's and
 /// artist's from theirs (migration 16): each once, sorted by name, and replaced when
 /// a rescan finds other tags, as the link tables are.

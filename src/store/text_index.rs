@@ -82,30 +82,39 @@ pub fn enabled_in_id_order(
 ) -> IdQuery {
     match fts_phrase(engine, column, folded) {
         Some(phrase) => IdQuery {
-            select_from: "SELECT fts.rowid AS id FROM songs_fts fts".into(),
+            from: " FROM songs_fts fts",
+            id: "fts.rowid",
             conditions: vec![
                 format!("fts.songs_fts MATCH {}", bind(phrase)),
                 "fts.rowid NOT IN (SELECT id FROM songs WHERE enabled = 0)".into(),
             ],
-            order: "fts.rowid",
         },
         None => IdQuery {
-            select_from: "SELECT s.id AS id FROM songs s".into(),
+            from: " FROM songs s",
+            id: "s.id",
             conditions: vec![
                 "s.enabled = 1".into(),
                 contains(engine, "s", column, folded, bind),
             ],
-            order: "s.id",
         },
     }
 }
 
-/// A query of song ids: its `SELECT … FROM`, the conditions that must all hold,
-/// and the order.
+/// A query of song ids, in id order: its `FROM`, the id column, and the conditions
+/// that must all hold.
 pub struct IdQuery {
-    pub select_from: String,
+    pub from: &'static str,
+    /// The id column, which is also the order.
+    pub id: &'static str,
     pub conditions: Vec<String>,
-    pub order: &'static str,
+}
+
+impl IdQuery {
+    /// Whether the query reads each matching song's row (as `s`) to find it: then
+    /// the rows' other columns come with the same reads.
+    pub fn reads_song_rows(&self) -> bool {
+        self.from == " FROM songs s"
+    }
 }
 
 /// `LIKE` pattern for a substring, with the pattern characters escaped.

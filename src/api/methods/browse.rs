@@ -11,7 +11,7 @@ use crate::media::urls;
 use crate::params::Params;
 use crate::store::browse::{
     AlbumRow, AlbumScope, ArtistRow, ArtistScope, Batches, LibraryTable, ListFilter, NameFilter,
-    Page, SongRow, SongScope, TimeRange,
+    Page, SongPage, SongRow, SongScope, TimeRange,
 };
 use crate::store::sessions::Session;
 use crate::store::{fold, StoreResult};
@@ -124,38 +124,60 @@ impl<'a> Browser<'a> {
     /// A page of a scope's songs as a [`Listing`]: the page's ids now, the songs
     /// chunk by chunk as the answer is written.
     pub async fn song_listing(&self, scope: &SongScope, page: Page) -> StoreResult<Listing<Song>> {
-        let ids = self.store().song_page_ids(scope, page).await?;
+        let found = self.store().song_page(scope, page).await?;
         let whole_list = matches!(scope, SongScope::All(filter) if filter.is_empty());
-        Ok(self.listing_from(ids, page.offset + 1, whole_list))
+        Ok(self.listing_from(found, page.offset + 1, whole_list))
     }
 
     /// The songs of `ids`, in that order, as a [`Listing`].
     pub fn listing_of(&self, ids: Vec<i64>, first_position: i64) -> Listing<Song> {
-        self.listing_from(ids, first_position, false)
+        let found = SongPage {
+            ids,
+            read: Vec::new(),
+        };
+        self.listing_from(found, first_position, false)
     }
 
-    /// The songs of `ids` as a [`Listing`]; `whole_list` when they are a stretch of
-    /// the whole song list in its order, which the store reads faster.
-    fn listing_from(&self, ids: Vec<i64>, first_position: i64, whole_list: bool) -> Listing<Song> {
+    /// The songs of a page as a [`Listing`]: the rows the store read with the ids
+    /// finished, the others read by id; `whole_list` when they are a stretch of the
+    /// whole song list in its order, which the store reads faster.
+    fn listing_from(
+        &self,
+        found: SongPage,
+        first_position: i64,
+        whole_list: bool,
+    ) -> Listing<Song> {
+        let SongPage { ids, read } = found;
         let total = ids.len();
         let store = self.store().clone();
         let maker = self.maker();
         let user_id = self.user_id();
         let in_flight = store.song_chunks_in_flight();
         let ids = std::sync::Arc::new(ids);
-        let chunks = futures_util::stream::iter((0..total).step_by(LISTING_CHUNK))
-            .map(move |start| {
+        // Each chunk's start, with the rows of it already read.
+        let mut read = read.into_iter();
+        let starts: Vec<(usize, Vec<SongRow>)> = (0..total)
+            .step_by(LISTING_CHUNK)
+            .map(|start| {
+                let len = LISTING_CHUNK.min(total - start);
+                (start, read.by_ref().take(len).collect())
+            })
+            .collect();
+        let chunks = futures_util::stream::iter(starts)
+            .map(move |(start, held)| {
                 let (store, maker, ids) = (store.clone(), maker.clone(), ids.clone());
                 async move {
                     let chunk = &ids[start..(start + LISTING_CHUNK).min(ids.len())];
-                    let songs = if whole_list {
-                        store.songs_of_whole_list(user_id, chunk).await
-                    } else {
-                        store.songs_by_ids(user_id, chunk).await
-                    };
-                    songs
-                        .map(|rows| rows.into_iter().map(|row| maker.song(row)).collect())
-                        .map_err(ApiError::from)
+                    let rest = &chunk[held.len()..];
+                    let mut songs = store.complete_songs(user_id, held).await?;
+                    if !rest.is_empty() {
+                        songs.extend(if whole_list {
+                            store.songs_of_whole_list(user_id, rest).await?
+                        } else {
+                            store.songs_by_ids(user_id, rest).await?
+                        });
+                    }
+                    Ok(songs.into_iter().map(|row| maker.song(row)).collect())
                 }
             })
             .buffered(in_flight);
