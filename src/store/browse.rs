@@ -13,7 +13,7 @@ use super::genre_ids;
 use super::names::NameTable;
 use super::row_batches::RowBatches;
 use super::text_index::{self, IndexedColumn};
-use super::{Engine, Store, StoreResult};
+use super::{Engine, Store, StoreError, StoreResult};
 
 /// A name filter: substring (case-insensitive) or, with `exact`, the whole name.
 #[derive(Debug, Clone)]
@@ -62,6 +62,13 @@ impl Page {
 /// to find them ([`Store::song_page`]): two chunks of a list, the rows PostgreSQL's
 /// two chunks in flight hold anyway, so memory stays bounded at any limit.
 const ROWS_WITH_IDS: i64 = 2 * ID_CHUNK as i64;
+
+/// Songs a batch of a streamed chunk holds ([`Store::song_batches`]).
+const SONG_BATCH: usize = 100;
+
+/// Songs in batches, as they are read ([`Store::song_batches`]).
+pub type SongBatchStream =
+    std::pin::Pin<Box<dyn futures_core::Stream<Item = StoreResult<Vec<SongRow>>> + Send>>;
 
 /// The start of a page of songs ([`Store::song_page`]).
 pub struct SongPage {
@@ -417,7 +424,7 @@ const PLAYS: i64 = 3;
 /// floating point, as AVG does), the play count.
 fn fill_song_opinions(
     user_id: i64,
-    opinions: Vec<SongOpinion>,
+    opinions: &[SongOpinion],
     songs: &mut [SongRow],
     index: &HashMap<i64, usize>,
 ) {
@@ -962,7 +969,7 @@ impl Store {
                 decode_song_opinion,
             )
             .await?;
-        self.finish_songs(user_id, &mut rows, opinions).await?;
+        self.finish_songs(user_id, &mut rows, &opinions).await?;
         Ok(rows)
     }
 
@@ -971,7 +978,7 @@ impl Store {
         &self,
         user_id: i64,
         rows: &mut [SongRow],
-        opinions: Vec<SongOpinion>,
+        opinions: &[SongOpinion],
     ) -> StoreResult<HashMap<i64, usize>> {
         self.fill_names(rows).await?;
         let index: HashMap<i64, usize> = rows
@@ -997,6 +1004,55 @@ impl Store {
         let ids_hold = q.id_set(&unique).holds("s.id");
         q.sql = format!("SELECT {SONG_COLUMNS}{SONG_FROM} WHERE {ids_hold} AND s.enabled = 1");
         self.songs_from(user_id, q, &unique, ids).await
+    }
+
+    /// The songs of `ids` as [`Store::songs_by_ids`] gives them, in batches of
+    /// [`SONG_BATCH`] as they are read, so that the first are written while the
+    /// others are read: a chunk read whole waited for its last row before its
+    /// first was written, and then the next chunk's read waited on the writing.
+    /// Ids in increasing order, each once (a search's, a page of ids), stream;
+    /// others (a playlist's order) come in one batch.
+    pub fn song_batches(&self, user_id: i64, ids: &[i64]) -> SongBatchStream {
+        let store = self.clone();
+        if ids.is_empty() || !ids.windows(2).all(|pair| pair[0] < pair[1]) {
+            let ids = ids.to_vec();
+            return Box::pin(futures_util::stream::once(async move {
+                store.songs_by_ids(user_id, &ids).await
+            }));
+        }
+        let mut q = Query::new(self.engine, user_id);
+        let ids_hold = q.id_set(ids).holds("s.id");
+        q.sql = format!(
+            "SELECT {SONG_COLUMNS}{SONG_FROM} WHERE {ids_hold} AND s.enabled = 1 ORDER BY s.id"
+        );
+        let rows = self
+            .db
+            .stream_batches(q.into_sql(self), decode_song, SONG_BATCH);
+        // Beside the rows, on another reading connection: a few dozen facts, read
+        // long before the first batch of rows is.
+        let opinions = self.song_opinions_query(user_id, ids).into_sql(self);
+        let db = self.db.clone();
+        let opinions =
+            tokio::spawn(async move { db.fetch_all(opinions, decode_song_opinion).await });
+        let state = (store, rows, Some(opinions), Vec::new());
+        Box::pin(futures_util::stream::unfold(
+            state,
+            move |(store, mut rows, mut pending, mut opinions)| async move {
+                let batch = rows.next_batch().await?;
+                let finished = async {
+                    let mut batch = batch?;
+                    if let Some(reading) = pending.take() {
+                        opinions = reading.await.map_err(|error| {
+                            StoreError::Engine(format!("reading opinions failed: {error}"))
+                        })??;
+                    }
+                    store.finish_songs(user_id, &mut batch, &opinions).await?;
+                    Ok(batch)
+                }
+                .await;
+                Some((finished, (store, rows, pending, opinions)))
+            },
+        ))
     }
 
     /// The songs of `ids`, a stretch of the whole song list (`SongScope::All` without
@@ -1077,7 +1133,7 @@ impl Store {
                 ),
             )
             .await?;
-        let index = self.finish_songs(user_id, &mut rows, opinions).await?;
+        let index = self.finish_songs(user_id, &mut rows, &opinions).await?;
         // Rows read in the order asked for, each once (a search's, a page of the
         // whole list), are the answer as they are.
         if rows.len() == ids.len() && rows.iter().zip(ids).all(|(row, id)| row.id == *id) {

@@ -401,9 +401,14 @@ async fn song_rows_carry_play_counts_and_opinions() {
         summary(store.songs_of_whole_list(7, &ids).await.unwrap()),
         expected
     );
+    assert_eq!(summary(batched(&store, 7, &ids).await), expected);
     // Another user sees the same counts and averages with their own rating and flag;
     // a song listed twice is given twice.
     let twice = [ids[0], ids[1], ids[0]];
+    assert_eq!(
+        summary(batched(&store, 8, &twice).await),
+        summary(store.songs_by_ids(8, &twice).await.unwrap())
+    );
     assert_eq!(
         summary(store.songs_by_ids(8, &twice).await.unwrap()),
         [
@@ -515,6 +520,20 @@ async fn searches_leave_disabled_songs_out() {
     assert_eq!(found("zephyr", 0, Some(1)).await, ["Zephyr One"]);
 }
 
+/// The songs of `ids` as [`Store::song_batches`] streams them, every batch at
+/// most 100 songs.
+async fn batched(store: &Store, user_id: i64, ids: &[i64]) -> Vec<crate::model::SongRow> {
+    use futures_util::StreamExt;
+    let mut batches = store.song_batches(user_id, ids);
+    let mut songs = Vec::new();
+    while let Some(batch) = batches.next().await {
+        let batch = batch.unwrap();
+        assert!(batch.len() <= 100, "a batch of {}", batch.len());
+        songs.extend(batch);
+    }
+    songs
+}
+
 /// A search whose query reads the matching rows (here a needle too short for
 /// SQLite's trigram index, as every search on PostgreSQL) hands the rows of its
 /// first matches on with the ids: the same songs, in the same order, as reading
@@ -558,6 +577,22 @@ async fn searches_read_with_their_rows_match_reading_by_id() {
         let songs = store.songs(1, &scope, page).await.unwrap();
         let got: Vec<String> = songs.iter().map(|song| song.title.clone()).collect();
         assert_eq!(got, expected, "songs at {offset}, {limit:?}");
+        // A chunk of them streamed in batches, a disabled song's id among them.
+        let chunk = &ids[..ids.len().min(500)];
+        let mut with_disabled = chunk.to_vec();
+        with_disabled.push(8);
+        with_disabled.sort_unstable();
+        with_disabled.dedup();
+        let streamed: Vec<String> = batched(&store, 1, &with_disabled)
+            .await
+            .into_iter()
+            .map(|song| song.title)
+            .collect();
+        assert_eq!(
+            streamed,
+            titles(&store, chunk).await,
+            "batches at {offset}, {limit:?}"
+        );
         // Finished as rows read by id are: names and opinions filled in.
         assert!(songs
             .iter()

@@ -11,7 +11,7 @@ use crate::media::urls;
 use crate::params::Params;
 use crate::store::browse::{
     AlbumRow, AlbumScope, ArtistRow, ArtistScope, Batches, LibraryTable, ListFilter, NameFilter,
-    Page, SongPage, SongRow, SongScope, TimeRange,
+    Page, SongBatchStream, SongPage, SongRow, SongScope, TimeRange,
 };
 use crate::store::sessions::Session;
 use crate::store::{fold, StoreResult};
@@ -139,8 +139,11 @@ impl<'a> Browser<'a> {
     }
 
     /// The songs of a page as a [`Listing`]: the rows the store read with the ids
-    /// finished, the others read by id; `whole_list` when they are a stretch of the
-    /// whole song list in its order, which the store reads faster.
+    /// finished, the others read by id, a chunk's in batches as they are read
+    /// ([`crate::store::Store::song_batches`]: search_songs for 1,000 matches on
+    /// SQLite, 13.9-14.5 -> 12.2-12.6 ms JSON, 14.3-14.4 -> 13.1 ms XML, curl p50
+    /// of 200, builds alternated, on a slow day); `whole_list` when they are a
+    /// stretch of the whole song list in its order, which the store reads faster.
     fn listing_from(
         &self,
         found: SongPage,
@@ -165,22 +168,34 @@ impl<'a> Browser<'a> {
             .collect();
         let chunks = futures_util::stream::iter(starts)
             .map(move |(start, held)| {
-                let (store, maker, ids) = (store.clone(), maker.clone(), ids.clone());
+                let (store, ids) = (store.clone(), ids.clone());
                 async move {
                     let chunk = &ids[start..(start + LISTING_CHUNK).min(ids.len())];
-                    let rest = &chunk[held.len()..];
-                    let mut songs = store.complete_songs(user_id, held).await?;
-                    if !rest.is_empty() {
-                        songs.extend(if whole_list {
-                            store.songs_of_whole_list(user_id, rest).await?
-                        } else {
-                            store.songs_by_ids(user_id, rest).await?
-                        });
+                    if held.is_empty() && !whole_list {
+                        return store.song_batches(user_id, chunk);
                     }
-                    Ok(songs.into_iter().map(|row| maker.song(row)).collect())
+                    let rest = chunk[held.len()..].to_vec();
+                    let songs = async move {
+                        let mut songs = store.complete_songs(user_id, held).await?;
+                        if !rest.is_empty() {
+                            songs.extend(if whole_list {
+                                store.songs_of_whole_list(user_id, &rest).await?
+                            } else {
+                                store.songs_by_ids(user_id, &rest).await?
+                            });
+                        }
+                        Ok(songs)
+                    };
+                    Box::pin(futures_util::stream::once(songs)) as SongBatchStream
                 }
             })
-            .buffered(in_flight);
+            .buffered(in_flight)
+            .flatten()
+            .map(move |batch| {
+                batch
+                    .map(|rows| rows.into_iter().map(|row| maker.song(row)).collect())
+                    .map_err(ApiError::from)
+            });
         let listing = Listing {
             total,
             first_position,
