@@ -899,7 +899,7 @@ impl Store {
             text_index::enabled_in_id_order(self.engine, IndexedColumn::SearchText, word, |text| {
                 q.arg(Value::Text(text))
             });
-        if !ids.reads_song_rows() {
+        if !ids.reads_song_rows {
             return Ok(None);
         }
         let wanted = page.limit.unwrap_or(i64::MAX).max(0);

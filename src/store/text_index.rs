@@ -84,6 +84,7 @@ pub fn enabled_in_id_order(
         Some(phrase) => IdQuery {
             from: " FROM songs_fts fts",
             id: "fts.rowid",
+            reads_song_rows: false,
             conditions: vec![
                 format!("fts.songs_fts MATCH {}", bind(phrase)),
                 "fts.rowid NOT IN (SELECT id FROM songs WHERE enabled = 0)".into(),
@@ -92,6 +93,7 @@ pub fn enabled_in_id_order(
         None => IdQuery {
             from: " FROM songs s",
             id: "s.id",
+            reads_song_rows: true,
             conditions: vec![
                 "s.enabled = 1".into(),
                 contains(engine, "s", column, folded, bind),
@@ -107,14 +109,9 @@ pub struct IdQuery {
     /// The id column, which is also the order.
     pub id: &'static str,
     pub conditions: Vec<String>,
-}
-
-impl IdQuery {
     /// Whether the query reads each matching song's row (as `s`) to find it: then
     /// the rows' other columns come with the same reads.
-    pub fn reads_song_rows(&self) -> bool {
-        self.from == " FROM songs s"
-    }
+    pub reads_song_rows: bool,
 }
 
 /// `LIKE` pattern for a substring, with the pattern characters escaped.
