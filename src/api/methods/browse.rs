@@ -11,7 +11,7 @@ use crate::media::urls;
 use crate::params::Params;
 use crate::store::browse::{
     AlbumRow, AlbumScope, ArtistRow, ArtistScope, Batches, LibraryTable, ListFilter, NameFilter,
-    Page, SongBatchStream, SongPage, SongRow, SongScope, TimeRange,
+    Page, SongPage, SongRow, SongScope, TimeRange,
 };
 use crate::store::sessions::Session;
 use crate::store::{fold, StoreResult};
@@ -138,11 +138,8 @@ impl<'a> Browser<'a> {
         self.listing_from(found, first_position, false)
     }
 
-    /// The songs of a page as a [`Listing`]: the rows the store read with the ids
-    /// finished, the others read by id, a chunk's in batches as they are read
-    /// ([`crate::store::Store::song_batches`]: search_songs for 1,000 matches on
-    /// SQLite, 13.9-14.5 -> 12.2-12.6 ms JSON, 14.3-14.4 -> 13.1 ms XML, curl p50
-    /// of 200, builds alternated, on a slow day); `whole_list` when they are a
+    /// The songs of a page as a [`Listing`], read as the answer is written
+    /// ([`crate::store::Store::song_page_rows`]); `whole_list` when they are a
     /// stretch of the whole song list in its order, which the store reads faster.
     fn listing_from(
         &self,
@@ -150,47 +147,11 @@ impl<'a> Browser<'a> {
         first_position: i64,
         whole_list: bool,
     ) -> Listing<Song> {
-        let SongPage { ids, read } = found;
-        let total = ids.len();
-        let store = self.store().clone();
+        let total = found.ids.len();
         let maker = self.maker();
-        let user_id = self.user_id();
-        let in_flight = store.song_chunks_in_flight();
-        let ids = std::sync::Arc::new(ids);
-        // Each chunk's start, with the rows of it already read.
-        let mut read = read.into_iter();
-        let starts: Vec<(usize, Vec<SongRow>)> = (0..total)
-            .step_by(LISTING_CHUNK)
-            .map(|start| {
-                let len = LISTING_CHUNK.min(total - start);
-                (start, read.by_ref().take(len).collect())
-            })
-            .collect();
-        let chunks = futures_util::stream::iter(starts)
-            .map(move |(start, held)| {
-                let (store, ids) = (store.clone(), ids.clone());
-                async move {
-                    let chunk = &ids[start..(start + LISTING_CHUNK).min(ids.len())];
-                    if held.is_empty() && !whole_list {
-                        return store.song_batches(user_id, chunk);
-                    }
-                    let rest = chunk[held.len()..].to_vec();
-                    let songs = async move {
-                        let mut songs = store.complete_songs(user_id, held).await?;
-                        if !rest.is_empty() {
-                            songs.extend(if whole_list {
-                                store.songs_of_whole_list(user_id, &rest).await?
-                            } else {
-                                store.songs_by_ids(user_id, &rest).await?
-                            });
-                        }
-                        Ok(songs)
-                    };
-                    Box::pin(futures_util::stream::once(songs)) as SongBatchStream
-                }
-            })
-            .buffered(in_flight)
-            .flatten()
+        let chunks = self
+            .store()
+            .song_page_rows(self.user_id(), found, whole_list)
             .map(move |batch| {
                 batch
                     .map(|rows| rows.into_iter().map(|row| maker.song(row)).collect())
