@@ -38,12 +38,15 @@ pub fn title_name(title: &str, ext: &str) -> String {
 
 /// `raw` made safe and URL-encoded in one pass: `[A-Za-z0-9.]` as they are, a space
 /// as `%20`, anything else as `-`. (Made safe first and encoded after, with a string
-/// for each step, the names of a 5000-song page took 2% of its CPU.)
+/// for each step, the names of a 5000-song page took 2% of its CPU.) Byte by byte: a
+/// character outside ASCII becomes one `-` at its first byte, its other bytes
+/// (0x80-0xBF) are dropped.
 fn push_safe(out: &mut String, raw: &str) {
-    for c in raw.chars() {
-        match c {
-            ' ' => out.push_str("%20"),
-            c if c.is_ascii_alphanumeric() || c == '.' => out.push(c),
+    for byte in raw.bytes() {
+        match byte {
+            b' ' => out.push_str("%20"),
+            b'.' | b'0'..=b'9' | b'A'..=b'Z' | b'a'..=b'z' => out.push(char::from(byte)),
+            0x80..=0xbf => {}
             _ => out.push('-'),
         }
     }
@@ -59,14 +62,16 @@ pub fn stream_url(
     extra: &str,
     name: &str,
 ) -> String {
-    use std::fmt::Write;
     let mut url = String::with_capacity(base.len() + token.len() + extra.len() + name.len() + 80);
     url.push_str(base);
     url.push_str("/play/index.php?ssid=");
     url.push_str(token);
     url.push_str("&type=");
     url.push_str(kind);
-    let _ = write!(url, "&oid={object_id}&uid={user_id}");
+    url.push_str("&oid=");
+    url.push_str(itoa::Buffer::new().format(object_id));
+    url.push_str("&uid=");
+    url.push_str(itoa::Buffer::new().format(user_id));
     url.push_str(extra);
     url.push_str("&player=api&name=");
     url.push_str(name);
@@ -81,10 +86,11 @@ pub fn art_url(
     object_id: i64,
     with_name: bool,
 ) -> String {
-    use std::fmt::Write;
     let mut url = String::with_capacity(base.len() + token.len() + 80);
     url.push_str(base);
-    let _ = write!(url, "/image.php?object_id={object_id}&object_type=");
+    url.push_str("/image.php?object_id=");
+    url.push_str(itoa::Buffer::new().format(object_id));
+    url.push_str("&object_type=");
     url.push_str(object_type);
     url.push_str("&auth=");
     url.push_str(token);
@@ -131,6 +137,8 @@ mod tests {
         );
         assert_eq!(stream_name("Björk", "Ø/1", "flac"), "Bj-rk%20-%20--1.flac");
         assert_eq!(title_name("A film: 2", "mkv"), "A%20film-%202.mkv");
+        // One `-` a character, however many bytes it takes.
+        assert_eq!(title_name("日本🎵é!", "ogg"), "-----.ogg");
         assert_eq!(
             stream_url("http://h", "tok", "song", 7, 2, "&format=mp3", "n.mp3"),
             "http://h/play/index.php?ssid=tok&type=song&oid=7&uid=2&format=mp3&player=api&name=n.mp3"

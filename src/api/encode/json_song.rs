@@ -144,10 +144,16 @@ impl<'a> Object<'a> {
     }
 
     fn key(&mut self, key: &str) {
-        self.out
-            .extend_from_slice(if self.empty { b"\n" } else { b",\n" });
+        // `,\n` and the indent as one slice (the comma left out before the first key).
+        let skip = usize::from(self.empty);
         self.empty = false;
-        indent(self.out, self.depth + 1);
+        match SEPARATOR.get(skip..2 + (self.depth + 1) * 4) {
+            Some(separator) => self.out.extend_from_slice(separator),
+            None => {
+                self.out.extend_from_slice(&SEPARATOR[skip..2]);
+                indent(self.out, self.depth + 1);
+            }
+        }
         self.out.push(b'"');
         self.out.extend_from_slice(key.as_bytes());
         self.out.extend_from_slice(b"\": ");
@@ -240,6 +246,10 @@ fn named_object(out: &mut Vec<u8>, depth: usize, value: &Named) {
     object.close();
 }
 
+/// `,\n` and the spaces of the deepest indent written in one piece (a song in a
+/// list has its keys at depth 2, its genres' at 4).
+const SEPARATOR: &[u8] = b",\n                        ";
+
 fn indent(out: &mut Vec<u8>, depth: usize) {
     const SPACES: &[u8] = &[b' '; 64];
     let mut width = depth * 4;
@@ -263,19 +273,52 @@ const ESCAPED: [bool; 256] = {
     table
 };
 
+/// Whether any of the eight bytes of `word` must be escaped: below 0x20, `"` or
+/// `\`. Exact (no false positives), so the bytes of a word without any are copied
+/// unchecked. Each test is the classic "has a byte less than n" bit trick: a byte
+/// borrows into its top bit only when it is below n (here n = 0x20, or 1 after an
+/// XOR that zeroes the bytes equal to `"` or `\`).
+fn word_needs_escape(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const TOPS: u64 = 0x8080_8080_8080_8080;
+    let below = |word: u64, n: u64| word.wrapping_sub(ONES * n) & !word & TOPS;
+    (below(word, 0x20)
+        | below(word ^ (ONES * b'"' as u64), 1)
+        | below(word ^ (ONES * b'\\' as u64), 1))
+        != 0
+}
+
+/// The position of the first byte at or after `at` that must be escaped, or the
+/// length: eight bytes at a time, then byte by byte within the word that has one.
+fn next_escape(bytes: &[u8], mut at: usize) -> usize {
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        if word_needs_escape(word) {
+            break;
+        }
+        at += 8;
+    }
+    while at < bytes.len() && !ESCAPED[bytes[at] as usize] {
+        at += 1;
+    }
+    at
+}
+
 /// A JSON string as serde_json escapes it: `"` and `\`, and control characters
 /// (`\n`, `\t`, … or `\u00XX`); everything else, non-ASCII included, as it is.
-/// Bytes are looked up in a table, and runs without escapes copied whole (a match
-/// per byte was the JSON writer's largest cost).
+/// Runs without escapes are found eight bytes at a time and copied whole (a match
+/// per byte was the JSON writer's largest cost; a table lookup per byte was still
+/// 5.6% of a `search_songs` answer's CPU).
 fn string(out: &mut Vec<u8>, value: &str) {
     out.push(b'"');
     let bytes = value.as_bytes();
     let mut start = 0;
-    for (index, &byte) in bytes.iter().enumerate() {
-        if !ESCAPED[byte as usize] {
-            continue;
-        }
-        out.extend_from_slice(&bytes[start..index]);
+    loop {
+        let at = next_escape(bytes, start);
+        out.extend_from_slice(&bytes[start..at]);
+        let Some(&byte) = bytes.get(at) else {
+            break;
+        };
         match byte {
             b'"' => out.extend_from_slice(b"\\\""),
             b'\\' => out.extend_from_slice(b"\\\\"),
@@ -291,8 +334,52 @@ fn string(out: &mut Vec<u8>, value: &str) {
                 out.push(HEX[(byte & 0xf) as usize]);
             }
         }
-        start = index + 1;
+        start = at + 1;
     }
-    out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every byte that needs escaping, at every place in and around an eight-byte
+    /// word, among ASCII and multi-byte characters: the same bytes as serde_json.
+    #[test]
+    fn strings_escape_like_serde_at_every_position() {
+        let specials: Vec<char> = (0u8..0x20)
+            .map(char::from)
+            .chain(['"', '\\', '/', '\u{7f}', 'é', '日', '🎵', '\u{2028}'])
+            .collect();
+        for special in specials {
+            for before in 0..18 {
+                for after in [0, 1, 7, 8, 9] {
+                    let text: String =
+                        "a".repeat(before) + &special.to_string() + &"ü".repeat(after);
+                    let mut written = Vec::new();
+                    string(&mut written, &text);
+                    assert_eq!(
+                        String::from_utf8(written).unwrap(),
+                        serde_json::to_string(&text).unwrap(),
+                        "{text:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn words_needing_escapes_are_found_exactly() {
+        for byte in 0..=255u8 {
+            for place in 0..8 {
+                let mut word = *b"abcdefgh";
+                word[place] = byte;
+                assert_eq!(
+                    word_needs_escape(u64::from_le_bytes(word)),
+                    ESCAPED[byte as usize],
+                    "byte {byte:#x} at {place}"
+                );
+            }
+        }
+    }
 }
