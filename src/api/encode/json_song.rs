@@ -6,6 +6,7 @@
 //! serde_json's pretty printer (four-space indent) writes for the same object,
 //! which the tests check against serde's own output.
 
+use super::words;
 use crate::api::reply::Song;
 use crate::model::Named;
 
@@ -274,30 +275,15 @@ const ESCAPED: [bool; 256] = {
 };
 
 /// Whether any of the eight bytes of `word` must be escaped: below 0x20, `"` or
-/// `\`. Exact (no false positives), so the bytes of a word without any are copied
-/// unchecked. Each test is the classic "has a byte less than n" bit trick: a byte
-/// borrows into its top bit only when it is below n (here n = 0x20, or 1 after an
-/// XOR that zeroes the bytes equal to `"` or `\`).
+/// `\`.
 fn word_needs_escape(word: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const TOPS: u64 = 0x8080_8080_8080_8080;
-    let below = |word: u64, n: u64| word.wrapping_sub(ONES * n) & !word & TOPS;
-    (below(word, 0x20)
-        | below(word ^ (ONES * b'"' as u64), 1)
-        | below(word ^ (ONES * b'\\' as u64), 1))
-        != 0
+    words::has_byte_below(word, 0x20) || words::has_byte(word, b'"') || words::has_byte(word, b'\\')
 }
 
 /// The position of the first byte at or after `at` that must be escaped, or the
 /// length: eight bytes at a time, then byte by byte within the word that has one.
-fn next_escape(bytes: &[u8], mut at: usize) -> usize {
-    while let Some(chunk) = bytes.get(at..at + 8) {
-        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-        if word_needs_escape(word) {
-            break;
-        }
-        at += 8;
-    }
+fn next_escape(bytes: &[u8], at: usize) -> usize {
+    let mut at = words::skip_unflagged_words(bytes, at, word_needs_escape);
     while at < bytes.len() && !ESCAPED[bytes[at] as usize] {
         at += 1;
     }

@@ -5,6 +5,7 @@ mod control;
 pub mod json;
 mod json_items;
 mod json_song;
+mod words;
 pub mod xml;
 mod xml_items;
 

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{iso8601, xml_items};
+use super::{iso8601, words, xml_items};
 use crate::api::error::ApiError;
 use crate::api::reply::{Document, ServerStats, Song, UserView};
 
@@ -196,18 +196,39 @@ fn xml_char(c: char) -> bool {
 }
 
 /// Whether `text` can go into CDATA as it is: no `]]>`, no character XML forbids.
-/// One pass over the bytes, stopping only at `]` and at U+FFFE/U+FFFF's first byte
-/// (three scans of every string took 7% of an XML song list's CPU).
+/// Words of eight bytes without a control character, `]` or U+FFFE/U+FFFF's first
+/// byte are passed whole; the bytes of the others are checked one by one (three
+/// scans of every string took 7% of an XML song list's CPU, and one scan byte by
+/// byte still 7.5% of a `search_songs` answer's).
 fn cdata_plain(text: &str) -> bool {
     let bytes = text.as_bytes();
-    bytes.iter().enumerate().all(|(at, &byte)| match byte {
+    let flagged = |word| {
+        words::has_byte_below(word, 0x20)
+            || words::has_byte(word, b']')
+            || words::has_byte(word, 0xef)
+    };
+    let mut at = 0;
+    while at < bytes.len() {
+        at = words::skip_unflagged_words(bytes, at, flagged);
+        let end = (at + 8).min(bytes.len());
+        if !(at..end).all(|at| plain_byte(bytes, at)) {
+            return false;
+        }
+        at = end;
+    }
+    true
+}
+
+/// Whether the byte at `at` can stay as it is in CDATA.
+fn plain_byte(bytes: &[u8], at: usize) -> bool {
+    match bytes[at] {
         b'\t' | b'\n' | b'\r' => true,
         0..=0x1f => false,
         b']' => !bytes[at + 1..].starts_with(b"]>"),
         // U+FFFE and U+FFFF are EF BF BE and EF BF BF in UTF-8.
         0xef => !matches!(bytes.get(at + 1..at + 3), Some([0xbf, 0xbe | 0xbf])),
         _ => true,
-    })
+    }
 }
 
 /// Appends `text` as CDATA to `out`; text that needs no mending (nearly all of it) is
@@ -226,6 +247,26 @@ pub fn push_cdata(out: &mut String, text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The word-at-a-time scan agrees with checking every byte, whatever the place
+    /// of the byte that decides, across word boundaries included.
+    #[test]
+    fn cdata_scan_agrees_with_a_byte_by_byte_check_everywhere() {
+        let pieces = [
+            "\u{1}", "\t", "\n", "]]>", "]]", "]>", "]", "\u{FFFE}", "\u{FFFF}", "\u{EFFF}", "é",
+            "日",
+        ];
+        for piece in pieces {
+            for before in 0..18 {
+                for after in [0, 1, 2, 7, 8, 9] {
+                    let text = "a".repeat(before) + piece + &"b".repeat(after);
+                    let bytes = text.as_bytes();
+                    let expected = (0..bytes.len()).all(|at| plain_byte(bytes, at));
+                    assert_eq!(cdata_plain(&text), expected, "{text:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn only_text_that_needs_it_is_mended() {

@@ -14,9 +14,16 @@ struct Out<'a> {
 }
 
 impl Out<'_> {
+    /// The indent, as one slice when it is no deeper than a song's fields in a list.
     fn pad(&mut self) {
-        for _ in 0..self.indent {
-            self.out.push_str("  ");
+        const SPACES: &str = "            ";
+        match SPACES.get(..self.indent * 2) {
+            Some(spaces) => self.out.push_str(spaces),
+            None => {
+                for _ in 0..self.indent {
+                    self.out.push_str("  ");
+                }
+            }
         }
     }
     fn text(&mut self, name: &str, value: &str) {
