@@ -18,12 +18,16 @@ pub fn encode(value: &str) -> String {
 /// outside `[A-Za-z0-9. ]` replaced by `-`, then URL-encoded.
 pub fn stream_name(artist: &str, title: &str, ext: &str) -> String {
     let mut name = String::with_capacity(artist.len() + title.len() + ext.len() + 8);
-    push_safe(&mut name, artist);
-    push_safe(&mut name, " - ");
-    push_safe(&mut name, title);
-    push_safe(&mut name, ".");
-    push_safe(&mut name, ext);
+    push_stream_name(&mut name, artist, title, ext);
     name
+}
+
+fn push_stream_name(out: &mut String, artist: &str, title: &str, ext: &str) {
+    push_safe(out, artist);
+    push_safe(out, " - ");
+    push_safe(out, title);
+    push_safe(out, ".");
+    push_safe(out, ext);
 }
 
 /// `name=` for an object without an artist (a video): "<title>.<ext>", made safe the
@@ -62,7 +66,38 @@ pub fn stream_url(
     extra: &str,
     name: &str,
 ) -> String {
-    let mut url = String::with_capacity(base.len() + token.len() + extra.len() + name.len() + 80);
+    let ids = (object_id, user_id);
+    let mut url = stream_url_before_name(base, token, kind, ids, extra, name.len());
+    url.push_str(name);
+    url
+}
+
+/// A song's stream URL as [`stream_url`] with [`stream_name`], the name written in
+/// place (a list makes one a song: a string less each).
+pub fn song_stream_url(
+    base: &str,
+    token: &str,
+    (song_id, user_id): (i64, i64),
+    artist: &str,
+    title: &str,
+    ext: &str,
+) -> String {
+    let name_length = artist.len() + title.len() + ext.len() + 8;
+    let mut url = stream_url_before_name(base, token, "song", (song_id, user_id), "", name_length);
+    push_stream_name(&mut url, artist, title, ext);
+    url
+}
+
+/// A stream URL up to `name=`, with room for a name of `name_length` bytes.
+fn stream_url_before_name(
+    base: &str,
+    token: &str,
+    kind: &str,
+    (object_id, user_id): (i64, i64),
+    extra: &str,
+    name_length: usize,
+) -> String {
+    let mut url = String::with_capacity(base.len() + token.len() + extra.len() + name_length + 80);
     url.push_str(base);
     url.push_str("/play/index.php?ssid=");
     url.push_str(token);
@@ -74,7 +109,6 @@ pub fn stream_url(
     url.push_str(itoa::Buffer::new().format(user_id));
     url.push_str(extra);
     url.push_str("&player=api&name=");
-    url.push_str(name);
     url
 }
 
@@ -139,6 +173,18 @@ mod tests {
         assert_eq!(title_name("A film: 2", "mkv"), "A%20film-%202.mkv");
         // One `-` a character, however many bytes it takes.
         assert_eq!(title_name("日本🎵é!", "ogg"), "-----.ogg");
+        assert_eq!(
+            song_stream_url("http://h", "tok", (7, 2), "Björk", "Ø/1", "flac"),
+            stream_url(
+                "http://h",
+                "tok",
+                "song",
+                7,
+                2,
+                "",
+                &stream_name("Björk", "Ø/1", "flac")
+            )
+        );
         assert_eq!(
             stream_url("http://h", "tok", "song", 7, 2, "&format=mp3", "n.mp3"),
             "http://h/play/index.php?ssid=tok&type=song&oid=7&uid=2&format=mp3&player=api&name=n.mp3"

@@ -34,16 +34,14 @@ struct ItemMaker {
 impl ItemMaker {
     fn song(&self, row: SongRow) -> Song {
         let ext = urls::extension_for_mime(&row.mime);
-        let name = urls::stream_name(&row.artist.name, &row.title, ext);
         Song {
-            url: urls::stream_url(
+            url: urls::song_stream_url(
                 &self.base,
                 &self.token,
-                "song",
-                row.id,
-                self.user_id,
-                "",
-                &name,
+                (row.id, self.user_id),
+                &row.artist.name,
+                &row.title,
+                ext,
             ),
             art: urls::art_url(&self.base, &self.token, "album", row.album.id, true),
             row,
