@@ -165,8 +165,18 @@ impl Query {
         if self.engine == Engine::Postgres {
             return IdSet::Array(self.arg(Value::IntList(ids.to_vec())));
         }
-        let list: Vec<String> = ids.iter().map(|id| self.int(*id)).collect();
-        IdSet::List(list.join(", "))
+        // Written straight into one string: a string a placeholder, joined after,
+        // was 2.7% of a SQLite search_songs answer's CPU (three lists of 500).
+        let mut list = String::with_capacity(ids.len() * 7);
+        for id in ids {
+            if !list.is_empty() {
+                list.push_str(", ");
+            }
+            self.args.push(Value::Int(*id));
+            list.push('$');
+            list.push_str(itoa::Buffer::new().format(self.args.len()));
+        }
+        IdSet::List(list)
     }
 
     /// `from`, then the conditions (all must hold), the order and the page.

@@ -142,15 +142,19 @@ impl Sql {
     /// The text for SQLite: `$N` becomes `?N` (SQLite's numbered parameter; its `$N`
     /// would be a *named* parameter, numbered by first appearance instead).
     fn sqlite_text(&self) -> String {
-        let mut out = String::with_capacity(self.text.len());
-        let mut chars = self.text.chars().peekable();
-        while let Some(c) = chars.next() {
-            if c == '$' && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+        // Copied between the `$`s (found by memchr), not character by character:
+        // a list of 500 ids makes a statement of 3.5 KB.
+        let text = &self.text;
+        let mut out = String::with_capacity(text.len());
+        let mut copied = 0;
+        for (at, _) in text.match_indices('$') {
+            if text.as_bytes().get(at + 1).is_some_and(u8::is_ascii_digit) {
+                out.push_str(&text[copied..at]);
                 out.push('?');
-            } else {
-                out.push(c);
+                copied = at + 1;
             }
         }
+        out.push_str(&text[copied..]);
         out
     }
 }
@@ -1094,6 +1098,9 @@ mod tests {
             sql.sqlite_text(),
             "SELECT a FROM t WHERE b = ?1 AND c IN (?2, ?3) AND d = '$x'"
         );
+        let mut sql = Sql::default();
+        sql.push("SELECT 'é$€' || $12, '$' WHERE x = $");
+        assert_eq!(sql.sqlite_text(), "SELECT 'é$€' || ?12, '$' WHERE x = $");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
