@@ -17,9 +17,14 @@ pub fn encode(value: &str) -> String {
 /// `name=` as Ampache writes it: "<artist> - <title>.<ext>" with every character
 /// outside `[A-Za-z0-9. ]` replaced by `-`, then URL-encoded.
 pub fn stream_name(artist: &str, title: &str, ext: &str) -> String {
-    let mut name = String::with_capacity(artist.len() + title.len() + ext.len() + 8);
+    let mut name = String::with_capacity(stream_name_room(artist, title, ext));
     push_stream_name(&mut name, artist, title, ext);
     name
+}
+
+/// Room for a stream name: its parts, and the `%20` of its two spaces and its dot.
+fn stream_name_room(artist: &str, title: &str, ext: &str) -> usize {
+    artist.len() + title.len() + ext.len() + 8
 }
 
 fn push_stream_name(out: &mut String, artist: &str, title: &str, ext: &str) {
@@ -82,8 +87,8 @@ pub fn song_stream_url(
     title: &str,
     ext: &str,
 ) -> String {
-    let name_length = artist.len() + title.len() + ext.len() + 8;
-    let mut url = stream_url_before_name(base, token, "song", (song_id, user_id), "", name_length);
+    let room = stream_name_room(artist, title, ext);
+    let mut url = stream_url_before_name(base, token, "song", (song_id, user_id), "", room);
     push_stream_name(&mut url, artist, title, ext);
     url
 }

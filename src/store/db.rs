@@ -613,11 +613,11 @@ impl Row for PgRowReader<'_> {
     fn opt_text(&mut self, name: &str) -> StoreResult<Option<String>> {
         use sqlx::Row as _;
         let (i, value) = self.raw(name)?;
-        if let Some(text) = value.as_ref().and_then(PgRaw::text) {
-            return Ok(Some(text.to_owned()));
-        }
-        if value.is_none() {
+        let Some(value) = value else {
             return Ok(None);
+        };
+        if let Some(text) = value.text() {
+            return Ok(Some(text.to_owned()));
         }
         self.row
             .try_get::<Option<String>, _>(i)

@@ -252,7 +252,7 @@ fn named_object(out: &mut Vec<u8>, depth: usize, value: &Named) {
 const SEPARATOR: &[u8] = b",\n                        ";
 
 fn indent(out: &mut Vec<u8>, depth: usize) {
-    const SPACES: &[u8] = &[b' '; 64];
+    const SPACES: &[u8] = SEPARATOR.split_at(2).1;
     let mut width = depth * 4;
     while width > 0 {
         let step = width.min(SPACES.len());
