@@ -659,17 +659,19 @@ async fn pg_fetch_all<'e, T>(
     sql: &Sql,
     decode: fn(&mut dyn Row) -> StoreResult<T>,
 ) -> StoreResult<Vec<T>> {
-    let rows = pg_query(sql).fetch_all(executor).await?;
-    rows.iter()
-        .enumerate()
-        .map(|(index, row)| {
-            decode(&mut PgRowReader {
-                row,
-                next: 0,
-                check_names: index == 0,
-            })
-        })
-        .collect()
+    use futures_util::TryStreamExt;
+    // Each row is decoded as it arrives, while its bytes are still in the cache,
+    // and dropped; collecting them all first held every row's bytes until the last.
+    let mut rows = pg_query(sql).fetch(executor);
+    let mut decoded = Vec::new();
+    while let Some(row) = rows.try_next().await? {
+        decoded.push(decode(&mut PgRowReader {
+            row: &row,
+            next: 0,
+            check_names: decoded.is_empty(),
+        })?);
+    }
+    Ok(decoded)
 }
 
 // ---------------------------------------------------------------------------------
