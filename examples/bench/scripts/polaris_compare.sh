@@ -2,22 +2,13 @@
 # polaris_compare.sh ROUNDS BIN : search_songs on tonearm (SQLite on $SQLITE_DATA, PostgreSQL
 # on $PG_URL with $PG_DATA) and the same search on a running Polaris (started by
 # polaris_run.sh), rounds interleaved; p50s over keep-alive and new connections.
-R=$1; BIN=$2; PW="bench password"
+R=$1; BIN=$2
 REF=${POLARIS_REF:-/tmp/polaris-ref}
 SQLITE_DATA=${SQLITE_DATA:-/tmp/tb-100k/data}
 PG_DATA=${PG_DATA:-/tmp/tbpg-data}
 PG_URL=${PG_URL:-postgres://postgres@localhost:55432/tbpg}
-start() { # data dbargs -> sets URL PID
-  local LOG=$(mktemp)
-  TONEARM_ADMIN_PASSWORD=$PW RUST_LOG=warn $BIN serve --no-scan --listen 127.0.0.1:0 --data $1 $2 > $LOG 2>/dev/null &
-  PID=$!
-  for k in $(seq 50); do grep -q "listening on" $LOG && break; sleep 0.1; done
-  local BASE=$(grep -o 'http://[0-9.:]*' $LOG | head -1)
-  rm -f $LOG
-  sleep 1.1; local TS=$(date +%s); local KEY=$(printf %s "$PW" | sha256sum | cut -d' ' -f1); local AUTH=$(printf %s "$TS$KEY" | sha256sum | cut -d' ' -f1)
-  local TOKEN=$(curl -s "$BASE/server/json.server.php?action=handshake&user=admin&timestamp=$TS&auth=$AUTH&version=400001" | python3 -c 'import json,sys; print(json.load(sys.stdin)["auth"])')
-  URL="$BASE/server/json.server.php?action=search_songs&filter=zephyr&auth=$TOKEN"
-}
+. "$(dirname "$0")/tonearm_serve.sh"
+search_url() { echo "$BASE/server/json.server.php?action=search_songs&filter=zephyr&auth=$TOKEN"; }
 # N keep-alive requests in one curl process.
 keepalive() {
   local n=$1 url=$2; shift 2
@@ -26,8 +17,8 @@ keepalive() {
 }
 newconn() { for i in $(seq 50); do curl -s -o /dev/null -w '%{time_total}\n' "$@"; done | p50; }
 p50() { sort -n | awk '{a[NR]=$1*1000} END {printf "p50 %.2f ms  p90 %.2f ms (n=%d)", a[int(NR/2)], a[int(NR*0.9)], NR}'; }
-start $SQLITE_DATA ""; SQ=$URL; SP=$PID
-start $PG_DATA "--database $PG_URL"; PQ=$URL; PP=$PID
+start_tonearm $BIN $SQLITE_DATA; SQ=$(search_url); SP=$PID
+start_tonearm $BIN $PG_DATA --database $PG_URL; PQ=$(search_url); PP=$PID
 PB=$(cat $REF/base_url); PT=$(cat $REF/token)
 POL="$PB/api/search/zephyr"
 PH=(-H 'Accept-Version: 8' -H "Authorization: Bearer $PT")

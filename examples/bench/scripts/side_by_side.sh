@@ -6,19 +6,14 @@
 # timings minutes apart drift by 20-40%, so builds are compared this way.
 # PostgreSQL: DATA=/some/dir DBARGS="--database postgres://..." (all share the database).
 # Example: side_by_side.sh "json.server.php?action=search_songs&filter=zephyr" 15 A B
-Q=$1; R=$2; shift 2; DATA=${DATA:-/tmp/tb-100k/data}; PW="bench password"
+Q=$1; R=$2; shift 2; DATA=${DATA:-/tmp/tb-100k/data}
+. "$(dirname "$0")/tonearm_serve.sh"
 declare -a PIDS URLS NAMES; DATAS=($DATA /tmp/tb-data2 /tmp/tb-data3)
 OUT=$(mktemp -d)
 i=0
 for BIN in "$@"; do
-  LOG=$OUT/log.$i
-  TONEARM_ADMIN_PASSWORD=$PW RUST_LOG=warn $BIN serve --no-scan --listen 127.0.0.1:0 --data ${DATAS[$i]} $DBARGS > $LOG 2>/dev/null &
-  PIDS[$i]=$!
-  for k in $(seq 50); do grep -q "listening on" $LOG && break; sleep 0.1; done
-  BASE=$(grep -o 'http://[0-9.:]*' $LOG | head -1)
-  sleep 1.1; TS=$(date +%s); KEY=$(printf %s "$PW" | sha256sum | cut -d' ' -f1); AUTH=$(printf %s "$TS$KEY" | sha256sum | cut -d' ' -f1)
-  TOKEN=$(curl -s "$BASE/server/json.server.php?action=handshake&user=admin&timestamp=$TS&auth=$AUTH&version=400001" | python3 -c 'import json,sys; print(json.load(sys.stdin)["auth"])')
-  URLS[$i]="$BASE/server/$Q&auth=$TOKEN"; NAMES[$i]=$(basename $BIN)
+  start_tonearm $BIN ${DATAS[$i]} $DBARGS
+  PIDS[$i]=$PID; URLS[$i]="$BASE/server/$Q&auth=$TOKEN"; NAMES[$i]=$(basename $BIN)
   for k in $(seq 20); do curl -s -o /dev/null "${URLS[$i]}"; done
   echo 0 > $OUT/cpu.$i; : > $OUT/times.$i
   i=$((i+1))
